@@ -1,0 +1,219 @@
+"""The ``admin-metrics`` command line: thin wrappers over library functions."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from admin_metrics.logs import configure_logging
+from admin_metrics.settings import Settings, SettingsError, load_settings
+
+
+class Obj:
+    """Settings are loaded lazily, so ``--help`` works with a broken environment."""
+
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+            configure_logging(self._settings.log_level, self._settings.log_format)
+        return self._settings
+
+
+pass_obj = click.make_pass_decorator(Obj, ensure=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Admin Metrics History: keep and show the history of the LLM web app's metrics."""
+
+
+# --- database ---------------------------------------------------------------------------
+@cli.group("db")
+def db_group() -> None:
+    """Schema migrations (Alembic)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@pass_obj
+def db_upgrade(obj: Obj, revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from db.migrate import current_revision, upgrade
+
+    upgrade(obj.settings.store_url, revision)
+    click.echo(f"Database at revision {current_revision(obj.settings.store_url)}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@pass_obj
+def db_downgrade(obj: Obj, revision: str) -> None:
+    """Revert migrations down to REVISION (``base`` removes every table)."""
+    from db.migrate import current_revision, downgrade
+
+    downgrade(obj.settings.store_url, revision)
+    click.echo(f"Database at revision {current_revision(obj.settings.store_url)}")
+
+
+@db_group.command("current")
+@pass_obj
+def db_current(obj: Obj) -> None:
+    """Print the applied revision."""
+    from db.migrate import current_revision
+
+    click.echo(current_revision(obj.settings.store_url) or "(none)")
+
+
+# --- accounts ---------------------------------------------------------------------------
+@cli.command("create-admin")
+@click.argument("username")
+@pass_obj
+def create_admin(obj: Obj, username: str) -> None:
+    """Create admin USERNAME, or set a new password for it.
+
+    The password comes from ADMIN_PASSWORD, else an interactive prompt.
+    """
+    from db.accounts import AccountError, set_admin_password
+    from db.engine import make_engine, session_factory, session_scope
+
+    password = os.environ.get("ADMIN_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.ClickException("set ADMIN_PASSWORD or run interactively")
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise click.ClickException("passwords do not match")
+    engine = make_engine(obj.settings.store_url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            _user, created = set_admin_password(session, username, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"Admin '{username}' {'created' if created else 'password changed'}")
+
+
+# --- serving ----------------------------------------------------------------------------
+def run_server(
+    settings: Settings, host: str, port: int, workers: int, secret_key: str | None
+) -> None:
+    """Serve with gunicorn; the app factory runs in each worker after fork (no preload)."""
+    from gunicorn.app.base import BaseApplication
+
+    from dashboard.app import create_app
+
+    class _App(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", 4)
+            self.cfg.set("timeout", 120)
+            self.cfg.set("graceful_timeout", 30)
+            self.cfg.set("accesslog", "-")
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
+
+        def load(self) -> Any:
+            return create_app(settings, secret_key=secret_key)
+
+    _App().run()
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@pass_obj
+def serve(obj: Obj, host: str, port: int, workers: int) -> None:
+    """Run the web app (dashboard, API, scheduler)."""
+    settings = obj.settings
+    if settings.secret_key is None:
+        raise SettingsError("Invalid setting SECRET_KEY: required (at least 16 characters)")
+    run_server(settings, host, port, workers, None)
+
+
+def demo_secret_key(settings: Settings) -> str:
+    """The demo's generated secret, kept under DATA_DIR so sessions survive restarts."""
+    path = Path(settings.data_dir) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+DEMO_ADMIN = "admin"
+
+
+def demo_admin_password(settings: Settings) -> str:
+    path = Path(settings.data_dir) / "demo_admin_password"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(9))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Prepare the demo data, then exit.")
+@pass_obj
+def demo(obj: Obj, host: str, port: int, no_serve: bool) -> None:
+    """The embedded default: SQLite store, simulated source with history, demo admin, server."""
+    from db.accounts import set_admin_password
+    from db.engine import make_engine, session_factory, session_scope
+    from db.migrate import upgrade
+
+    settings = obj.settings
+    upgrade(settings.store_url)
+    password = demo_admin_password(settings)
+    engine = make_engine(settings.store_url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            set_admin_password(session, DEMO_ADMIN, password)
+    finally:
+        engine.dispose()
+    settings = prepare_demo_source(settings)
+    url = f"http://{host}:{port}{settings.url_prefix}admin/metrics/"
+    click.echo("")
+    click.echo(f"  Admin Metrics History demo: {url}")
+    click.echo(f"  Sign in as '{DEMO_ADMIN}' with password '{password}'")
+    click.echo("")
+    if not no_serve:
+        run_server(settings, host, port, 1, demo_secret_key(settings))
+
+
+def prepare_demo_source(settings: Settings) -> Settings:
+    """Point the collector at a simulated source and back-fill history (collection feature)."""
+    return settings
+
+
+# Feature command modules register themselves on ``cli`` when imported.
+FEATURE_COMMANDS = ()
+
+
+def main() -> None:
+    import importlib
+
+    for module in FEATURE_COMMANDS:
+        importlib.import_module(module)
+    try:
+        cli(standalone_mode=True)
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The web side: Flask server, Dash page, login, REST API."""

@@ -1,0 +1,123 @@
+"""The app factory: ``create_app(settings)`` builds Flask + Dash + store engine + scheduler."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import dash
+from flask import Flask, Response, jsonify, redirect
+from sqlalchemy import text
+
+from admin_metrics.settings import Settings
+from dashboard.auth import init_auth, public_endpoints
+from dashboard.context import EXTENSION_KEY, AppContext, get_context
+from db.engine import make_engine, session_factory
+
+log = logging.getLogger(__name__)
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+DASH_PATH = "admin/metrics/"
+
+
+def _security_headers(response: Response) -> Response:
+    settings = get_context().settings
+    headers = response.headers
+    ancestors = settings.frame_ancestors.strip()
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; "
+        # Dash renders its callback graph and Plotly with inline scripts/styles and eval.
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+        "style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; "
+        f"frame-ancestors {ancestors}",
+    )
+    if ancestors == "'none'":
+        headers.setdefault("X-Frame-Options", "DENY")
+    elif ancestors == "'self'":
+        headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _create_server(settings: Settings, secret_key: str) -> Flask:
+    prefix = settings.url_prefix
+    server = Flask(
+        __name__,
+        static_folder=str(ASSETS_DIR),
+        static_url_path=prefix + "static",
+    )
+    server.config.update(
+        SECRET_KEY=secret_key,
+        SESSION_COOKIE_NAME="admin_metrics_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE=settings.session_cookie_samesite,
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+        SESSION_COOKIE_PATH=prefix,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_AS_ASCII=False,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    server.json.ensure_ascii = False  # type: ignore[attr-defined]
+    return server
+
+
+def _register_health(server: Flask, ctx: AppContext) -> None:
+    def healthz() -> Any:
+        try:
+            with ctx.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any store error means unhealthy
+            log.warning("Health check: store unreachable: %s", exc.__class__.__name__)
+            return jsonify({"status": "unavailable"}), 503
+        return jsonify({"status": "ok"})
+
+    server.add_url_rule(ctx.url("healthz"), "healthz", healthz)
+
+
+def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
+    """Build the whole application. ``secret_key`` overrides ``settings.secret_key`` (demo)."""
+    key = secret_key or (settings.secret_key.get_secret_value() if settings.secret_key else None)
+    if not key:
+        from admin_metrics.settings import SettingsError
+
+        raise SettingsError("Invalid setting SECRET_KEY: required (at least 16 characters)")
+
+    server = _create_server(settings, key)
+    engine = make_engine(settings.store_url)
+    ctx = AppContext(settings=settings, engine=engine, sessions=session_factory(engine))
+    server.extensions[EXTENSION_KEY] = ctx
+
+    init_auth(server)
+    _register_health(server, ctx)
+    server.after_request(_security_headers)
+
+    @server.route(settings.url_prefix, endpoint="index")
+    @server.route(ctx.url("admin/metrics"), endpoint="dashboard_redirect")
+    def _to_dashboard() -> Any:
+        return redirect(ctx.url(DASH_PATH))
+
+    from dashboard.page import build_dash
+
+    build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=ctx.url(DASH_PATH))
+    ctx.public_endpoints = public_endpoints(server, ctx.url(DASH_PATH))
+    _start_background_services(server, ctx)
+    return server
+
+
+def _start_background_services(server: Flask, ctx: AppContext) -> None:
+    """Start the scheduler (and other long-lived helpers) if the features are installed."""
+    del server, ctx  # filled by the collection feature
+
+
+def dash_app(server: Flask) -> dash.Dash:
+    app: dash.Dash = get_context(server).services["dash"]
+    return app

@@ -1,0 +1,1 @@
+"""The metrics store: models, engine, query functions. Knows nothing of Dash or Flask."""

@@ -1,0 +1,71 @@
+"""Admin accounts and API tokens: argon2 password hashes, SHA-256 token hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import AdminUser
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the timing of "unknown user" equal to "wrong password".
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class AccountError(ValueError):
+    """A user-facing problem with an account operation (message is shown as is)."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def set_admin_password(session: Session, username: str, password: str) -> tuple[AdminUser, bool]:
+    """Create the admin, or change the password of an existing one. Returns (user, created)."""
+    username = username.strip()
+    if not username:
+        raise AccountError("user name must not be empty")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    user = session.scalars(select(AdminUser).where(AdminUser.username == username)).first()
+    created = user is None
+    if user is None:
+        user = AdminUser(username=username, password_hash=hash_password(password))
+        session.add(user)
+    else:
+        user.password_hash = hash_password(password)
+        user.is_active = True
+    session.flush()
+    return user, created
+
+
+def authenticate(session: Session, username: str, password: str) -> AdminUser | None:
+    """The active admin with this user name and password, else None."""
+    user = session.scalars(select(AdminUser).where(AdminUser.username == username)).first()
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.is_active or not user.is_admin:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = datetime.now(UTC)
+    return user
+
+
+def hash_token(token: str) -> str:
+    """Tokens are long random strings, so a fast SHA-256 is enough (no dictionary risk)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return "amh_" + secrets.token_urlsafe(32)

@@ -1,0 +1,126 @@
+"""SQLAlchemy 2 typed models. The schema itself is created only by Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class MetricSnapshot(Base):
+    __tablename__ = "metric_snapshots"
+    __table_args__ = (
+        UniqueConstraint(
+            "metric_type", "granularity", "collected_at", name="unique_metric_snapshot"
+        ),
+        CheckConstraint("granularity IN ('hourly', 'daily')", name="granularity"),
+        CheckConstraint("value >= 0", name="value_non_negative"),
+        Index("idx_metric_type_time", "metric_type", "granularity", text("collected_at DESC")),
+        Index(
+            "idx_cleanup_hourly",
+            "collected_at",
+            postgresql_where=text("granularity = 'hourly'"),
+            sqlite_where=text("granularity = 'hourly'"),
+        ),
+        Index(
+            "idx_cleanup_daily",
+            "collected_at",
+            postgresql_where=text("granularity = 'daily'"),
+            sqlite_where=text("granularity = 'daily'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    metric_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    value: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    granularity: Mapped[str] = mapped_column(String(10), nullable=False)
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    retry_count: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class MetricCollectionFailure(Base):
+    __tablename__ = "metric_collection_failures"
+    __table_args__ = (Index("idx_failures_created_at", text("created_at DESC")),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    metric_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    granularity: Mapped[str] = mapped_column(String(10), nullable=False)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    error_message: Mapped[str] = mapped_column(Text, nullable=False)
+    retry_count: Mapped[int] = mapped_column(SmallInteger, server_default=text("3"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class AdminUser(Base):
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(150), nullable=False, unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False, unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="CASCADE"), nullable=False
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ExportFile(Base):
+    """A generated CSV/PDF kept in the store so any replica can serve it until it expires."""
+
+    __tablename__ = "metric_exports"
+    __table_args__ = (Index("idx_exports_expires_at", "expires_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="SET NULL"), nullable=True
+    )
+    format: Mapped[str] = mapped_column(String(8), nullable=False)
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    downsampled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

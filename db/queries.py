@@ -1,0 +1,132 @@
+"""Read-side query functions: ``(session, params) -> DataFrame`` with explicit dtypes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.metrics import METRIC_IDS
+from db.models import MetricCollectionFailure, MetricSnapshot
+
+SERIES_COLUMNS = {"timestamp": "datetime64[ns, UTC]", "value": "int64"}
+
+
+def _series_frame(rows: list[tuple[datetime, int]]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SERIES_COLUMNS.items()})
+    stamps, values = zip(*rows, strict=True)
+    return pd.DataFrame(
+        {
+            "timestamp": pd.DatetimeIndex(stamps).tz_convert("UTC").astype("datetime64[ns, UTC]"),
+            "value": pd.array(values, dtype="int64"),
+        }
+    )
+
+
+def timeseries(
+    session: Session, metric_type: str, granularity: str, start: datetime, end: datetime
+) -> pd.DataFrame:
+    """One metric's snapshots with ``start <= collected_at <= end``, oldest first.
+
+    Columns: ``timestamp`` (datetime64[ns, UTC]), ``value`` (int64).
+    Served by ``idx_metric_type_time`` (metric_type, granularity, collected_at DESC).
+    """
+    stmt = (
+        select(MetricSnapshot.collected_at, MetricSnapshot.value)
+        .where(
+            MetricSnapshot.metric_type == metric_type,
+            MetricSnapshot.granularity == granularity,
+            MetricSnapshot.collected_at >= start,
+            MetricSnapshot.collected_at <= end,
+        )
+        .order_by(MetricSnapshot.collected_at)
+    )
+    return _series_frame([(r[0], r[1]) for r in session.execute(stmt)])
+
+
+def timeseries_many(
+    session: Session,
+    metric_types: list[str] | tuple[str, ...],
+    granularity: str,
+    start: datetime,
+    end: datetime,
+) -> dict[str, pd.DataFrame]:
+    """``timeseries`` for several metrics, keyed by metric id (in the order given)."""
+    return {m: timeseries(session, m, granularity, start, end) for m in metric_types}
+
+
+def latest_slot(session: Session, granularity: str = "hourly") -> datetime | None:
+    """The newest ``collected_at`` of the given granularity, or None for an empty store."""
+    stmt = select(func.max(MetricSnapshot.collected_at)).where(
+        MetricSnapshot.granularity == granularity
+    )
+    value = session.execute(stmt).scalar_one_or_none()
+    if value is None:
+        return None
+    # func.max() loses the column type on SQLite; normalise through the same type.
+    return MetricSnapshot.__table__.c.collected_at.type.process_result_value(  # type: ignore[attr-defined, no-any-return]
+        value, session.get_bind().dialect
+    )
+
+
+def latest_values(session: Session, granularity: str = "hourly") -> pd.DataFrame:
+    """The values of the newest slot, one row per metric present.
+
+    Columns: ``metric_type`` (string), ``timestamp`` (datetime64[ns, UTC]), ``value`` (int64).
+    """
+    slot = latest_slot(session, granularity)
+    columns = {"metric_type": "string", "timestamp": "datetime64[ns, UTC]", "value": "int64"}
+    if slot is None:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    stmt = select(MetricSnapshot.metric_type, MetricSnapshot.value).where(
+        MetricSnapshot.granularity == granularity, MetricSnapshot.collected_at == slot
+    )
+    rows = {m: v for m, v in session.execute(stmt)}
+    ordered = [m for m in METRIC_IDS if m in rows]
+    return pd.DataFrame(
+        {
+            "metric_type": pd.array(ordered, dtype="string"),
+            "timestamp": pd.DatetimeIndex([slot] * len(ordered)).astype("datetime64[ns, UTC]"),
+            "value": pd.array([rows[m] for m in ordered], dtype="int64"),
+        }
+    )
+
+
+def failures_since(session: Session, since: datetime, limit: int = 100) -> pd.DataFrame:
+    """Collection failures attempted at or after ``since``, newest first.
+
+    Columns: ``metric_type`` (string), ``granularity`` (string),
+    ``attempted_at`` (datetime64[ns, UTC]), ``error_message`` (string), ``retry_count`` (int64).
+    """
+    stmt = (
+        select(
+            MetricCollectionFailure.metric_type,
+            MetricCollectionFailure.granularity,
+            MetricCollectionFailure.attempted_at,
+            MetricCollectionFailure.error_message,
+            MetricCollectionFailure.retry_count,
+        )
+        .where(MetricCollectionFailure.attempted_at >= since)
+        .order_by(MetricCollectionFailure.attempted_at.desc(), MetricCollectionFailure.id.desc())
+        .limit(limit)
+    )
+    rows = session.execute(stmt).all()
+    return pd.DataFrame(
+        {
+            "metric_type": pd.array([r[0] for r in rows], dtype="string"),
+            "granularity": pd.array([r[1] for r in rows], dtype="string"),
+            "attempted_at": pd.DatetimeIndex([r[2] for r in rows], tz="UTC").astype(
+                "datetime64[ns, UTC]"
+            ),
+            "error_message": pd.array([r[3] for r in rows], dtype="string"),
+            "retry_count": pd.array([r[4] or 0 for r in rows], dtype="int64"),
+        }
+    )
+
+
+def count_failures_since(session: Session, since: datetime) -> int:
+    stmt = select(func.count()).where(MetricCollectionFailure.attempted_at >= since)
+    return int(session.execute(stmt).scalar_one())

@@ -1,0 +1,1 @@
+"""Alembic migrations for the metrics store (shipped inside the wheel)."""

@@ -1,0 +1,107 @@
+"""Schema comes only from Alembic; up/down/up works on both backends."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from db.engine import make_engine
+from db.migrate import current_revision, downgrade, upgrade
+from tests.conftest import REPO
+
+METRIC_TABLES = {"metric_snapshots", "metric_collection_failures"}
+
+
+def _tables(url: str) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def empty_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("empty_pg_url"))
+    return f"sqlite:///{tmp_path / 'fresh' / 'metrics.db'}"
+
+
+def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
+    upgrade(empty_url)
+    assert METRIC_TABLES | {"admin_users", "api_tokens", "metric_exports"} <= _tables(empty_url)
+    downgrade(empty_url, "base")
+    assert not (METRIC_TABLES & _tables(empty_url))
+    assert current_revision(empty_url) is None
+    upgrade(empty_url)
+    assert _tables(empty_url) >= METRIC_TABLES
+
+
+def test_metric_tables_come_from_the_named_revision(empty_url: str) -> None:
+    upgrade(empty_url, "20251102_add_metrics_tables")
+    assert current_revision(empty_url) == "20251102_add_metrics_tables"
+    assert _tables(empty_url) - {"alembic_version"} == METRIC_TABLES
+
+
+def test_indexes_and_constraint_names(store_url: str) -> None:
+    engine = make_engine(store_url)
+    try:
+        inspector = sa.inspect(engine)
+        indexes = {ix["name"] for ix in inspector.get_indexes("metric_snapshots")}
+        uniques = {uq["name"] for uq in inspector.get_unique_constraints("metric_snapshots")}
+        failure_indexes = {ix["name"] for ix in inspector.get_indexes("metric_collection_failures")}
+    finally:
+        engine.dispose()
+    assert {"idx_metric_type_time", "idx_cleanup_hourly", "idx_cleanup_daily"} <= indexes
+    assert "unique_metric_snapshot" in uniques
+    assert "idx_failures_created_at" in failure_indexes
+
+
+def test_unique_constraint_rejects_duplicate_slot(store_url: str) -> None:
+    engine = make_engine(store_url)
+    slot = datetime(2026, 1, 1, 5, tzinfo=UTC)
+    row = {"m": "tag_count", "v": 3, "g": "hourly", "t": slot.replace(tzinfo=None)}
+    if engine.dialect.name == "postgresql":
+        row["t"] = slot
+    insert = sa.text(
+        "INSERT INTO metric_snapshots (metric_type, value, granularity, collected_at) "
+        "VALUES (:m, :v, :g, :t)"
+    )
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert, row)
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(insert, row)
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(insert, {**row, "g": "weekly", "t": row["t"]})
+    finally:
+        engine.dispose()
+
+
+def test_python_m_alembic_upgrade_head_from_repo_root(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db_file = tmp_path / "cli" / "metrics.db"
+    env = {"DATABASE_URL": f"sqlite:///{db_file}", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    current = subprocess.run(
+        [sys.executable, "-m", "alembic", "current"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "(head)" in current.stdout
+    assert _tables(f"sqlite:///{db_file}") >= METRIC_TABLES
