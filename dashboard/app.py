@@ -18,7 +18,15 @@ from db.engine import make_engine, session_factory
 
 log = logging.getLogger(__name__)
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+
+def _assets_dir() -> Path:
+    """``assets/`` beside the packages in a checkout; ``dashboard/static_assets`` in a wheel."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "static_assets"
+    return packaged if packaged.is_dir() else here.parent / "assets"
+
+
+ASSETS_DIR = _assets_dir()
 DASH_PATH = "admin/metrics/"
 
 
