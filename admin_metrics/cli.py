@@ -200,7 +200,7 @@ def prepare_demo_source(settings: Settings) -> Settings:
 
 
 # Feature command modules register themselves on ``cli`` when imported.
-FEATURE_COMMANDS = ()
+FEATURE_COMMANDS: tuple[str, ...] = ()
 
 
 def main() -> None:
