@@ -35,6 +35,40 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     # --- dashboard page (dash.*) ---
     # --- REST API (api.*) ---
     # --- exports (export.*) ---
+    "export.failed": ("데이터 내보내기에 실패했습니다", "Data export failed"),
+    "export.too_large": (
+        "내보낼 데이터가 너무 큽니다. 기간이나 메트릭 수를 줄여 주세요.",
+        "The export is too large. Choose a shorter period or fewer metrics.",
+    ),
+    "export.csv": ("CSV 내보내기", "Export CSV"),
+    "export.pdf": ("PDF 보고서", "PDF report"),
+    "export.in_progress": ("내보내는 중…", "Exporting…"),
+    "export.downsampled": (
+        "파일 크기 제한으로 데이터가 다운샘플링되었습니다.",
+        "The data was downsampled to fit the file size limit.",
+    ),
+    "export.csv.timestamp": ("시각", "Timestamp"),
+    "export.pdf.title": ("관리자 메트릭 보고서", "Admin Metrics Report"),
+    "export.pdf.period": ("기간", "Period"),
+    "export.pdf.timezone": ("시간대", "Time zone"),
+    "export.pdf.generated": ("생성 시각", "Generated"),
+    "export.pdf.granularity": ("집계 단위", "Granularity"),
+    "export.pdf.hourly": ("시간별", "Hourly"),
+    "export.pdf.daily": ("일별", "Daily"),
+    "export.pdf.summary": ("요약", "Summary"),
+    "export.pdf.charts": ("추이", "Trends"),
+    "export.pdf.metric": ("메트릭", "Metric"),
+    "export.pdf.current": ("현재", "Current"),
+    "export.pdf.min": ("최소", "Min"),
+    "export.pdf.max": ("최대", "Max"),
+    "export.pdf.average": ("평균", "Average"),
+    "export.pdf.change": ("변화율", "Change"),
+    "export.pdf.change_note": (
+        "변화율: 이 기간 평균과 같은 길이의 직전 기간 평균의 비교 ({previous})",
+        "Change: this period's average vs the previous period of the same length ({previous})",
+    ),
+    "export.pdf.no_data": ("이 기간에 데이터가 없습니다", "No data in this period"),
+    "export.pdf.page": ("{page} / {total} 페이지", "Page {page} of {total}"),
     # --- collection (collect.*) ---
 }
 
