@@ -1,0 +1,475 @@
+"""Pure figure builders and value formatting shared by the page and the PDF export.
+
+Nothing here touches the database or Dash: every function takes DataFrames with the
+``timestamp`` (datetime64[ns, UTC]) / ``value`` columns that ``db.queries`` returns and
+gives back a ``go.Figure`` or plain values, so they are unit-tested on tiny frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.i18n import t
+from dashboard.series import MAX_POINTS, lttb, percent_change, period_average
+from db.metrics import METRICS_BY_ID
+
+GRANULARITY_STEP: dict[str, pd.Timedelta] = {
+    "hourly": pd.Timedelta(hours=1),
+    "daily": pd.Timedelta(days=1),
+}
+PRIMARY_COLOUR = "#1f6fd1"
+COMPARE_COLOUR = "#e8590c"
+GAP_COLOUR = "#868e96"
+HIGHLIGHT_PERCENT = 20.0
+BYTE_UNITS = ("bytes", "KB", "MB", "GB", "TB", "PB")
+FONT_FAMILY = "NanumGothic, 'Nanum Gothic', 'Malgun Gothic', 'Apple SD Gothic Neo', sans-serif"
+
+
+# --- value formatting ---------------------------------------------------------------------
+def byte_scale(value: float) -> tuple[float, str]:
+    """The divisor and unit (1024-based) that show ``value`` bytes as 1–1023 of a unit."""
+    divisor, unit = 1.0, BYTE_UNITS[0]
+    for power, name in enumerate(BYTE_UNITS):
+        if abs(value) >= 1024**power:
+            divisor, unit = float(1024**power), name
+    return divisor, unit
+
+
+def format_bytes(value: float) -> str:
+    """``1536`` → ``1.50 KB``; whole bytes below 1 KB (``512 bytes``)."""
+    divisor, unit = byte_scale(value)
+    if divisor == 1.0:
+        return f"{value:,.0f} bytes"
+    scaled = value / divisor
+    decimals = 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0
+    return f"{scaled:,.{decimals}f} {unit}"
+
+
+def format_number(value: float) -> str:
+    """Thousands separators; decimals only when the value is not whole."""
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def format_value(value: float | int | None, metric_type: str, lang: str = "ko") -> str:
+    """A value with its unit: bytes as KB/MB/GB/TB, counts with separators (``1,234명``)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    info = METRICS_BY_ID[metric_type]
+    if info.is_bytes:
+        return format_bytes(float(value))
+    unit = info.unit(lang)
+    return (
+        f"{format_number(float(value))}{unit}"
+        if lang == "ko"
+        else f"{format_number(float(value))} {unit}"
+    )
+
+
+def format_exact(value: float | int, metric_type: str, lang: str = "ko") -> str:
+    """The exact value for hovers: bytes also in full (``1.50 KB (1,536 bytes)``)."""
+    info = METRICS_BY_ID[metric_type]
+    if info.is_bytes and abs(value) >= 1024:
+        return f"{format_bytes(float(value))} ({float(value):,.0f} bytes)"
+    return format_value(value, metric_type, lang)
+
+
+def format_delta(value: float | None, metric_type: str, lang: str = "ko") -> str:
+    """A signed difference with unit (``+1,234명``, ``−1.20 GB``); "—" when unknown."""
+    if value is None:
+        return "—"
+    sign = "+" if value > 0 else "−" if value < 0 else "±"
+    return sign + format_value(abs(value), metric_type, lang)
+
+
+def format_percent_change(change: float | None) -> str:
+    """``▲ 12.3%`` / ``▼ 4.0%`` / ``0.0%``; "—" when undefined (previous period 0)."""
+    if change is None:
+        return "—"
+    arrow = "▲ " if change > 0 else "▼ " if change < 0 else ""
+    return f"{arrow}{abs(change):,.1f}%"
+
+
+def is_notable_change(change: float | None) -> bool:
+    """Highlighted on the page: |change| > 20 %."""
+    return change is not None and abs(change) > HIGHLIGHT_PERCENT
+
+
+def format_timestamp(ts: pd.Timestamp | datetime, tz: str, granularity: str = "hourly") -> str:
+    """Wall-clock time in ``tz``; daily slots as a date."""
+    local = pd.Timestamp(ts).tz_convert(tz)
+    return (
+        local.strftime("%Y-%m-%d") if granularity == "daily" else local.strftime("%Y-%m-%d %H:%M")
+    )
+
+
+# --- summaries ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class MetricSummary:
+    """What a value card (and the PDF summary table) shows for one metric."""
+
+    metric_type: str
+    latest: float | None
+    latest_at: pd.Timestamp | None
+    first: float | None
+    minimum: float | None
+    maximum: float | None
+    average: float | None
+    change: float | None  # last − first of the range
+    change_percent: float | None  # (last − first) / first × 100
+    compare_average: float | None = None
+    compare_percent: float | None = None  # (avg p1 − avg p2) / avg p2 × 100
+
+
+def summarize(
+    df: pd.DataFrame, *, metric_type: str, compare_df: pd.DataFrame | None = None
+) -> MetricSummary:
+    """Latest value, first→last change, min/max/average and the comparison with ``compare_df``."""
+    avg = period_average(df)
+    compare_avg = period_average(compare_df) if compare_df is not None else None
+    if df.empty:
+        return MetricSummary(
+            metric_type, None, None, None, None, None, None, None, None, compare_avg, None
+        )
+    values = df["value"]
+    first, last = float(values.iloc[0]), float(values.iloc[-1])
+    return MetricSummary(
+        metric_type=metric_type,
+        latest=last,
+        latest_at=pd.Timestamp(df["timestamp"].iloc[-1]),
+        first=first,
+        minimum=float(values.min()),
+        maximum=float(values.max()),
+        average=avg,
+        change=last - first,
+        change_percent=percent_change(last, first),
+        compare_average=compare_avg,
+        compare_percent=percent_change(avg, compare_avg) if compare_df is not None else None,
+    )
+
+
+# --- gaps and downsampling ----------------------------------------------------------------
+def gap_starts(timestamps: pd.Series, granularity: str) -> np.ndarray:
+    """Positions ``i`` where a slot is missing between point ``i − 1`` and point ``i``."""
+    if len(timestamps) < 2:
+        return np.array([], dtype=np.int64)
+    step = GRANULARITY_STEP[granularity]
+    diffs = timestamps.diff().to_numpy()[1:]
+    # Half a step of slack: a daily series across a DST change is still contiguous.
+    return np.flatnonzero(diffs > (step * 1.5).to_timedelta64()) + 1
+
+
+def reduce_points(df: pd.DataFrame, granularity: str, n_out: int = MAX_POINTS) -> pd.DataFrame:
+    """LTTB down to at most ``n_out`` rows while keeping both ends of every gap.
+
+    The gap's end points are forced into the result so the gap is still drawn where it was.
+    """
+    if len(df) <= n_out:
+        return df
+    gaps = gap_starts(df["timestamp"], granularity)
+    keep = np.unique(np.concatenate([gaps - 1, gaps]))
+    budget = max(n_out - len(keep), 3)
+    reduced = lttb(df, budget)
+    if len(keep):
+        forced = df.iloc[keep]
+        reduced = (
+            pd.concat([reduced, forced])
+            .drop_duplicates(subset="timestamp")
+            .sort_values("timestamp")
+            .reset_index(drop=True)
+        )
+        if len(reduced) > n_out:  # only with more gaps than points: keep the gaps, thin the rest
+            reduced = lttb(reduced, n_out)
+    return reduced
+
+
+def _local(timestamps: pd.Series, tz: str) -> pd.Series:
+    """UTC timestamps as naive wall-clock times of ``tz`` (what the axis shows)."""
+    return timestamps.dt.tz_convert(tz).dt.tz_localize(None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lines:
+    x: list[object]
+    y: list[float | None]
+    hover: list[str | None]
+    bridge_x: list[object]
+    bridge_y: list[float | None]
+    gap_x: list[object]
+    gap_y: list[float]
+    gap_hover: list[str]
+
+
+def _lines(
+    df: pd.DataFrame,
+    *,
+    metric_type: str,
+    granularity: str,
+    tz: str,
+    lang: str,
+    shift: pd.Timedelta,
+    divisor: float,
+    break_before: set[pd.Timestamp] | None,
+) -> _Lines:
+    """Solid line broken at gaps (None), dotted bridges and hover texts for one period."""
+    stamps = df["timestamp"].reset_index(drop=True)
+    values = df["value"].astype("float64").reset_index(drop=True)
+    local = _local(stamps + shift, tz)
+    hover = [
+        f"{format_exact(v, metric_type, lang)}<br>{format_timestamp(ts, tz, granularity)}"
+        for ts, v in zip(stamps, values, strict=True)
+    ]
+    breaks = set(gap_starts(stamps, granularity).tolist())
+    if break_before is not None:
+        # After LTTB consecutive points are further apart than a slot without a real gap:
+        # only the gaps of the original series count.
+        breaks = {i for i in breaks if stamps.iloc[i] in break_before}
+    x: list[object] = []
+    y: list[float | None] = []
+    texts: list[str | None] = []
+    bridge_x: list[object] = []
+    bridge_y: list[float | None] = []
+    gap_x: list[object] = []
+    gap_y: list[float] = []
+    gap_hover: list[str] = []
+    message = t("dash.gap_hover", lang)
+    for i in range(len(stamps)):
+        if i in breaks:
+            x.append(None)
+            y.append(None)
+            texts.append(None)
+            x0, x1 = local.iloc[i - 1], local.iloc[i]
+            y0, y1 = values.iloc[i - 1] / divisor, values.iloc[i] / divisor
+            bridge_x += [x0, x1, None]
+            bridge_y += [y0, y1, None]
+            gap_x.append(x0 + (x1 - x0) / 2)
+            gap_y.append((y0 + y1) / 2)
+            span = (
+                f"{format_timestamp(stamps.iloc[i - 1], tz, granularity)} – "
+                f"{format_timestamp(stamps.iloc[i], tz, granularity)}"
+            )
+            gap_hover.append(f"{message}<br>{span}")
+        x.append(local.iloc[i])
+        y.append(values.iloc[i] / divisor)
+        texts.append(hover[i])
+    return _Lines(x, y, texts, bridge_x, bridge_y, gap_x, gap_y, gap_hover)
+
+
+def period_label(df: pd.DataFrame, tz: str) -> str:
+    """``2026-11-22 – 2026-11-29`` from the first and last timestamp (in ``tz``)."""
+    if df.empty:
+        return "—"
+    first = df["timestamp"].iloc[0].tz_convert(tz).strftime("%Y-%m-%d")
+    last = df["timestamp"].iloc[-1].tz_convert(tz).strftime("%Y-%m-%d")
+    return first if first == last else f"{first} – {last}"
+
+
+def _tickformats(lang: str) -> list[dict[str, object]]:
+    day = "%m/%d" if lang == "ko" else "%b %d"
+    return [
+        {"dtickrange": [None, 86_400_000], "value": "%H:%M<br>" + day},
+        {"dtickrange": [86_400_000, None], "value": day},
+    ]
+
+
+# --- builders ------------------------------------------------------------------------------
+def build_metric_figure(
+    df: pd.DataFrame,
+    *,
+    metric_type: str,
+    granularity: str,
+    tz: str,
+    lang: str = "ko",
+    compare_df: pd.DataFrame | None = None,
+    period_labels: tuple[str, str] | None = None,
+    for_print: bool = False,
+    compare_offset: pd.Timedelta | None = None,
+    x_range: tuple[datetime, datetime] | None = None,
+) -> go.Figure:
+    """One metric's line graph.
+
+    - ``df``: ``timestamp`` (UTC) / ``value``; drawn solid, broken at missing slots, each gap
+      bridged by a dotted segment whose hover says the collection failed.
+    - More than 1000 points are reduced with LTTB (gaps kept) and the graph says so.
+    - ``compare_df`` (period 2) is shifted by ``compare_offset`` (default: so that both
+      periods' first points coincide) onto period 1's axis and drawn dashed; the legend
+      names both periods (``period_labels`` or their dates).
+    - Times are shown as wall-clock time of ``tz``; hovers give the exact value.
+    - ``for_print``: static styling for the PDF (title, no hover-only elements).
+    """
+    info = METRICS_BY_ID[metric_type]
+    if df.empty and (compare_df is None or compare_df.empty):
+        return build_message_figure(t("dash.no_data_range", lang), for_print=for_print)
+    peak = max(
+        float(df["value"].abs().max()) if not df.empty else 0.0,
+        float(compare_df["value"].abs().max())
+        if compare_df is not None and not compare_df.empty
+        else 0.0,
+    )
+    divisor, axis_unit = byte_scale(peak) if info.is_bytes else (1.0, info.unit(lang))
+    fig = go.Figure()
+    notes: list[str] = []
+
+    periods: list[tuple[pd.DataFrame, pd.Timedelta, str, str, str]] = []
+    labels = period_labels or (
+        period_label(df, tz),
+        period_label(compare_df, tz) if compare_df is not None else "",
+    )
+    if compare_df is not None:
+        if compare_offset is None:
+            compare_offset = (
+                df["timestamp"].iloc[0] - compare_df["timestamp"].iloc[0]
+                if not df.empty and not compare_df.empty
+                else pd.Timedelta(0)
+            )
+        periods.append((df, pd.Timedelta(0), labels[0], PRIMARY_COLOUR, "solid"))
+        periods.append((compare_df, compare_offset, labels[1], COMPARE_COLOUR, "dash"))
+    else:
+        periods.append((df, pd.Timedelta(0), labels[0], PRIMARY_COLOUR, "solid"))
+
+    for index, (frame, shift, label, colour, dash) in enumerate(periods):
+        break_before: set[pd.Timestamp] | None = None
+        if len(frame) > MAX_POINTS:
+            starts = gap_starts(frame["timestamp"], granularity)
+            break_before = set(frame["timestamp"].iloc[starts].tolist())
+            notes.append(
+                t("dash.downsampled", lang).format(n=f"{len(frame):,}", m=f"{MAX_POINTS:,}")
+            )
+            frame = reduce_points(frame, granularity)
+        lines = _lines(
+            frame,
+            metric_type=metric_type,
+            granularity=granularity,
+            tz=tz,
+            lang=lang,
+            shift=shift,
+            divisor=divisor,
+            break_before=break_before,
+        )
+        group = f"period{index + 1}"
+        fig.add_trace(
+            go.Scatter(
+                x=lines.x,
+                y=lines.y,
+                mode="lines+markers" if len(frame) <= 48 else "lines",
+                name=label,
+                legendgroup=group,
+                line={"color": colour, "width": 2, "dash": dash},
+                marker={"size": 5},
+                connectgaps=False,
+                text=lines.hover,
+                hovertemplate="%{text}<extra>" + label + "</extra>",
+                meta={"role": "series", "period": index + 1},
+                showlegend=compare_df is not None,
+            )
+        )
+        if lines.bridge_x:
+            fig.add_trace(
+                go.Scatter(
+                    x=lines.bridge_x,
+                    y=lines.bridge_y,
+                    mode="lines",
+                    line={"color": colour if index else GAP_COLOUR, "width": 1.5, "dash": "dot"},
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=group,
+                    meta={"role": "gap", "period": index + 1},
+                )
+            )
+            # Invisible points in the middle of each gap carry the hover message.
+            fig.add_trace(
+                go.Scatter(
+                    x=lines.gap_x,
+                    y=lines.gap_y,
+                    mode="markers",
+                    marker={"size": 14, "color": GAP_COLOUR, "opacity": 0},
+                    text=lines.gap_hover,
+                    hovertemplate="%{text}<extra></extra>",
+                    showlegend=False,
+                    legendgroup=group,
+                    meta={"role": "gap-hover", "period": index + 1},
+                )
+            )
+
+    fig.update_layout(
+        template="plotly_white",
+        font={"family": FONT_FAMILY, "size": 13 if for_print else 12},
+        margin={"l": 56, "r": 16, "t": 48 if for_print else 12, "b": 40},
+        height=320 if for_print else 280,
+        hovermode="closest",
+        hoverlabel={"font": {"family": FONT_FAMILY}},
+        showlegend=compare_df is not None,
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "font": {"size": 11}},
+        uirevision=f"{metric_type}-{granularity}",
+    )
+    if for_print:
+        fig.update_layout(title={"text": f"{info.name(lang)} ({axis_unit})", "x": 0.01})
+    fig.update_xaxes(tickformatstops=_tickformats(lang), showgrid=True, gridcolor="#eef0f3")
+    fig.update_yaxes(
+        title={"text": axis_unit, "font": {"size": 11}},
+        tickformat=",~r" if info.is_bytes else ",~r",
+        rangemode="tozero" if peak == 0 else "normal",
+        gridcolor="#eef0f3",
+    )
+    if x_range is not None:
+        lo, hi = (pd.Timestamp(v) for v in x_range)
+        lo = lo.tz_convert(tz).tz_localize(None) if lo.tzinfo else lo
+        hi = hi.tz_convert(tz).tz_localize(None) if hi.tzinfo else hi
+        fig.update_xaxes(range=[lo, hi])
+    if notes:
+        fig.add_annotation(
+            text=" · ".join(dict.fromkeys(notes)),
+            xref="paper",
+            yref="paper",
+            x=1,
+            y=1,
+            xanchor="right",
+            yanchor="bottom",
+            showarrow=False,
+            font={"size": 10, "color": "#6c757d"},
+            name="downsampled-note",
+        )
+    return fig
+
+
+def build_message_figure(
+    message: str, detail: str | None = None, *, for_print: bool = False
+) -> go.Figure:
+    """A figure with no axes that shows a centred message (empty store, empty range)."""
+    fig = go.Figure()
+    text = f"<b>{message}</b>" + (
+        f"<br><span style='font-size:12px'>{detail}</span>" if detail else ""
+    )
+    fig.add_annotation(
+        text=text,
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
+        showarrow=False,
+        font={"size": 15, "color": "#495057", "family": FONT_FAMILY},
+        name="message",
+    )
+    fig.update_layout(
+        template="plotly_white",
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        margin={"l": 16, "r": 16, "t": 16, "b": 16},
+        height=320 if for_print else 280,
+        font={"family": FONT_FAMILY},
+    )
+    return fig
+
+
+def build_empty_store_figure(next_slot: datetime, *, tz: str, lang: str = "ko") -> go.Figure:
+    """``데이터 수집 중입니다`` / ``첫 데이터는 HH:MM에 표시됩니다`` (next slot, in ``tz``)."""
+    hhmm = pd.Timestamp(next_slot).tz_convert(tz).strftime("%H:%M")
+    return build_message_figure(
+        t("dash.empty_title", lang), t("dash.empty_detail", lang).format(time=hhmm)
+    )
