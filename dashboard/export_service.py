@@ -72,7 +72,7 @@ class ExportSpec:
         chosen: object = self.metric_types
         if isinstance(chosen, str):
             chosen = [part.strip() for part in chosen.split(",") if part.strip()]
-        object.__setattr__(self, "metric_types", tuple(chosen))  # type: ignore[call-overload]
+        object.__setattr__(self, "metric_types", tuple(chosen))  # type: ignore[arg-type]
         if not self.metric_types:
             raise InvalidExportSpec("choose at least one metric")
         unknown = [m for m in self.metric_types if m not in METRICS_BY_ID]

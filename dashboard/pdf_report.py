@@ -1,0 +1,309 @@
+"""The PDF report layout (ReportLab, A4): header, summary table, one chart per metric.
+
+Charts come from the page's own figure builder (``dashboard.figures``), rendered to PNG by
+the shared ``ChartRenderer``. Text is set in NanumGothic, a TrueType font embedded in the
+file (ReportLab's CID font HYGothic is *not* embedded and shows blank in many viewers).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+from zoneinfo import ZoneInfo
+
+from PIL import Image as PILImage
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from dashboard.export_service import ExportData, ExportError, ExportSpec
+from dashboard.figures import (
+    build_metric_figure,
+    format_percent_change,
+    format_value,
+    is_notable_change,
+    summarize,
+)
+from dashboard.i18n import t
+from dashboard.series import MAX_POINTS
+from db.metrics import METRICS_BY_ID
+
+if TYPE_CHECKING:
+    from dashboard.chart_renderer import ChartRenderer
+
+FONT: Final = "NanumGothic"
+FONT_BOLD: Final = "NanumGothic-Bold"
+# Shipped copy first (wheel installs without the Debian package), then Debian's fonts-nanum.
+FONT_DIRS: Final[tuple[Path, ...]] = (
+    Path(__file__).resolve().parent.parent / "assets" / "fonts",
+    Path("/usr/share/fonts/truetype/nanum"),
+)
+FONT_FILES: Final[dict[str, str]] = {FONT: "NanumGothic.ttf", FONT_BOLD: "NanumGothicBold.ttf"}
+
+CHART_WIDTH_PX: Final = 900
+CHART_HEIGHT_PX: Final = 300
+CHART_SCALE: Final = 2
+PAGE_MARGIN: Final = 15 * mm
+INK = colors.HexColor("#212529")
+MUTED = colors.HexColor("#6c757d")
+RULE = colors.HexColor("#dee2e6")
+HEADER_BG = colors.HexColor("#f1f3f5")
+UP = colors.HexColor("#2b8a3e")
+DOWN = colors.HexColor("#c92a2a")
+
+_font_lock = threading.Lock()
+
+
+def register_fonts() -> None:
+    """Register NanumGothic regular + bold once per process (embedded as TrueType subsets)."""
+    with _font_lock:
+        if FONT in pdfmetrics.getRegisteredFontNames():
+            return
+        for name, filename in FONT_FILES.items():
+            path = next((d / filename for d in FONT_DIRS if (d / filename).is_file()), None)
+            if path is None:
+                raise ExportError(
+                    f"Korean font {filename} not found in "
+                    f"{', '.join(str(d) for d in FONT_DIRS)}: install the Debian package "
+                    "'fonts-nanum'"
+                )
+            pdfmetrics.registerFont(TTFont(name, str(path)))
+        pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD)
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("base", fontName=FONT, fontSize=9.5, leading=13, textColor=INK)
+    return {
+        "base": base,
+        "title": ParagraphStyle("title", base, fontName=FONT_BOLD, fontSize=18, leading=24),
+        "h2": ParagraphStyle(
+            "h2", base, fontName=FONT_BOLD, fontSize=12.5, leading=17, spaceBefore=8, spaceAfter=5
+        ),
+        "meta_key": ParagraphStyle("meta_key", base, textColor=MUTED),
+        "note": ParagraphStyle("note", base, fontSize=8, leading=11, textColor=MUTED),
+        "cell": ParagraphStyle("cell", base, fontSize=9, leading=12, alignment=2),
+        "cell_left": ParagraphStyle("cell_left", base, fontSize=9, leading=12),
+        "head": ParagraphStyle(
+            "head", base, fontName=FONT_BOLD, fontSize=9, leading=12, alignment=2
+        ),
+        "head_left": ParagraphStyle("head_left", base, fontName=FONT_BOLD, fontSize=9, leading=12),
+    }
+
+
+def _period_text(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    return f"{start.astimezone(zone):%Y-%m-%d %H:%M} – {end.astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+def _zone_text(tz: str, at: datetime) -> str:
+    offset = at.astimezone(ZoneInfo(tz)).strftime("%z")
+    return f"{tz} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def _header(spec: ExportSpec, now: datetime, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+    lang, zone = spec.lang, spec.zone
+    rows = [
+        (t("export.pdf.period", lang), _period_text(spec.start, spec.end, zone)),
+        (t("export.pdf.granularity", lang), t(f"export.pdf.{spec.granularity}", lang)),
+        (t("export.pdf.timezone", lang), _zone_text(spec.tz, spec.end)),
+        (t("export.pdf.generated", lang), f"{now.astimezone(zone):%Y-%m-%d %H:%M:%S}"),
+    ]
+    meta = Table(
+        [[Paragraph(k, styles["meta_key"]), Paragraph(v, styles["base"])] for k, v in rows],
+        colWidths=[28 * mm, None],
+        hAlign="LEFT",
+    )
+    meta.setStyle(
+        TableStyle(
+            [
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+            ]
+        )
+    )
+    return [
+        Paragraph(t("export.pdf.title", lang), styles["title"]),
+        Spacer(0, 3 * mm),
+        meta,
+        Spacer(0, 4 * mm),
+    ]
+
+
+def _summary(
+    data: ExportData, spec: ExportSpec, styles: dict[str, ParagraphStyle]
+) -> list[Flowable]:
+    lang = spec.lang
+    head = ["metric", "current", "min", "max", "average", "change"]
+    rows: list[list[Any]] = [
+        [
+            Paragraph(t(f"export.pdf.{key}", lang), styles["head_left" if i == 0 else "head"])
+            for i, key in enumerate(head)
+        ]
+    ]
+    highlight: list[tuple[int, colors.Color]] = []
+    for metric_type in spec.metric_types:
+        s = summarize(
+            data.frames[metric_type],
+            metric_type=metric_type,
+            compare_df=data.previous.get(metric_type),
+        )
+        change = s.compare_percent
+        rows.append(
+            [
+                Paragraph(METRICS_BY_ID[metric_type].name(lang), styles["cell_left"]),
+                *(
+                    Paragraph(format_value(v, metric_type, lang), styles["cell"])
+                    for v in (s.latest, s.minimum, s.maximum, s.average)
+                ),
+                Paragraph(format_percent_change(change), styles["cell"]),
+            ]
+        )
+        if change is not None and is_notable_change(change):
+            highlight.append((len(rows) - 1, UP if change > 0 else DOWN))
+    table = Table(rows, colWidths=[38 * mm] + [None] * 5, repeatRows=1)
+    style: list[tuple[Any, ...]] = [
+        ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, RULE),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.4, RULE),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 4),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+    ]
+    for row, colour in highlight:
+        style.append(("TEXTCOLOR", (5, row), (5, row), colour))
+    table.setStyle(TableStyle(style))
+    previous = _period_text(spec.previous_start, spec.start, spec.zone)
+    return [
+        Paragraph(t("export.pdf.summary", lang), styles["h2"]),
+        table,
+        Spacer(0, 1.5 * mm),
+        Paragraph(t("export.pdf.change_note", lang).format(previous=previous), styles["note"]),
+        Spacer(0, 3 * mm),
+    ]
+
+
+def chart_figures(data: ExportData, spec: ExportSpec) -> list[Any]:
+    """The page's figures, in print styling, over exactly the requested period."""
+    return [
+        build_metric_figure(
+            data.frames[m],
+            metric_type=m,
+            granularity=spec.granularity,
+            tz=spec.tz,
+            lang=spec.lang,
+            for_print=True,
+            x_range=(spec.start, spec.end),
+        )
+        for m in spec.metric_types
+    ]
+
+
+def _opaque(png: bytes) -> io.BytesIO:
+    """The chart on white without its alpha channel: ReportLab would embed the alpha as a
+    second full-size image (an SMask), doubling the file for nothing."""
+    with PILImage.open(io.BytesIO(png)) as image:
+        rgba = image.convert("RGBA")
+    flat = PILImage.new("RGB", rgba.size, "white")
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    out = io.BytesIO()
+    flat.save(out, format="PNG", compress_level=1)
+    out.seek(0)
+    return out
+
+
+class _NumberedCanvas(Canvas):
+    """Draws "page x / y" once the total is known (ReportLab's two-pass page count)."""
+
+    lang = "ko"
+    footer_left = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:  # noqa: N802 - ReportLab's name
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for state in self._pages:
+            self.__dict__.update(state)
+            self._draw_footer(total)
+            super().showPage()
+        super().save()
+
+    def _draw_footer(self, total: int) -> None:
+        width, _height = self._pagesize
+        self.saveState()
+        self.setFont(FONT, 8)
+        self.setFillColor(MUTED)
+        self.setStrokeColor(RULE)
+        self.line(PAGE_MARGIN, 11 * mm, width - PAGE_MARGIN, 11 * mm)
+        self.drawString(PAGE_MARGIN, 7 * mm, self.footer_left)
+        label = t("export.pdf.page", self.lang).format(page=self._pageNumber, total=total)
+        self.drawRightString(width - PAGE_MARGIN, 7 * mm, label)
+        self.restoreState()
+
+
+def build_pdf_report(
+    data: ExportData, spec: ExportSpec, *, renderer: ChartRenderer, now: datetime
+) -> tuple[bytes, bool]:
+    """The report's bytes and whether any chart was LTTB-reduced (> 1000 points)."""
+    register_fonts()
+    styles = _styles()
+    figures = chart_figures(data, spec)
+    images = renderer.render(
+        figures, width=CHART_WIDTH_PX, height=CHART_HEIGHT_PX, scale=CHART_SCALE
+    )
+    content_width = A4[0] - 2 * PAGE_MARGIN
+    chart_height = content_width * CHART_HEIGHT_PX / CHART_WIDTH_PX
+
+    story: list[Flowable] = [*_header(spec, now, styles), *_summary(data, spec, styles)]
+    story.append(Paragraph(t("export.pdf.charts", spec.lang), styles["h2"]))
+    for png in images:
+        story.append(KeepTogether([Image(_opaque(png), content_width, chart_height)]))
+        story.append(Spacer(0, 2 * mm))
+
+    buffer = io.BytesIO()
+    title = t("export.pdf.title", spec.lang)
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=PAGE_MARGIN,
+        rightMargin=PAGE_MARGIN,
+        topMargin=PAGE_MARGIN,
+        bottomMargin=PAGE_MARGIN + 4 * mm,
+        title=title,
+        author="Admin Metrics History",
+        creator="Admin Metrics History",
+        lang=spec.lang,
+    )
+    canvas_class = type(
+        "ReportCanvas",
+        (_NumberedCanvas,),
+        {
+            "lang": spec.lang,
+            "footer_left": f"{title} · {_period_text(spec.start, spec.end, spec.zone)}",
+        },
+    )
+    doc.build(story, canvasmaker=canvas_class)
+    downsampled = any(len(df) > MAX_POINTS for df in data.frames.values())
+    return buffer.getvalue(), downsampled
