@@ -200,7 +200,7 @@ def prepare_demo_source(settings: Settings) -> Settings:
 
 
 # Feature command modules register themselves on ``cli`` when imported.
-FEATURE_COMMANDS: tuple[str, ...] = ()
+FEATURE_COMMANDS: tuple[str, ...] = ("admin_metrics.export_commands",)
 
 
 def main() -> None:

@@ -1,0 +1,98 @@
+"""``admin-metrics export``: the CSV/PDF report from the command line (cron on a closed network)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from admin_metrics.cli import Obj, cli, pass_obj
+from db.metrics import GRANULARITIES, METRIC_IDS
+
+log = logging.getLogger(__name__)
+
+
+def _parse_instant(value: str, name: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 date or time (e.g. 2025-11-01 or "
+            "2025-11-01T09:00:00+09:00)",
+            param_hint=name,
+        ) from None
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "pdf"]), required=True)
+@click.option(
+    "--metrics",
+    default=",".join(METRIC_IDS),
+    show_default=True,
+    help="Comma-separated metric ids.",
+)
+@click.option("--from", "start", required=True, help="Start (ISO 8601; no offset: --tz).")
+@click.option("--to", "end", required=True, help="End (ISO 8601; no offset: --tz).")
+@click.option(
+    "--granularity", type=click.Choice(list(GRANULARITIES)), default="daily", show_default=True
+)
+@click.option("--tz", default=None, help="Time zone of the file [default: DEFAULT_TIMEZONE].")
+@click.option(
+    "--lang", type=click.Choice(["ko", "en"]), default=None, help="[default: DEFAULT_LANGUAGE]"
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="File to write.",
+)
+@pass_obj
+def export(
+    obj: Obj,
+    fmt: str,
+    metrics: str,
+    start: str,
+    end: str,
+    granularity: str,
+    tz: str | None,
+    lang: str | None,
+    output: Path,
+) -> None:
+    """Write a CSV or PDF report of stored metrics to OUTPUT (same service as the page/API)."""
+    from dashboard.chart_renderer import ChartRenderer
+    from dashboard.export_service import ExportError, ExportSpec, InvalidExportSpec, render_export
+    from dashboard.i18n import t
+    from db.engine import make_engine, session_factory, session_scope
+
+    settings = obj.settings
+    try:
+        spec = ExportSpec(
+            metric_types=tuple(m.strip() for m in metrics.split(",") if m.strip()),
+            start=_parse_instant(start, "--from"),
+            end=_parse_instant(end, "--to"),
+            granularity=granularity,
+            fmt=fmt,  # type: ignore[arg-type]
+            tz=tz or settings.default_timezone,
+            lang=lang or settings.default_language,
+        )
+    except InvalidExportSpec as exc:
+        raise click.UsageError(str(exc)) from None
+
+    renderer = ChartRenderer(settings.chromium_path) if fmt == "pdf" else None
+    engine = make_engine(settings.store_url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            result = render_export(settings, session, spec, renderer=renderer)
+    except ExportError as exc:
+        log.error("Export failed: %s", exc)
+        raise click.ClickException(f"{t('export.failed', spec.lang)}: {exc}") from None
+    finally:
+        if renderer is not None:
+            renderer.close()
+        engine.dispose()
+    output.write_bytes(result.content)
+    note = ", downsampled" if result.downsampled else ""
+    click.echo(f"Wrote {output} ({len(result.content):,} bytes{note})")
