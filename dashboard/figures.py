@@ -400,12 +400,23 @@ def build_metric_figure(
     fig.update_layout(
         template="plotly_white",
         font={"family": FONT_FAMILY, "size": 13 if for_print else 12},
-        margin={"l": 56, "r": 16, "t": 48 if for_print else 12, "b": 40},
-        height=320 if for_print else 280,
+        margin={
+            "l": 56,
+            "r": 16,
+            "t": 48 if for_print else 16,
+            "b": 64 if compare_df is not None else 36,
+        },
+        height=340 if for_print else 280,
         hovermode="closest",
         hoverlabel={"font": {"family": FONT_FAMILY}},
         showlegend=compare_df is not None,
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0, "font": {"size": 11}},
+        legend={
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.16,
+            "x": 0,
+            "font": {"size": 11},
+        },
         uirevision=f"{metric_type}-{granularity}",
     )
     if for_print:

@@ -79,7 +79,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "dash.status.next": ("다음 수집", "Next collection"),
     "dash.status.failures": ("24시간 실패", "Failures (24 h)"),
     "dash.status.never": ("없음", "never"),
-    "dash.status.off": ("수집 꺼짐", "collection off"),
+    "dash.status.off": ("꺼짐", "off"),
     "dash.export_csv": ("CSV 내보내기", "Export CSV"),
     "dash.export_pdf": ("PDF 내보내기", "Export PDF"),
     "dash.invalid_range": (
@@ -87,6 +87,70 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "The selected period is not valid; showing 7 days.",
     ),
     # --- REST API (api.*) ---
+    "api.missing_parameter": ("필수 값이 없습니다: {field}", "Required value missing: {field}"),
+    "api.unknown_metric": (
+        "알 수 없는 메트릭입니다: {field} (active_users, storage_bytes, active_sessions, "
+        "conversation_count, document_count, tag_count 중 하나)",
+        "Unknown metric: {field} (one of active_users, storage_bytes, active_sessions, "
+        "conversation_count, document_count, tag_count)",
+    ),
+    "api.unknown_granularity": (
+        "집계 단위는 hourly 또는 daily여야 합니다.",
+        "Granularity must be hourly or daily.",
+    ),
+    "api.invalid_date": (
+        "날짜 형식이 올바르지 않습니다: {field} (ISO 8601, 예: 2025-11-02T10:00:00Z)",
+        "Malformed timestamp: {field} (ISO 8601, e.g. 2025-11-02T10:00:00Z)",
+    ),
+    "api.timezone_required": (
+        "시간대가 없는 날짜입니다: {field} (Z 또는 +09:00 같은 오프셋을 붙이세요)",
+        "Timestamp without offset: {field} (add Z or an offset such as +09:00)",
+    ),
+    "api.invalid_time_range": (
+        "종료 시각은 시작 시각보다 뒤여야 합니다.",
+        "The end must be after the start.",
+    ),
+    "api.outside_retention": (
+        "요청한 기간이 보관 기간을 벗어납니다 ({granularity} 데이터는 최근 {days}일만 보관).",
+        "The range is outside retention ({granularity} data is kept for {days} days).",
+    ),
+    "api.invalid_parameter": ("값이 올바르지 않습니다: {field}", "Invalid value: {field}"),
+    "api.invalid_body": (
+        "요청 본문은 JSON 객체여야 합니다 (Content-Type: application/json).",
+        "The request body must be a JSON object (Content-Type: application/json).",
+    ),
+    "api.export_metric_count": (
+        "메트릭은 1개에서 6개까지 선택할 수 있습니다.",
+        "Choose between 1 and 6 metrics.",
+    ),
+    "api.export_invalid_format": (
+        "형식은 csv 또는 pdf여야 합니다.",
+        "The format must be csv or pdf.",
+    ),
+    "api.export_range_too_long": (
+        "내보내기 기간은 최대 90일입니다.",
+        "An export covers at most 90 days.",
+    ),
+    "api.export_too_large": (
+        "내보내기 파일이 최대 크기를 넘습니다.",
+        "The export exceeds the maximum file size.",
+    ),
+    "api.export_failed": ("데이터 내보내기에 실패했습니다", "Data export failed"),
+    "api.export_not_found": (
+        "내보내기 파일이 없거나 만료되었습니다.",
+        "The export does not exist or has expired.",
+    ),
+    "api.not_found": ("API 경로를 찾을 수 없습니다.", "No such API path."),
+    "api.method_not_allowed": (
+        "이 경로에서 허용되지 않는 HTTP 메서드입니다.",
+        "HTTP method not allowed on this path.",
+    ),
+    "api.request_too_large": ("요청 본문이 너무 큽니다.", "The request body is too large."),
+    "api.bad_request": ("잘못된 요청입니다.", "Bad request."),
+    "api.store_unavailable": (
+        "메트릭 저장소에 연결할 수 없습니다. 잠시 후 다시 시도하세요.",
+        "The metrics store is unreachable. Please try again shortly.",
+    ),
     # --- exports (export.*) ---
     "export.failed": ("데이터 내보내기에 실패했습니다", "Data export failed"),
     "export.too_large": (

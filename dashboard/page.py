@@ -1,12 +1,309 @@
-"""The dashboard page at ``/admin/metrics/`` (skeleton; the dashboard feature fills it)."""
+"""The dashboard page at ``/admin/metrics/``: layout (dash-bootstrap-components) and wiring.
+
+State lives in the query string (see ``view_state``); ``callbacks`` turns it into graphs.
+Bootstrap's CSS and the page styles are served from ``assets/`` (no CDN).
+"""
 
 from __future__ import annotations
 
-import dash
-from dash import html
-from flask import Flask
+from typing import Any
 
-from dashboard.context import AppContext
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from flask import Flask, Response, has_request_context, request
+
+from dashboard import ids
+from dashboard.callbacks import register_callbacks
+from dashboard.context import AppContext, request_language
+from dashboard.i18n import t
+from dashboard.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
+from db.metrics import METRICS
+
+REFRESH_MS = 60_000
+GRAPH_CONFIG: dict[str, Any] = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+}
+
+
+def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
+    other = "en" if lang == "ko" else "ko"
+    return dbc.Navbar(
+        dbc.Container(
+            [
+                html.Div(
+                    [
+                        html.H1(t("app.title", lang), id="page-title", className="page-title"),
+                        html.Div(id=ids.STATUS_BADGE, className="status-badge"),
+                    ],
+                    className="d-flex flex-wrap align-items-center gap-3",
+                ),
+                html.Div(
+                    [
+                        html.A(
+                            t("nav.language", lang),
+                            id=ids.LANG_LINK,
+                            href=f"?lang={other}",
+                            className="btn btn-sm btn-outline-secondary",
+                        ),
+                        html.A(
+                            t("nav.logout", lang),
+                            id=ids.LOGOUT_LINK,
+                            href=ctx.url("logout"),
+                            className="btn btn-sm btn-outline-dark",
+                        ),
+                    ],
+                    className="d-flex gap-2",
+                ),
+            ],
+            fluid=True,
+            className="flex-wrap gap-2",
+        ),
+        color="light",
+        className="border-bottom mb-3",
+    )
+
+
+def _controls(lang: str) -> dbc.Card:
+    presets = [{"label": t("dash.days", lang).format(n=n), "value": n} for n in PRESETS]
+    presets.append({"label": t("dash.custom", lang), "value": "custom"})
+    return dbc.Card(
+        dbc.CardBody(
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            dbc.Label(t("dash.range", lang), className="control-label"),
+                            html.Div(
+                                [
+                                    dbc.RadioItems(
+                                        id=ids.RANGE_PRESET,
+                                        options=presets,
+                                        value="7",
+                                        inline=True,
+                                        className="btn-group btn-group-sm",
+                                        inputClassName="btn-check",
+                                        labelClassName="btn btn-outline-primary",
+                                        labelCheckedClassName="active",
+                                    ),
+                                    dcc.DatePickerRange(
+                                        id=ids.DATE_RANGE,
+                                        display_format="YYYY-MM-DD",
+                                        clearable=True,
+                                        start_date_placeholder_text="YYYY-MM-DD",
+                                        end_date_placeholder_text="YYYY-MM-DD",
+                                        first_day_of_week=0 if lang == "en" else 1,
+                                    ),
+                                ],
+                                className="d-flex flex-wrap align-items-center gap-2",
+                            ),
+                        ],
+                        xs=12,
+                        lg="auto",
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label(t("dash.granularity", lang), className="control-label"),
+                            dbc.RadioItems(
+                                id=ids.GRANULARITY,
+                                options=[
+                                    {"label": t("dash.hourly", lang), "value": "hourly"},
+                                    {"label": t("dash.daily", lang), "value": "daily"},
+                                ],
+                                value="hourly",
+                                inline=True,
+                                className="btn-group btn-group-sm",
+                                inputClassName="btn-check",
+                                labelClassName="btn btn-outline-primary",
+                                labelCheckedClassName="active",
+                            ),
+                        ],
+                        xs=12,
+                        sm="auto",
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label(t("dash.compare", lang), className="control-label"),
+                            html.Div(
+                                [
+                                    dbc.Switch(
+                                        id=ids.COMPARE_SWITCH,
+                                        value=False,
+                                        className="mb-0",
+                                    ),
+                                    html.Div(
+                                        [
+                                            dbc.RadioItems(
+                                                id=ids.COMPARE_MODE,
+                                                options=[
+                                                    {
+                                                        "label": t("dash.compare_previous", lang),
+                                                        "value": COMPARE_PREVIOUS,
+                                                    },
+                                                    {
+                                                        "label": t("dash.compare_custom", lang),
+                                                        "value": COMPARE_CUSTOM,
+                                                    },
+                                                ],
+                                                value=COMPARE_PREVIOUS,
+                                                inline=True,
+                                                className="mb-0",
+                                            ),
+                                            dcc.DatePickerRange(
+                                                id=ids.COMPARE_RANGE,
+                                                display_format="YYYY-MM-DD",
+                                                clearable=True,
+                                                start_date_placeholder_text="YYYY-MM-DD",
+                                                end_date_placeholder_text="YYYY-MM-DD",
+                                                first_day_of_week=0 if lang == "en" else 1,
+                                            ),
+                                        ],
+                                        id=ids.COMPARE_OPTIONS,
+                                        className="d-flex flex-wrap align-items-center gap-2",
+                                        style={"display": "none"},
+                                    ),
+                                ],
+                                className="d-flex flex-wrap align-items-center gap-3",
+                            ),
+                        ],
+                        xs=12,
+                        lg=True,
+                    ),
+                    dbc.Col(
+                        # Export: the export feature registers its callbacks on these ids.
+                        html.Div(
+                            [
+                                dbc.Button(
+                                    t("dash.export_csv", lang),
+                                    id=ids.EXPORT_CSV_BUTTON,
+                                    color="secondary",
+                                    outline=True,
+                                    size="sm",
+                                ),
+                                dbc.Button(
+                                    t("dash.export_pdf", lang),
+                                    id=ids.EXPORT_PDF_BUTTON,
+                                    color="secondary",
+                                    outline=True,
+                                    size="sm",
+                                ),
+                                html.Div(id=ids.EXPORT_STATUS, className="export-status"),
+                                dcc.Download(id=ids.EXPORT_DOWNLOAD),
+                            ],
+                            className="d-flex flex-wrap align-items-center gap-2 export-bar",
+                        ),
+                        xs=12,
+                        xl="auto",
+                        className="align-self-end",
+                    ),
+                ],
+                className="g-3 align-items-start",
+            )
+        ),
+        className="mb-3 control-bar",
+    )
+
+
+def _card(metric: Any, lang: str) -> dbc.Col:
+    return dbc.Col(
+        dbc.Card(
+            dbc.CardBody(
+                [
+                    html.Div(metric.name(lang), className="value-card-title"),
+                    html.Div(id=ids.card(metric.id), className="value-card-body"),
+                ]
+            ),
+            className="value-card h-100",
+        ),
+        xs=6,
+        md=4,
+        xl=2,
+    )
+
+
+def _graph(metric: Any, lang: str) -> dbc.Col:
+    return dbc.Col(
+        dbc.Card(
+            [
+                dbc.CardHeader(metric.name(lang), className="graph-title"),
+                dbc.CardBody(
+                    dcc.Graph(
+                        id=ids.graph(metric.id),
+                        config=GRAPH_CONFIG,
+                        className="metric-graph",
+                        style={"height": "280px"},
+                    ),
+                    className="p-1",
+                ),
+            ],
+            className="h-100",
+        ),
+        xs=12,
+        lg=6,
+        xxl=4,
+    )
+
+
+def serve_layout(ctx: AppContext, lang: str) -> html.Div:
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Store(id=ids.TIMEZONE),
+            dcc.Store(id=ids.LANG, data=lang),
+            dcc.Store(id=ids.LATEST_SLOT),
+            dcc.Interval(id=ids.REFRESH_INTERVAL, interval=REFRESH_MS),
+            _header(ctx, lang),
+            dbc.Container(
+                [
+                    _controls(lang),
+                    html.Div(id=ids.NOTES, className="page-notes"),
+                    dbc.Alert(
+                        [
+                            html.Span(t("dash.load_failed", lang), className="me-3"),
+                            dbc.Button(
+                                t("dash.retry", lang),
+                                id=ids.RETRY_BUTTON,
+                                color="danger",
+                                size="sm",
+                                outline=True,
+                            ),
+                        ],
+                        id=ids.LOAD_ERROR,
+                        color="danger",
+                        is_open=False,
+                        className="d-flex align-items-center",
+                    ),
+                    dcc.Loading(
+                        html.Div(
+                            [
+                                dbc.Row([_card(m, lang) for m in METRICS], className="g-3 mb-3"),
+                                dbc.Row([_graph(m, lang) for m in METRICS], className="g-3"),
+                            ],
+                            id=ids.CONTENT,
+                        ),
+                        id=ids.LOADING,
+                        type="circle",
+                        delay_show=150,
+                        overlay_style={"visibility": "visible", "opacity": 0.5},
+                    ),
+                ],
+                fluid=True,
+                className="pb-4",
+            ),
+        ],
+        lang=lang,
+    )
+
+
+def _remember_language(response: Response) -> Response:
+    """``?lang=`` on the page is remembered in the ``lang`` cookie, because Dash fetches the
+    layout with a separate request that does not carry the page's query string."""
+    lang = request.args.get("lang")
+    if lang in ("ko", "en") and request.method == "GET" and response.mimetype == "text/html":
+        response.set_cookie("lang", lang, samesite="Lax", max_age=365 * 86400)
+    return response
 
 
 def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path: str) -> dash.Dash:
@@ -16,9 +313,23 @@ def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path:
         url_base_pathname=base_path,
         assets_folder=assets_folder,
         serve_locally=True,
-        title="관리자 메트릭 히스토리",
+        title=t("app.title", ctx.settings.default_language),
         update_title=None,
+        compress=False,
     )
-    app.layout = html.Div(html.H1("관리자 메트릭 히스토리", id="page-title"), className="container")
+
+    def layout() -> html.Div:
+        # Dash also calls this once outside a request to validate the layout.
+        lang = request_language() if has_request_context() else ctx.settings.default_language
+        return serve_layout(ctx, lang)
+
+    app.layout = layout
+    server.after_request(_remember_language)
+    register_callbacks(app, ctx)
     ctx.services["dash"] = app
+    # Keep last: Dash sets itself up lazily on a worker's first request, and concurrent
+    # first requests (the page's script tags) can then see a half-registered script list
+    # and answer 500. Setting up now, once per process, avoids that race.
+    with server.test_request_context(base_path):
+        app._setup_server()
     return app

@@ -1,0 +1,376 @@
+"""Thin Dash callbacks: parse the inputs → query the store → build figures → return.
+
+- ``sync_controls``: controls ⇄ query string (the URL is the state; back/forward work).
+- ``refresh_status``: every 60 s a cheap latest-slot check and the status badge; the slot
+  store only changes when a new collection landed, which is what redraws the graphs.
+- ``render``: all six graphs and cards from one set of store reads, cached per
+  (granularity, window, latest slots) so many admins viewing the same range share them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Dash, Input, Output, State, html, no_update
+from dash import ctx as dash_ctx
+
+from dashboard import ids
+from dashboard.context import AppContext
+from dashboard.figures import (
+    build_empty_store_figure,
+    build_metric_figure,
+    format_delta,
+    format_percent_change,
+    format_timestamp,
+    format_value,
+    is_notable_change,
+    summarize,
+)
+from dashboard.i18n import t
+from dashboard.view_state import (
+    COMPARE_CUSTOM,
+    Period,
+    Periods,
+    ViewState,
+    from_controls,
+    parse_query,
+    resolve_periods,
+    resolve_timezone,
+)
+from db.metrics import METRIC_IDS
+from db.queries import latest_slot, timeseries_many
+from db.status import CollectionStatus, collection_status, next_hourly_slot
+
+log = logging.getLogger(__name__)
+
+CACHE_SIZE = 64
+Series = dict[str, pd.DataFrame]
+
+# Reads the browser's IANA time zone once per page load.
+TIMEZONE_JS = """
+function(_pathname) {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || null; }
+    catch (e) { return null; }
+}
+"""
+# The language link keeps the current selection.
+LANG_LINK_JS = """
+function(search, lang) {
+    const params = new URLSearchParams(search || "");
+    params.set("lang", lang === "en" ? "ko" : "en");
+    return "?" + params.toString();
+}
+"""
+
+
+class SeriesCache:
+    """A small thread-safe LRU of query results keyed by what determines them."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[Any, ...], Series] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_load(self, key: tuple[Any, ...], load: Callable[[], Series]) -> Series:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = load()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class ViewData:
+    current: Series
+    previous: Series | None
+    empty_store: bool
+
+
+def load_view(ctx: AppContext, state: ViewState, periods: Periods) -> ViewData:
+    """The six series of the selection (and of the comparison period) from the store."""
+    cache: SeriesCache = ctx.services.setdefault("dash.series_cache", SeriesCache())
+    with ctx.session() as session:
+        slots = (latest_slot(session, "hourly"), latest_slot(session, "daily"))
+        if slots == (None, None):
+            return ViewData({}, None, empty_store=True)
+
+        def window(period: Period) -> Series:
+            key = (state.granularity, period.start, period.end, slots)
+            return cache.get_or_load(
+                key,
+                lambda: timeseries_many(
+                    session, METRIC_IDS, state.granularity, period.start, period.end
+                ),
+            )
+
+        current = window(periods.current)
+        previous = window(periods.previous) if periods.previous else None
+    return ViewData(current, previous, empty_store=False)
+
+
+def _period_text(period: Period, tz: str) -> str:
+    first = pd.Timestamp(period.start).tz_convert(tz).strftime("%Y-%m-%d")
+    last = pd.Timestamp(period.end).tz_convert(tz).strftime("%Y-%m-%d")
+    return first if first == last else f"{first} – {last}"
+
+
+def _card_body(
+    metric_type: str, df: pd.DataFrame, compare_df: pd.DataFrame | None, tz: str, lang: str
+) -> list[Any]:
+    s = summarize(df, metric_type=metric_type, compare_df=compare_df)
+    change = format_delta(s.change, metric_type, lang)
+    if s.change_percent is not None:
+        change += f" ({format_percent_change(s.change_percent)})"
+    body: list[Any] = [
+        html.Div(format_value(s.latest, metric_type, lang), className="value-card-value"),
+        html.Div(
+            format_timestamp(s.latest_at, tz) if s.latest_at is not None else "",
+            className="value-card-time",
+        ),
+        html.Div(
+            [html.Span(t("dash.change_range", lang) + " "), html.Span(change)],
+            className="value-card-change",
+        ),
+    ]
+    if compare_df is not None:
+        notable = is_notable_change(s.compare_percent)
+        body.append(
+            html.Div(
+                [
+                    html.Span(t("dash.change_compare", lang) + " "),
+                    html.Span(
+                        format_percent_change(s.compare_percent),
+                        className="compare-badge"
+                        + (" compare-notable" if notable else "")
+                        + (" compare-up" if (s.compare_percent or 0) > 0 else "")
+                        + (" compare-down" if (s.compare_percent or 0) < 0 else ""),
+                    ),
+                ],
+                className="value-card-compare",
+            )
+        )
+    return body
+
+
+def _status_badge(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
+    colours = {
+        "healthy": "success",
+        "warning": "warning",
+        "error": "danger",
+        "pending": "secondary",
+    }
+    last = (
+        format_timestamp(status.last_collection_at, tz)
+        if status.last_collection_at
+        else t("dash.status.never", lang)
+    )
+    nxt = (
+        format_timestamp(status.next_collection_at, tz)
+        if status.next_collection_at
+        else t("dash.status.off", lang)
+    )
+    return [
+        dbc.Badge(
+            t(f"dash.status.{status.status}", lang),
+            color=colours[status.status],
+            className=f"status-light status-{status.status}",
+            id="status-light",
+        ),
+        html.Span(
+            f"{t('dash.status.last', lang)} {last} · "
+            f"{t('dash.status.failures', lang)} {status.failure_count_24h} · "
+            f"{t('dash.status.next', lang)} {nxt}",
+            className="status-text",
+        ),
+    ]
+
+
+def register_callbacks(app: Dash, ctx: AppContext) -> None:
+    settings = ctx.settings
+
+    app.clientside_callback(TIMEZONE_JS, Output(ids.TIMEZONE, "data"), Input(ids.URL, "pathname"))
+    app.clientside_callback(
+        LANG_LINK_JS,
+        Output(ids.LANG_LINK, "href"),
+        Input(ids.URL, "search"),
+        State(ids.LANG, "data"),
+    )
+
+    control_values = [
+        (ids.RANGE_PRESET, "value"),
+        (ids.DATE_RANGE, "start_date"),
+        (ids.DATE_RANGE, "end_date"),
+        (ids.GRANULARITY, "value"),
+        (ids.COMPARE_SWITCH, "value"),
+        (ids.COMPARE_MODE, "value"),
+        (ids.COMPARE_RANGE, "start_date"),
+        (ids.COMPARE_RANGE, "end_date"),
+    ]
+
+    @app.callback(
+        Output(ids.URL, "search"),
+        *[Output(c, p) for c, p in control_values],
+        Output(ids.COMPARE_OPTIONS, "style"),
+        Output(ids.COMPARE_RANGE, "disabled"),
+        Input(ids.URL, "search"),
+        *[Input(c, p) for c, p in control_values],
+    )
+    def sync_controls(search: str | None, *values: Any) -> tuple[Any, ...]:
+        trigger = dash_ctx.triggered_id
+        if trigger in (None, ids.URL):
+            # Page load, back/forward or a pasted link: the URL sets the controls.
+            state = parse_query(search)
+            url_out: Any = no_update
+        else:
+            range_value, start, end, gran, compare_on, mode, c_start, c_end = values
+            state = from_controls(
+                range_value=range_value,
+                start=start,
+                end=end,
+                granularity=gran,
+                compare_on=bool(compare_on),
+                compare_mode=mode,
+                compare_start=c_start,
+                compare_end=c_end,
+                picked_dates=trigger == ids.DATE_RANGE,
+            )
+            query = state.to_query()
+            url_out = query if query != (search or "") else no_update
+        compare_mode = state.compare or values[5] or "previous"
+        return (
+            url_out,
+            state.range,
+            state.start.isoformat() if state.start else None,
+            state.end.isoformat() if state.end else None,
+            state.granularity,
+            state.compare is not None,
+            compare_mode,
+            state.compare_start.isoformat() if state.compare_start else values[6],
+            state.compare_end.isoformat() if state.compare_end else values[7],
+            {"display": "flex"} if state.compare else {"display": "none"},
+            compare_mode != COMPARE_CUSTOM,
+        )
+
+    @app.callback(
+        Output(ids.LATEST_SLOT, "data"),
+        Output(ids.STATUS_BADGE, "children"),
+        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.TIMEZONE, "data"),
+        Input(ids.RETRY_BUTTON, "n_clicks"),
+        State(ids.LANG, "data"),
+        State(ids.LATEST_SLOT, "data"),
+    )
+    def refresh_status(
+        _n: int | None, tz_name: str | None, _retry: int | None, lang: str, seen: str | None
+    ) -> tuple[Any, Any]:
+        tz = resolve_timezone(tz_name, settings.default_timezone)
+        try:
+            with ctx.session() as session:
+                status = collection_status(
+                    session, collection_enabled=settings.metrics_collection_enabled
+                )
+                daily = latest_slot(session, "daily")
+        except Exception:
+            log.exception("Dashboard: reading the collection status failed")
+            return ("error" if seen != "error" else no_update), []
+        marker = f"{status.last_collection_at}|{daily}"
+        return (marker if marker != seen else no_update), _status_badge(status, tz, lang)
+
+    @app.callback(
+        *[Output(ids.graph(m), "figure") for m in METRIC_IDS],
+        *[Output(ids.card(m), "children") for m in METRIC_IDS],
+        Output(ids.NOTES, "children"),
+        Output(ids.LOAD_ERROR, "is_open"),
+        Output(ids.CONTENT, "style"),
+        Input(ids.URL, "search"),
+        Input(ids.TIMEZONE, "data"),
+        Input(ids.LATEST_SLOT, "data"),
+        Input(ids.RETRY_BUTTON, "n_clicks"),
+        State(ids.LANG, "data"),
+    )
+    def render(
+        search: str | None, tz_name: str | None, _slot: str | None, _retry: int | None, lang: str
+    ) -> tuple[Any, ...]:
+        tz = resolve_timezone(tz_name, settings.default_timezone)
+        state = parse_query(search)
+        now = datetime.now(UTC)
+        periods = resolve_periods(
+            state,
+            now=now,
+            tz=tz,
+            hourly_retention_days=settings.metrics_hourly_retention_days,
+            daily_retention_days=settings.metrics_daily_retention_days,
+        )
+        n = len(METRIC_IDS)
+        try:
+            data = load_view(ctx, state, periods)
+            figures, cards = _build(data, state, periods, tz, lang, now)
+        except Exception:
+            # The admin sees a message and a retry button, never a traceback.
+            log.exception("Dashboard: loading metric data failed for %s", state.to_query())
+            return (*[no_update] * (2 * n), [], True, {"display": "none"})
+        return (*figures, *cards, _notes(state, periods, tz, lang), False, {})
+
+    def _notes(state: ViewState, periods: Periods, tz: str, lang: str) -> list[Any]:
+        notes: list[Any] = []
+        if state.invalid:
+            notes.append(html.Div(t("dash.invalid_range", lang), className="note note-warning"))
+        if periods.clipped:
+            key = (
+                "dash.retention_hourly" if state.granularity == "hourly" else "dash.retention_daily"
+            )
+            days = (
+                settings.metrics_hourly_retention_days
+                if state.granularity == "hourly"
+                else settings.metrics_daily_retention_days
+            )
+            notes.append(html.Div(t(key, lang).format(days=days), className="note note-retention"))
+        notes.append(html.Div(f"{t('dash.timezone', lang)}: {tz}", className="note note-tz"))
+        return notes
+
+    def _build(
+        data: ViewData, state: ViewState, periods: Periods, tz: str, lang: str, now: datetime
+    ) -> tuple[list[Any], list[Any]]:
+        if data.empty_store:
+            empty = build_empty_store_figure(next_hourly_slot(now), tz=tz, lang=lang)
+            return [empty] * len(METRIC_IDS), [
+                [html.Div("—", className="value-card-value")] for _ in METRIC_IDS
+            ]
+        labels = (
+            (_period_text(periods.current, tz), _period_text(periods.previous, tz))
+            if periods.previous
+            else None
+        )
+        figures: list[Any] = []
+        cards: list[Any] = []
+        for metric in METRIC_IDS:
+            df = data.current[metric]
+            compare_df = data.previous[metric] if data.previous is not None else None
+            figures.append(
+                build_metric_figure(
+                    df,
+                    metric_type=metric,
+                    granularity=state.granularity,
+                    tz=tz,
+                    lang=lang,
+                    compare_df=compare_df,
+                    period_labels=labels,
+                    compare_offset=pd.Timedelta(periods.offset),
+                    x_range=(periods.current.start, periods.current.end),
+                )
+            )
+            cards.append(_card_body(metric, df, compare_df, tz, lang))
+        return figures, cards

@@ -1,0 +1,249 @@
+"""Unit tests of the pure figure builders and value formatting (tiny frames, no DB, no Dash)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from dashboard.figures import (
+    build_empty_store_figure,
+    build_metric_figure,
+    format_bytes,
+    format_delta,
+    format_percent_change,
+    format_value,
+    is_notable_change,
+    reduce_points,
+    summarize,
+)
+
+
+def frame(
+    start: str, values: list[int], *, freq: str = "h", drop: tuple[int, ...] = ()
+) -> pd.DataFrame:
+    stamps = pd.date_range(start, periods=len(values), freq=freq, tz="UTC")
+    df = pd.DataFrame(
+        {
+            "timestamp": stamps.astype("datetime64[ns, UTC]"),
+            "value": pd.array(values, dtype="int64"),
+        }
+    )
+    return df.drop(index=list(drop)).reset_index(drop=True)
+
+
+def traces(fig: object, role: str, period: int = 1) -> list[object]:
+    return [
+        tr
+        for tr in fig.data  # type: ignore[attr-defined]
+        if tr.meta and tr.meta["role"] == role and tr.meta["period"] == period
+    ]
+
+
+# --- gaps -----------------------------------------------------------------------------------
+def test_gap_is_drawn_dotted_with_korean_hover() -> None:
+    df = frame("2026-11-01", [10, 11, 12, 13, 14, 15, 16], drop=(3, 4))  # 03:00, 04:00 missing
+    fig = build_metric_figure(df, metric_type="active_users", granularity="hourly", tz="UTC")
+
+    (series,) = traces(fig, "series")
+    assert series.connectgaps is False
+    assert series.line.dash == "solid"
+    # The solid line is broken exactly once, between 02:00 and 05:00.
+    assert list(series.y) == [10, 11, 12, None, 15, 16]
+
+    (bridge,) = traces(fig, "gap")
+    assert bridge.line.dash == "dot"
+    assert [x for x in bridge.x if x is not None] == [
+        pd.Timestamp("2026-11-01 02:00"),
+        pd.Timestamp("2026-11-01 05:00"),
+    ]
+    (hover,) = traces(fig, "gap-hover")
+    assert len(hover.x) == 1
+    assert hover.text[0].startswith("이 기간 동안 데이터 수집 실패")
+    assert pd.Timestamp("2026-11-01 02:00") < hover.x[0] < pd.Timestamp("2026-11-01 05:00")
+
+
+def test_gap_hover_in_english() -> None:
+    df = frame("2026-11-01", [1, 2, 3, 4], drop=(1,))
+    fig = build_metric_figure(
+        df, metric_type="tag_count", granularity="hourly", tz="UTC", lang="en"
+    )
+    (hover,) = traces(fig, "gap-hover")
+    assert hover.text[0].startswith("Data collection failed during this period")
+
+
+def test_contiguous_series_has_no_gap_traces() -> None:
+    df = frame("2026-11-01", [1, 2, 3, 4])
+    fig = build_metric_figure(df, metric_type="tag_count", granularity="hourly", tz="UTC")
+    assert traces(fig, "gap") == [] and traces(fig, "gap-hover") == []
+    assert None not in traces(fig, "series")[0].y
+
+
+def test_daily_gap_uses_daily_step() -> None:
+    df = frame("2026-11-01", [1, 2, 3, 4, 5], freq="D", drop=(2,))
+    fig = build_metric_figure(df, metric_type="tag_count", granularity="daily", tz="UTC")
+    assert len(traces(fig, "gap-hover")[0].x) == 1
+    # The same daily frame read as hourly would be all gaps: the step matters.
+    hourly = build_metric_figure(df, metric_type="tag_count", granularity="hourly", tz="UTC")
+    assert len(traces(hourly, "gap-hover")[0].x) == 3
+
+
+# --- comparison -----------------------------------------------------------------------------
+def test_compare_period_is_shifted_onto_first_axis_and_dashed() -> None:
+    current = frame("2026-11-08", [10, 20, 30])
+    previous = frame("2026-11-01", [5, 10, 15])
+    fig = build_metric_figure(
+        current,
+        metric_type="active_users",
+        granularity="hourly",
+        tz="UTC",
+        compare_df=previous,
+        period_labels=("11/08", "11/01"),
+        compare_offset=pd.Timedelta(days=7),
+    )
+    (p1,) = traces(fig, "series", 1)
+    (p2,) = traces(fig, "series", 2)
+    assert list(p2.x) == list(p1.x)  # overlaid on period 1's axis
+    assert p2.line.dash == "dash" and p1.line.dash == "solid"
+    assert p2.line.color != p1.line.color
+    assert (p1.name, p2.name) == ("11/08", "11/01")
+    assert fig.layout.showlegend is True
+    # The hover still tells the real date of period 2.
+    assert "2026-11-01 00:00" in p2.text[0]
+
+
+def test_compare_default_offset_aligns_first_points_and_labels_with_dates() -> None:
+    current = frame("2026-11-08 00:00", [1, 2])
+    previous = frame("2026-10-01 00:00", [1, 2])
+    fig = build_metric_figure(
+        current, metric_type="tag_count", granularity="hourly", tz="UTC", compare_df=previous
+    )
+    assert list(traces(fig, "series", 2)[0].x) == list(traces(fig, "series", 1)[0].x)
+    assert traces(fig, "series", 2)[0].name == "2026-10-01"
+
+
+def test_percent_change_of_period_averages() -> None:
+    current = frame("2026-11-08", [10, 20, 30])  # avg 20
+    previous = frame("2026-11-01", [10, 10, 10, 10])  # avg 10
+    s = summarize(current, metric_type="active_users", compare_df=previous)
+    assert s.compare_percent == pytest.approx(100.0)
+    assert format_percent_change(s.compare_percent) == "▲ 100.0%"
+    assert is_notable_change(s.compare_percent)
+    down = summarize(previous, metric_type="active_users", compare_df=current)
+    assert down.compare_percent == pytest.approx(-50.0)
+    assert format_percent_change(down.compare_percent) == "▼ 50.0%"
+    small = summarize(frame("2026-11-08", [11]), metric_type="tag_count", compare_df=previous)
+    assert not is_notable_change(small.compare_percent)
+
+
+def test_percent_change_with_zero_previous_average_is_a_dash() -> None:
+    s = summarize(
+        frame("2026-11-08", [3, 4]), metric_type="tag_count", compare_df=frame("2026-11-01", [0, 0])
+    )
+    assert s.compare_percent is None
+    assert format_percent_change(s.compare_percent) == "—"
+    assert not is_notable_change(None)
+
+
+def test_summary_first_to_last_change() -> None:
+    s = summarize(frame("2026-11-01", [100, 50, 150]), metric_type="active_users")
+    assert (s.latest, s.first, s.change) == (150, 100, 50)
+    assert s.change_percent == pytest.approx(50.0)
+    assert (s.minimum, s.maximum, s.average) == (50, 150, 100)
+    assert format_delta(s.change, "active_users") == "+50명"
+
+
+# --- downsampling ---------------------------------------------------------------------------
+def test_lttb_caps_at_1000_and_keeps_first_and_last() -> None:
+    values = [(i * 37) % 101 for i in range(2500)]
+    df = frame("2026-01-01", values)
+    fig = build_metric_figure(df, metric_type="active_users", granularity="hourly", tz="UTC")
+    (series,) = traces(fig, "series")
+    xs = [x for x in series.x if x is not None]
+    assert len(xs) <= 1000
+    assert xs[0] == pd.Timestamp("2026-01-01 00:00")
+    assert xs[-1] == df["timestamp"].iloc[-1].tz_localize(None)
+    note = [a for a in fig.layout.annotations if a.name == "downsampled-note"]
+    assert note and "2,500" in note[0].text
+
+
+def test_lttb_keeps_gaps() -> None:
+    df = frame("2026-01-01", list(range(3000)), drop=tuple(range(1200, 1210)))
+    reduced = reduce_points(df, "hourly")
+    assert len(reduced) <= 1000
+    stamps = set(reduced["timestamp"])
+    assert df["timestamp"].iloc[1199] in stamps and df["timestamp"].iloc[1200] in stamps
+    fig = build_metric_figure(df, metric_type="tag_count", granularity="hourly", tz="UTC")
+    assert len(traces(fig, "gap-hover")[0].x) == 1  # one real gap, not one per thinned pair
+    assert sum(1 for y in traces(fig, "series")[0].y if y is None) == 1
+
+
+def test_short_series_is_not_downsampled() -> None:
+    fig = build_metric_figure(
+        frame("2026-01-01", list(range(1000))),
+        metric_type="tag_count",
+        granularity="hourly",
+        tz="UTC",
+    )
+    assert len(traces(fig, "series")[0].x) == 1000
+    assert not [a for a in fig.layout.annotations if a.name == "downsampled-note"]
+
+
+# --- time zones -----------------------------------------------------------------------------
+def test_timezone_puts_the_same_slot_at_different_wall_clock_hours() -> None:
+    df = frame("2026-11-01 15:00", [7])
+    seoul = build_metric_figure(df, metric_type="tag_count", granularity="hourly", tz="Asia/Seoul")
+    utc = build_metric_figure(df, metric_type="tag_count", granularity="hourly", tz="UTC")
+    assert traces(seoul, "series")[0].x[0] == pd.Timestamp("2026-11-02 00:00")
+    assert traces(utc, "series")[0].x[0] == pd.Timestamp("2026-11-01 15:00")
+    assert "2026-11-02 00:00" in traces(seoul, "series")[0].text[0]
+    assert "2026-11-01 15:00" in traces(utc, "series")[0].text[0]
+
+
+def test_empty_store_figure_names_the_next_slot_in_viewer_time() -> None:
+    next_slot = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
+    fig = build_empty_store_figure(next_slot, tz="Asia/Seoul")
+    text = fig.layout.annotations[0].text
+    assert "데이터 수집 중입니다" in text and "첫 데이터는 11:00에 표시됩니다" in text
+    assert fig.layout.xaxis.visible is False  # no empty axis grid
+    en = build_empty_store_figure(next_slot, tz="UTC", lang="en")
+    assert "02:00" in en.layout.annotations[0].text
+
+
+def test_empty_range_shows_a_message_not_an_empty_grid() -> None:
+    empty = frame("2026-11-01", [])
+    fig = build_metric_figure(empty, metric_type="tag_count", granularity="hourly", tz="UTC")
+    assert "선택한 기간에 데이터가 없습니다" in fig.layout.annotations[0].text
+    assert not fig.data
+
+
+# --- formatting -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (512, "512 bytes"),
+        (1536, "1.50 KB"),
+        (5 * 1024**2, "5.00 MB"),
+        (250 * 1024**3, "250 GB"),
+        (3 * 1024**4, "3.00 TB"),
+    ],
+)
+def test_bytes_are_shown_with_a_unit(value: int, expected: str) -> None:
+    assert format_bytes(value) == expected
+    assert format_value(value, "storage_bytes") == expected
+
+
+def test_counts_have_thousands_separators_and_units() -> None:
+    assert format_value(1234567, "conversation_count") == "1,234,567개"
+    assert format_value(1234, "active_users", "en") == "1,234 users"
+    assert format_value(None, "active_users") == "—"
+
+
+def test_bytes_axis_is_scaled_and_hover_is_exact() -> None:
+    df = frame("2026-11-01", [3 * 1024**3, 3 * 1024**3 + 1])
+    fig = build_metric_figure(df, metric_type="storage_bytes", granularity="hourly", tz="UTC")
+    series = traces(fig, "series")[0]
+    assert series.y[0] == pytest.approx(3.0)
+    assert fig.layout.yaxis.title.text == "GB"
+    assert "3,221,225,473 bytes" in series.text[1]
