@@ -1,0 +1,222 @@
+"""PDF reports: real Kaleido/Chromium charts, ReportLab layout, the embedded Korean font."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+import pytest
+from pypdf import PdfReader
+
+from dashboard.chart_renderer import SERVICE_KEY, ChartRenderer, get_chart_renderer
+from dashboard.export_service import ExportError, ExportSpec, create_export, render_export
+from dashboard.figures import format_percent_change, format_value
+from db.metrics import METRIC_IDS, METRICS_BY_ID
+from tests.test_export_helpers import HOURS, T0, seed_hourly, stored_value
+
+CHROMIUM = Path("/usr/lib/chromium/chromium")
+END = T0 + timedelta(hours=HOURS - 1)
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Iterator[ChartRenderer]:
+    """One browser for the whole module, as in production (started on first use)."""
+    chart_renderer = ChartRenderer(CHROMIUM)
+    yield chart_renderer
+    chart_renderer.close()
+
+
+def _spec(**overrides: Any) -> ExportSpec:
+    values: dict[str, Any] = {
+        "metric_types": METRIC_IDS,
+        "start": T0,
+        "end": END,
+        "granularity": "hourly",
+        "fmt": "pdf",
+        "tz": "Asia/Seoul",
+    }
+    values.update(overrides)
+    return ExportSpec(**values)
+
+
+def _text(reader: PdfReader) -> str:
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def _fonts(reader: PdfReader) -> dict[str, Any]:
+    fonts: dict[str, Any] = {}
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            fonts[str(font["/BaseFont"])] = font
+    return fonts
+
+
+def _images(reader: PdfReader) -> int:
+    return sum(len(page.images) for page in reader.pages)
+
+
+def test_pdf_has_korean_names_summary_numbers_embedded_font_and_one_chart_each(  # type: ignore[no-untyped-def]
+    sqlite_url, make_settings, renderer
+) -> None:
+    from db.engine import make_engine, session_factory, session_scope
+
+    engine = make_engine(sqlite_url)
+    factory = session_factory(engine)
+    with session_scope(factory) as session:
+        seed_hourly(session)
+        # The previous period (same length, just before) for the change column.
+        for index, metric in enumerate(METRIC_IDS):
+            from db.models import MetricSnapshot
+
+            session.add(
+                MetricSnapshot(
+                    metric_type=metric,
+                    value=stored_value(index, 0) // 2,
+                    granularity="hourly",
+                    collected_at=T0 - timedelta(hours=3),
+                )
+            )
+    with session_scope(factory) as session:
+        result = render_export(
+            make_settings(database_url=sqlite_url), session, _spec(), renderer=renderer
+        )
+    engine.dispose()
+
+    assert result.content.startswith(b"%PDF-")
+    assert result.filename.endswith(".pdf") and result.downsampled is False
+    reader = PdfReader(io.BytesIO(result.content))
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4
+    text = _text(reader)
+    assert "관리자 메트릭 보고서" in text
+    assert "2025-11-01 09:00 – 2025-11-02 08:00" in text  # period in Seoul time
+    assert "Asia/Seoul (UTC+09:00)" in text
+    assert "생성 시각" in text
+    for index, metric in enumerate(METRIC_IDS):
+        assert METRICS_BY_ID[metric].name_ko in text
+        hours = [h for h in range(HOURS) if h not in (5, 6)]
+        values = [stored_value(index, h) for h in hours]
+        for number in (values[-1], min(values), max(values)):  # current, min, max
+            assert format_value(number, metric, "ko") in text, (metric, number)
+        assert format_value(sum(values) / len(values), metric, "ko") in text  # average
+        previous = stored_value(index, 0) // 2
+        change = (sum(values) / len(values) - previous) / previous * 100
+        assert format_percent_change(change) in text
+    pages = len(reader.pages)
+    assert f"1 / {pages} 페이지" in text and f"{pages} / {pages} 페이지" in text
+
+    fonts = _fonts(reader)
+    nanum = [name for name in fonts if "NanumGothic" in name]
+    assert nanum, fonts.keys()
+    for name in nanum:
+        descriptor = fonts[name]["/FontDescriptor"].get_object()
+        assert "/FontFile2" in descriptor  # TrueType program embedded, not a CID reference
+    assert not any("HYGothic" in name for name in fonts)
+
+    assert _images(reader) == len(METRIC_IDS)  # one chart per metric, nothing else
+
+
+def test_pdf_through_the_service_uses_the_app_renderer_and_is_stored(app, renderer) -> None:  # type: ignore[no-untyped-def]
+    from dashboard.context import get_context
+
+    ctx = get_context(app)
+    ctx.services[SERVICE_KEY] = renderer
+    assert get_chart_renderer(ctx) is renderer
+    with ctx.session() as session:
+        seed_hourly(session)
+    spec = _spec(metric_types=("active_users", "storage_bytes"), lang="en", tz="UTC")
+    row = create_export(ctx, spec, user_id=None)
+    assert row.format == "pdf" and row.filename.endswith(".pdf")
+    reader = PdfReader(io.BytesIO(row.content))
+    text = _text(reader)
+    assert "Admin Metrics Report" in text and "Active users" in text and "Storage" in text
+    assert _images(reader) == 2
+
+
+def test_missing_chromium_fails_fast_with_a_clear_error(app) -> None:  # type: ignore[no-untyped-def]
+    from dashboard.context import get_context
+
+    ctx = get_context(app)
+    ctx.settings = ctx.settings.model_copy(update={"chromium_path": Path("/nonexistent")})
+    started = time.monotonic()
+    with pytest.raises(ExportError, match="Chromium not found at /nonexistent"):
+        create_export(ctx, _spec(), user_id=None)
+    assert time.monotonic() - started < 5
+    renderer = ctx.services[SERVICE_KEY]
+    assert not renderer.browser_open  # nothing was started
+
+
+def _figure(title: str) -> go.Figure:
+    return go.Figure(go.Scatter(x=[0, 1, 2], y=[1, 3, 2]), layout={"title": {"text": title}})
+
+
+def test_concurrent_callers_each_get_their_own_images(renderer) -> None:  # type: ignore[no-untyped-def]
+    titles = [f"chart {i}" for i in range(4)]
+    expected = {
+        title: renderer.render([_figure(title)], width=300, height=200, scale=1)[0]
+        for title in titles
+    }
+    assert len(set(expected.values())) == len(titles)
+    results: dict[str, list[bytes]] = {title: [] for title in titles}
+    errors: list[BaseException] = []
+
+    def worker(title: str) -> None:
+        try:
+            for _ in range(2):
+                results[title] += renderer.render([_figure(title)], width=300, height=200, scale=1)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(title,)) for title in titles]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    for title in titles:
+        assert results[title] == [expected[title]] * 2, title
+
+
+def test_browser_closes_when_idle_and_restarts_on_next_use() -> None:
+    chart_renderer = ChartRenderer(CHROMIUM, idle_close_s=0.5)
+    try:
+        chart_renderer.render([_figure("a")], width=200, height=150, scale=1)
+        deadline = time.monotonic() + 20
+        while chart_renderer.browser_open and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not chart_renderer.browser_open
+        png = chart_renderer.render([_figure("b")], width=200, height=150, scale=1)[0]
+        assert png.startswith(b"\x89PNG")
+    finally:
+        chart_renderer.close()
+    assert not chart_renderer.browser_open
+
+
+def test_renderer_restarts_after_a_failed_render(renderer) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ExportError, match="chart rendering failed"):
+        renderer.render([_figure("x")], width=200, height=150, fmt="no-such-format")
+    assert not renderer.browser_open
+    png = renderer.render([_figure("y")], width=200, height=150, scale=1)[0]
+    assert png.startswith(b"\x89PNG")
+
+
+def test_generation_time_is_printed_in_the_export_zone(sqlite_url, make_settings, renderer) -> None:  # type: ignore[no-untyped-def]
+    from db.engine import make_engine, session_factory, session_scope
+
+    engine = make_engine(sqlite_url)
+    now = datetime(2025, 11, 2, 5, 30, 52, tzinfo=UTC)
+    with session_scope(session_factory(engine)) as session:
+        result = render_export(
+            make_settings(), session, _spec(metric_types=("tag_count",)), renderer=renderer, now=now
+        )
+    engine.dispose()
+    text = _text(PdfReader(io.BytesIO(result.content)))
+    assert "2025-11-02 14:30:52" in text
+    assert result.filename == "metrics_20251102_143052.pdf"
