@@ -105,23 +105,35 @@ def create_admin(obj: Obj, username: str) -> None:
 
 # --- serving ----------------------------------------------------------------------------
 def run_server(
-    settings: Settings, host: str, port: int, workers: int, secret_key: str | None
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    secret_key: str | None,
 ) -> None:
-    """Serve with gunicorn; the app factory runs in each worker after fork (no preload)."""
+    """Serve with gunicorn, with the options gunicorn.conf.py uses (WEB_* settings).
+
+    ``host``/``port``/``workers`` override WEB_BIND/WEB_WORKERS when given. The app factory
+    runs in each worker after fork (no preload); the control socket is off.
+    """
     from gunicorn.app.base import BaseApplication
 
+    from admin_metrics.wsgi import disable_control_socket, gunicorn_options
     from dashboard.app import create_app
+
+    options = gunicorn_options(settings)
+    options.pop("wsgi_app")
+    bind_host, _, bind_port = settings.web_bind.rpartition(":")
+    if host is not None or port is not None:
+        options["bind"] = [f"{host or bind_host}:{port or bind_port}"]
+    if workers is not None:
+        options["workers"] = workers
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("threads", 4)
-            self.cfg.set("timeout", 120)
-            self.cfg.set("graceful_timeout", 30)
-            self.cfg.set("accesslog", "-")
-            if "control_socket_disable" in self.cfg.settings:
-                self.cfg.set("control_socket_disable", True)
+            options.update(disable_control_socket(self.cfg.settings))
+            for key, value in options.items():
+                self.cfg.set(key, value)
 
         def load(self) -> Any:
             return create_app(settings, secret_key=secret_key)
@@ -130,12 +142,12 @@ def run_server(
 
 
 @cli.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8050, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--host", default=None, help="Listen address (default: from WEB_BIND).")
+@click.option("--port", default=None, type=int, help="Port (default: from WEB_BIND).")
+@click.option("--workers", default=None, type=int, help="Workers (default: WEB_WORKERS).")
 @pass_obj
-def serve(obj: Obj, host: str, port: int, workers: int) -> None:
-    """Run the web app (dashboard, API, scheduler)."""
+def serve(obj: Obj, host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the web app (dashboard, API, scheduler) with gunicorn."""
     settings = obj.settings
     if settings.secret_key is None:
         raise SettingsError("Invalid setting SECRET_KEY: required (at least 16 characters)")

@@ -124,6 +124,20 @@ class Settings(BaseSettings):
         "5 per minute", description="Login attempts allowed per address and user name."
     )
 
+    # --- gunicorn (admin-metrics serve, container entrypoint) -------------------------
+    web_bind: str = Field(
+        "127.0.0.1:8050",
+        description="Address gunicorn listens on (`0.0.0.0:8050` in the container).",
+    )
+    web_workers: int = Field(2, ge=1, le=64, description="gunicorn worker processes.")
+    web_threads: int = Field(4, ge=1, le=64, description="Threads per gunicorn worker.")
+    web_timeout: int = Field(
+        120, ge=10, le=3600, description="Seconds before a silent worker is restarted."
+    )
+    web_graceful_timeout: int = Field(
+        30, ge=1, le=600, description="Seconds in-flight requests get to finish on SIGTERM."
+    )
+
     # --- presentation, logging -------------------------------------------------------
     default_language: Literal["ko", "en"] = Field(
         "ko", description="UI language when the browser does not choose one."
@@ -141,6 +155,12 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_db_url(cls, value: str | None) -> str | None:
         return _check_db_url(value)
+
+    @field_validator("source_queries_file", "auth_proxy_header", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker-compose passes unset optional variables as empty strings.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("auth_proxy_trusted", mode="before")
     @classmethod

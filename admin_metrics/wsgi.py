@@ -1,17 +1,30 @@
-"""WSGI entry point for gunicorn: ``gunicorn 'admin_metrics.wsgi:create()'``.
+"""WSGI entry point and gunicorn set-up.
 
-The factory runs in each worker after fork, so every worker has its own engine pool
-and the scheduler leader election happens per worker.
+``gunicorn -c gunicorn.conf.py`` (the container) and ``admin-metrics serve`` both take their
+options from :func:`gunicorn_options`, so the two ways of serving behave the same.
+
+The factory runs in each worker after fork (never ``--preload``), so every worker has its
+own engine pool and the scheduler leader election happens per worker, after fork.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+from typing import Any
 
 from flask import Flask
 
 from admin_metrics.logs import configure_logging
-from admin_metrics.settings import SettingsError, load_settings
+from admin_metrics.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger(__name__)
+
+WSGI_APP = "admin_metrics.wsgi:create()"
+# Long-lived helpers stopped first, in this order; any other service with a
+# stop/shutdown/close method is stopped after them.
+SERVICE_STOP_ORDER = ("scheduler", "chart_renderer")
+_STOP_METHODS = ("stop", "shutdown", "close")
 
 
 def create() -> Flask:
@@ -24,3 +37,75 @@ def create() -> Flask:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def stop_services(app: Flask) -> list[str]:
+    """Stop the app's background services (scheduler, chart renderer) and close the pool.
+
+    Returns the names of the services stopped. A failing service is logged and the others
+    are still stopped: a worker that is going away must not leave a lock or a browser behind.
+    """
+    from dashboard.context import EXTENSION_KEY
+
+    ctx = app.extensions.get(EXTENSION_KEY)
+    if ctx is None:
+        return []
+    names = [n for n in SERVICE_STOP_ORDER if n in ctx.services]
+    names += [n for n in ctx.services if n not in names]
+    stopped: list[str] = []
+    for name in names:
+        service = ctx.services.get(name)
+        method = next(
+            (getattr(service, m) for m in _STOP_METHODS if callable(getattr(service, m, None))),
+            None,
+        )
+        if method is None:
+            continue
+        try:
+            method()
+        except Exception:
+            log.exception("Stopping service %r failed", name)
+            continue
+        stopped.append(name)
+    ctx.engine.dispose()
+    if stopped:
+        log.info("Background services stopped: %s", ", ".join(stopped))
+    return stopped
+
+
+def _worker_exit(server: Any, worker: Any) -> None:
+    """gunicorn hook, in the worker after its last in-flight request finished."""
+    del server
+    app = getattr(worker, "wsgi", None)
+    if isinstance(app, Flask):
+        stop_services(app)
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """gunicorn settings from ``Settings`` (WEB_*), shared by gunicorn.conf.py and serve."""
+    options: dict[str, Any] = {
+        "wsgi_app": WSGI_APP,
+        "bind": [settings.web_bind],
+        "workers": settings.web_workers,
+        "worker_class": "gthread",
+        "threads": settings.web_threads,
+        "timeout": settings.web_timeout,
+        "graceful_timeout": settings.web_graceful_timeout,
+        "keepalive": 5,
+        # The app factory must run in each worker: the scheduler elects its leader after fork.
+        "preload_app": False,
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "worker_exit": _worker_exit,
+        # Uploads are tiny JSON bodies; bound request lines/headers like a proxy would.
+        "limit_request_line": 8190,
+    }
+    if settings.log_format == "json":
+        options["logger_class"] = "admin_metrics.logs.JsonGunicornLogger"
+    return options
+
+
+def disable_control_socket(cfg_settings: dict[str, Any]) -> dict[str, Any]:
+    """gunicorn ≥ 27 opens a control socket under $HOME by default: not in production."""
+    return {"control_socket_disable": True} if "control_socket_disable" in cfg_settings else {}

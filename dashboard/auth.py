@@ -6,7 +6,10 @@ authenticated admin, so a route added later cannot forget it.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -21,15 +24,17 @@ from flask import (
     render_template,
     request,
 )
+from flask_limiter import Limiter, RequestLimit
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from dashboard.context import get_context, request_language
 from dashboard.i18n import t
-from db.accounts import authenticate, hash_token
+from db.accounts import authenticate, hash_password, hash_token
 from db.models import AdminUser, ApiToken
 
 log = logging.getLogger(__name__)
@@ -203,6 +208,149 @@ def guard() -> Response | None:
     return None
 
 
+# --- login rate limiting ----------------------------------------------------------------
+def _login_rate_key() -> str:
+    """Attempts are counted per client address *and* user name (case-insensitive)."""
+    username = (request.form.get("username") or "").strip().lower()
+    return f"{request.remote_addr}|{username}"
+
+
+def _login_rate_limited(limit: RequestLimit) -> Response:
+    log.warning(
+        "Login rate limit (%s) reached for user %r from %s",
+        limit.limit,
+        (request.form.get("username") or "").strip(),
+        request.remote_addr,
+    )
+    lang = request_language()
+    html, status = _render_login(LoginForm(), t("login.rate_limited", lang), 429)
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Retry-After"] = str(
+        max(1, limit.reset_at - int(datetime.now(UTC).timestamp()))
+    )
+    return response
+
+
+def init_rate_limit(app: Flask) -> Limiter:
+    """LOGIN_RATE_LIMIT on failed sign-ins (POST /login), per address and user name.
+
+    Counters live in the worker's memory: with N gunicorn workers an attacker gets at most
+    N times the limit (the argon2 hash keeps each guess expensive anyway).
+    """
+    limiter = Limiter(
+        _login_rate_key,
+        app=app,
+        storage_uri="memory://",
+        default_limits=[],
+        headers_enabled=False,
+    )
+    settings = get_context(app).settings
+    app.view_functions["auth.login"] = limiter.limit(
+        settings.login_rate_limit,
+        methods=["POST"],
+        # A successful sign-in (redirect) does not use up an attempt.
+        deduct_when=lambda response: response.status_code != 302,
+        on_breach=_login_rate_limited,
+    )(app.view_functions["auth.login"])
+    return limiter
+
+
+# --- trusted reverse-proxy sign-on (intranet portal SSO) --------------------------------
+class ProxySignOn:
+    """``before_request``: sign in the user named by AUTH_PROXY_HEADER, if it is trusted.
+
+    The header is believed only when the TCP peer (``remote_addr``, i.e. the proxy itself,
+    never an X-Forwarded-For value a client could forge) is in AUTH_PROXY_TRUSTED. From any
+    other address it is ignored and logged. The named user must be an active admin, or is
+    created as one when AUTH_PROXY_AUTO_CREATE is on.
+    """
+
+    MAX_NAME = 150
+
+    def __init__(self, header: str, trusted: list[str], auto_create: bool) -> None:
+        self.header = header
+        self.networks = [ipaddress.ip_network(c, strict=False) for c in trusted]
+        self.auto_create = auto_create
+
+    def is_trusted(self, address: str | None) -> bool:
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(ip in network for network in self.networks)
+
+    def __call__(self) -> Response | None:
+        value = request.headers.get(self.header)
+        if value is None:
+            return None
+        if not self.is_trusted(request.remote_addr):
+            log.warning(
+                "Ignored sign-on header %s from untrusted address %s",
+                self.header,
+                request.remote_addr,
+            )
+            return None
+        username = value.strip()
+        if not username or len(username) > self.MAX_NAME or not username.isprintable():
+            log.warning("Ignored malformed sign-on header %s from proxy", self.header)
+            return None
+        if current_user.is_authenticated and current_user.username == username:
+            return None
+        user = self._admin(username)
+        if user is None:
+            if current_user.is_authenticated:
+                logout_user()  # another person's session must not survive a proxy sign-on
+            if request.endpoint in get_context().public_endpoints:
+                return None
+            return _deny(403)
+        login_user(user)
+        log.info("Admin %r signed in through the proxy from %s", username, request.remote_addr)
+        return None
+
+    def _admin(self, username: str) -> User | None:
+        ctx = get_context()
+        with ctx.session() as session:
+            row = session.scalars(select(AdminUser).where(AdminUser.username == username)).first()
+            if row is None and self.auto_create:
+                row = self._create(session, username)
+            if row is None or not row.is_active or not row.is_admin:
+                log.warning("Proxy sign-on refused for %r: not an active admin", username)
+                return None
+            row.last_login_at = datetime.now(UTC)
+            return User(row)
+
+    @staticmethod
+    def _create(session: Any, username: str) -> AdminUser | None:
+        # A random password nobody knows: the account signs in through the proxy only.
+        row = AdminUser(username=username, password_hash=hash_password(secrets.token_urlsafe(32)))
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:  # created meanwhile by a concurrent request
+            found: AdminUser | None = session.scalars(
+                select(AdminUser).where(AdminUser.username == username)
+            ).first()
+            return found
+        log.info("Created admin %r for proxy sign-on", username)
+        return row
+
+
+def init_proxy_sign_on(app: Flask) -> Callable[[], Response | None] | None:
+    settings = get_context(app).settings
+    if not settings.auth_proxy_header:
+        return None
+    if not settings.auth_proxy_trusted:
+        log.warning(
+            "AUTH_PROXY_HEADER is set but AUTH_PROXY_TRUSTED is empty: proxy sign-on is off"
+        )
+        return None
+    hook = ProxySignOn(
+        settings.auth_proxy_header, settings.auth_proxy_trusted, settings.auth_proxy_auto_create
+    )
+    app.before_request(hook)
+    return hook
+
+
 def init_auth(app: Flask) -> None:
     manager = LoginManager()
     manager.init_app(app)
@@ -211,4 +359,6 @@ def init_auth(app: Flask) -> None:
     # The guard answers unauthenticated requests itself (JSON or redirect).
     manager.session_protection = "basic"
     app.register_blueprint(bp, url_prefix=get_context(app).url().rstrip("/") or None)
+    init_rate_limit(app)
+    init_proxy_sign_on(app)  # before the guard: it may sign the request in
     app.before_request(guard)
