@@ -212,7 +212,10 @@ def prepare_demo_source(settings: Settings) -> Settings:
 
 
 # Feature command modules register themselves on ``cli`` when imported.
-FEATURE_COMMANDS: tuple[str, ...] = ("admin_metrics.export_commands",)
+FEATURE_COMMANDS: tuple[str, ...] = (
+    "admin_metrics.export_commands",
+    "admin_metrics.token_commands",
+)
 
 
 def main() -> None:

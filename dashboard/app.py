@@ -113,7 +113,10 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     def _to_dashboard() -> Any:
         return redirect(ctx.url(DASH_PATH))
 
+    from dashboard.api import register_api
     from dashboard.page import build_dash
+
+    register_api(server, ctx)
 
     build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=ctx.url(DASH_PATH))
     ctx.public_endpoints = public_endpoints(server, ctx.url(DASH_PATH))
