@@ -262,13 +262,13 @@ def render_export(
     return render_data(settings, load_export_data(session, spec), spec, renderer=renderer, now=now)
 
 
-def create_export(
-    ctx: AppContext, spec: ExportSpec, *, user_id: int | None, now: datetime | None = None
-) -> ExportFile:
-    """Render ``spec`` and store it for ``EXPORT_TTL_SECONDS``; the row carries the id.
+def export_for_app(
+    ctx: AppContext, spec: ExportSpec, *, now: datetime | None = None
+) -> ExportResult:
+    """Render ``spec`` with the app's store and chart renderer (nothing is stored).
 
-    Raises ``ExportTooLarge`` (413) or ``ExportError`` (log the message, show
-    ``export.failed``). The chart rendering happens outside any database transaction.
+    The series are read in one short session; chart rendering happens outside any
+    database transaction.
     """
     renderer = None
     if spec.fmt == "pdf":
@@ -277,7 +277,18 @@ def create_export(
         renderer = get_chart_renderer(ctx)
     with ctx.session() as session:
         data = load_export_data(session, spec)
-    result = render_data(ctx.settings, data, spec, renderer=renderer, now=now)
+    return render_data(ctx.settings, data, spec, renderer=renderer, now=now)
+
+
+def create_export(
+    ctx: AppContext, spec: ExportSpec, *, user_id: int | None, now: datetime | None = None
+) -> ExportFile:
+    """Render ``spec`` and store it for ``EXPORT_TTL_SECONDS``; the row carries the id.
+
+    Raises ``ExportTooLarge`` (413) or ``ExportError`` (log the message, show
+    ``export.failed``).
+    """
+    result = export_for_app(ctx, spec, now=now)
     with ctx.session() as session:
         row = save_export(
             session,

@@ -16,6 +16,7 @@ from flask import Flask, Response, has_request_context, request
 from dashboard import ids
 from dashboard.callbacks import register_callbacks
 from dashboard.context import AppContext, request_language
+from dashboard.export_callbacks import register_export_callbacks
 from dashboard.i18n import t
 from dashboard.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
 from db.metrics import METRICS
@@ -326,6 +327,7 @@ def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path:
     app.layout = layout
     server.after_request(_remember_language)
     register_callbacks(app, ctx)
+    register_export_callbacks(app, ctx)
     ctx.services["dash"] = app
     # Keep last: Dash sets itself up lazily on a worker's first request, and concurrent
     # first requests (the page's script tags) can then see a half-registered script list
