@@ -129,6 +129,10 @@ def run_server(
     if workers is not None:
         options["workers"] = workers
 
+    from collectors.queries import check_source_queries
+
+    check_source_queries(settings)  # a bad SOURCE_QUERIES_FILE: one line, before any fork
+
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             options.update(disable_control_socket(self.cfg.settings))
@@ -208,11 +212,20 @@ def demo(obj: Obj, host: str, port: int, no_serve: bool) -> None:
 
 def prepare_demo_source(settings: Settings) -> Settings:
     """Point the collector at a simulated source and back-fill history (collection feature)."""
-    return settings
+    from collectors.demo import prepare_demo
+
+    with click.progressbar(length=1, label="Back-filling demo history") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        return prepare_demo(settings, progress=progress)
 
 
 # Feature command modules register themselves on ``cli`` when imported.
 FEATURE_COMMANDS: tuple[str, ...] = (
+    "admin_metrics.collect_commands",
     "admin_metrics.export_commands",
     "admin_metrics.token_commands",
 )

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     metrics_daily_retention_days: int = Field(
         90, ge=1, le=36500, description="Days of daily snapshots kept."
     )
+    metrics_test_slot_seconds: int | None = Field(
+        None,
+        ge=2,
+        le=3600,
+        description="Testing only: collect a slot every N seconds instead of hourly "
+        "(slots on N-second boundaries). Never set in production.",
+    )
 
     # --- exports ---------------------------------------------------------------------
     export_max_bytes: int = Field(

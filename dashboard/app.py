@@ -126,7 +126,12 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
 
 def _start_background_services(server: Flask, ctx: AppContext) -> None:
     """Start the scheduler (and other long-lived helpers) if the features are installed."""
-    del server, ctx  # filled by the collection feature
+    del server
+    from collectors.scheduler import start_metrics_service
+
+    # Validates SOURCE_QUERIES_FILE (a bad entry raises SettingsError: one line) and, unless
+    # METRICS_COLLECTION_ENABLED=false, joins the leader election; stopped at exit.
+    ctx.services["scheduler"] = start_metrics_service(ctx.settings)
 
 
 def dash_app(server: Flask) -> dash.Dash:

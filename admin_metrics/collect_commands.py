@@ -1,0 +1,79 @@
+"""CLI verbs of the collection engine: ``collect`` and ``status``."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+
+from admin_metrics.cli import Obj, cli, pass_obj
+
+
+@cli.command("collect")
+@click.option(
+    "--granularity",
+    type=click.Choice(["hourly", "daily"]),
+    default="hourly",
+    show_default=True,
+    help="hourly: collect a slot from the source; daily: roll up a day's hourly values.",
+)
+@click.option(
+    "--slot",
+    default=None,
+    metavar="ISO8601",
+    help="Hourly: an instant in the slot (default now). Daily: a day (default yesterday).",
+)
+@pass_obj
+def collect(obj: Obj, granularity: str, slot: str | None) -> None:
+    """Collect now; exits non-zero with the reason when the collection failed."""
+    from collectors.manual import collect_once, parse_instant
+
+    try:
+        at = parse_instant(slot) if slot else None
+    except ValueError:
+        raise click.BadParameter(
+            f"not an ISO 8601 instant: {slot!r}", param_hint="--slot"
+        ) from None
+    result = collect_once(obj.settings, granularity, at)
+    stamp = result.slot.isoformat()
+    if not result.ok:
+        raise click.ClickException(f"{granularity} {stamp}: collection failed: {result.error}")
+    values = " ".join(f"{k}={v}" for k, v in result.values.items())
+    click.echo(
+        f"{granularity} {stamp}: {values} ({result.inserted} new row(s), attempt {result.attempts})"
+    )
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@pass_obj
+def status(obj: Obj, as_json: bool) -> None:
+    """Collection status: colour, last and next slot, failures in the last 24 h."""
+    from db.engine import make_engine, session_factory, session_scope
+    from db.status import collection_status
+
+    settings = obj.settings
+    engine = make_engine(settings.store_url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            result = collection_status(
+                session,
+                datetime.now(UTC),
+                collection_enabled=settings.metrics_collection_enabled,
+            )
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    last = result.last_collection_at.isoformat() if result.last_collection_at else "-"
+    nxt = result.next_collection_at.isoformat() if result.next_collection_at else "- (disabled)"
+    click.echo(f"status: {result.status}")
+    click.echo(f"last successful slot: {last}")
+    click.echo(f"next slot: {nxt}")
+    click.echo(f"failures in 24 h: {result.failure_count_24h}")
+    for failure in result.recent_failures:
+        click.echo(
+            f"  {failure.attempted_at.isoformat()} {failure.metric_type}: {failure.error_message}"
+        )

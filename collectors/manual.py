@@ -1,0 +1,53 @@
+"""One-off collection from settings (``admin-metrics collect`` and scripts)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from admin_metrics.settings import Settings
+from collectors.queries import check_source_queries
+from collectors.runner import Sleep, SlotResult, collect_slot, hourly_slot, rollup_day
+from collectors.source import make_source_engine
+from db.engine import make_engine, session_factory
+
+
+def parse_instant(value: str) -> datetime:
+    """An ISO 8601 instant; a naive one is taken as UTC."""
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def collect_once(
+    settings: Settings,
+    granularity: str = "hourly",
+    at: datetime | None = None,
+    *,
+    sleep: Sleep = time.sleep,
+) -> SlotResult:
+    """Hourly: collect the slot containing ``at`` (default now) as of that slot.
+    Daily: roll up the UTC day containing ``at`` (default yesterday)."""
+    now = datetime.now(UTC)
+    store = make_engine(settings.store_url)
+    sessions = session_factory(store)
+    try:
+        if granularity == "daily":
+            day = (at or now - timedelta(days=1)).astimezone(UTC).date()
+            return rollup_day(sessions, day)
+        queries = check_source_queries(settings)
+        source = make_source_engine(settings.source_url)
+        try:
+            return collect_slot(
+                sessions,
+                source,
+                queries,
+                hourly_slot(at or now),
+                timeout_ms=settings.source_statement_timeout_ms,
+                sleep=sleep,
+            )
+        finally:
+            source.dispose()
+    finally:
+        store.dispose()

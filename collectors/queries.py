@@ -1,0 +1,127 @@
+"""The effective source queries: defaults, replaced by SOURCE_QUERIES_FILE entries.
+
+Every replacement is checked at start-up: a single SELECT statement (``WITH … SELECT``
+allowed) that, run read-only on the configured source, returns one non-negative integer.
+A bad entry raises ``SourceQueryConfigError`` (a ``SettingsError``): one line naming the
+metric and the reason, which the CLI and the WSGI entry print before exiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from admin_metrics.settings import Settings
+from collectors.errors import CollectionError, SourceQueryConfigError
+from collectors.registry import DEFAULT_QUERIES
+from collectors.source import bind_now, make_source_engine, read_only_snapshot, run_queries
+
+log = logging.getLogger(__name__)
+
+_STRING_OR_COMMENT = re.compile(
+    r"'(?:[^']|'')*'"  # string literal
+    r'|"(?:[^"]|"")*"'  # quoted identifier
+    r"|--[^\n]*"  # line comment
+    r"|/\*.*?\*/",  # block comment
+    re.DOTALL,
+)
+
+
+def _problem(sql: str) -> str | None:
+    """Why ``sql`` is not a single SELECT, or None when it is one."""
+    code = _STRING_OR_COMMENT.sub(" ", sql).strip().rstrip(";").strip()
+    if not code:
+        return "empty query"
+    if ";" in code:
+        return "more than one statement"
+    first = code.split(None, 1)[0].lower()
+    if first not in ("select", "with"):
+        return f"not a SELECT (starts with {first.upper()})"
+    return None
+
+
+def _error(metric_id: str, path: Path, reason: str) -> SourceQueryConfigError:
+    return SourceQueryConfigError(
+        f"Invalid setting SOURCE_QUERIES_FILE ({path}): {metric_id}: {reason}"
+    )
+
+
+def load_query_file(path: Path) -> dict[str, str]:
+    """Parse and statically check the replacement queries (no database access)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SourceQueryConfigError(
+            f"Invalid setting SOURCE_QUERIES_FILE: cannot read {path} ({exc.strerror})"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SourceQueryConfigError(
+            f"Invalid setting SOURCE_QUERIES_FILE ({path}): not valid TOML ({exc})"
+        ) from None
+    replacements: dict[str, str] = {}
+    for metric_id, sql in data.items():
+        if metric_id not in DEFAULT_QUERIES:
+            known = ", ".join(DEFAULT_QUERIES)
+            raise _error(metric_id, path, f"unknown metric id (known: {known})")
+        if not isinstance(sql, str):
+            raise _error(metric_id, path, "the value must be a string holding one SELECT")
+        reason = _problem(sql)
+        if reason:
+            raise _error(metric_id, path, reason)
+        replacements[metric_id] = sql.strip().rstrip(";").strip()
+    return replacements
+
+
+def effective_queries(settings: Settings) -> dict[str, str]:
+    """Default queries with the file's replacements applied (statically checked)."""
+    queries = dict(DEFAULT_QUERIES)
+    if settings.source_queries_file is not None:
+        queries.update(load_query_file(settings.source_queries_file))
+    return queries
+
+
+def verify_on_source(
+    engine: Engine,
+    replacements: dict[str, str],
+    path: Path,
+    timeout_ms: int,
+    now: datetime | None = None,
+) -> None:
+    """Run each replacement read-only on the source; it must return one integer ≥ 0.
+
+    An unreachable source is only logged (the dashboard still starts and collection records
+    failures); a query the source rejects or a bad result stops start-up.
+    """
+    now = now or datetime.now(UTC)
+    try:
+        with read_only_snapshot(engine, timeout_ms) as conn:
+            for metric_id, sql in replacements.items():
+                try:
+                    run_queries(conn, {metric_id: sql}, bind_now(engine, now))
+                except CollectionError as exc:
+                    raise _error(metric_id, path, exc.reason) from None
+    except SourceQueryConfigError:
+        raise
+    except SQLAlchemyError as exc:
+        log.warning("Source database unreachable, replacement queries not verified: %s", exc)
+
+
+def check_source_queries(settings: Settings) -> dict[str, str]:
+    """Start-up check of SOURCE_QUERIES_FILE; returns the effective queries."""
+    queries = effective_queries(settings)
+    path = settings.source_queries_file
+    if path is None:
+        return queries
+    replacements = load_query_file(path)
+    engine = make_source_engine(settings.source_url)
+    try:
+        verify_on_source(engine, replacements, path, settings.source_statement_timeout_ms)
+    finally:
+        engine.dispose()
+    return queries

@@ -1,0 +1,208 @@
+"""The embedded scheduler and its leader election.
+
+Every web worker (after fork) starts a ``MetricsService``. Its election thread tries the
+deployment-wide leader lock every few seconds; the one worker holding it runs an APScheduler
+``BackgroundScheduler`` with the hourly, daily, retention and export-cleanup jobs. If the
+leader dies, its lock is released and a follower takes over at its next try. The jobs run on
+the scheduler's own threads, never on a request thread.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+
+from admin_metrics.settings import Settings
+from collectors.leader import LeaderLock, leader_lock_for
+from collectors.queries import check_source_queries
+from collectors.runner import (
+    Sleep,
+    apply_retention,
+    catch_up_daily,
+    collect_slot,
+    hourly_slot,
+)
+from collectors.source import make_source_engine
+from db.engine import make_engine, session_factory, session_scope
+from db.exports import delete_expired_exports
+
+log = logging.getLogger(__name__)
+
+STARTED_LOG = "Metrics scheduler started"
+ELECTION_INTERVAL_SECONDS = 3.0
+HOURLY_MISFIRE_GRACE_SECONDS = 300  # a slot started later than this is a gap, not back-dated
+EXPORT_CLEANUP_MINUTES = 5
+
+
+class MetricsService:
+    """Leader election plus, while leader, the scheduler. Thread-safe start/stop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        queries: dict[str, str],
+        *,
+        lock: LeaderLock | None = None,
+        election_interval: float = ELECTION_INTERVAL_SECONDS,
+        sleep: Sleep | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.queries = queries
+        self._lock = lock or leader_lock_for(settings.store_url, settings.data_dir)
+        self._interval = election_interval
+        self._sleep = sleep
+        self._clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._scheduler: BackgroundScheduler | None = None
+        self._collecting = threading.Event()
+        self._store: Engine = make_engine(settings.store_url)
+        self._sessions = session_factory(self._store)
+        self._source: Engine = make_source_engine(settings.source_url)
+
+    # --- state -----------------------------------------------------------------------
+    @property
+    def is_leader(self) -> bool:
+        return self._scheduler is not None
+
+    @property
+    def is_collecting(self) -> bool:
+        """True while this process is reading the source for a slot."""
+        return self._collecting.is_set()
+
+    @property
+    def slot_seconds(self) -> int:
+        return self.settings.metrics_test_slot_seconds or 3600
+
+    # --- jobs ------------------------------------------------------------------------
+    def collect_current_slot(self) -> None:
+        slot = hourly_slot(self._clock(), self.slot_seconds)
+        self._collecting.set()
+        try:
+            kwargs = {"sleep": self._sleep} if self._sleep else {}
+            collect_slot(
+                self._sessions,
+                self._source,
+                self.queries,
+                slot,
+                timeout_ms=self.settings.source_statement_timeout_ms,
+                **kwargs,  # type: ignore[arg-type]
+            )
+        finally:
+            self._collecting.clear()
+
+    def daily_rollup(self) -> None:
+        catch_up_daily(self._sessions, self._clock())
+
+    def retention(self) -> None:
+        with session_scope(self._sessions) as session:
+            apply_retention(
+                session,
+                self._clock(),
+                self.settings.metrics_hourly_retention_days,
+                self.settings.metrics_daily_retention_days,
+            )
+
+    def cleanup_exports(self) -> None:
+        with session_scope(self._sessions) as session:
+            deleted = delete_expired_exports(session, self._clock())
+        if deleted:
+            log.info("Expired exports deleted: %d", deleted)
+
+    def _build_scheduler(self) -> BackgroundScheduler:
+        test_seconds = self.settings.metrics_test_slot_seconds
+        scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300},
+        )
+        if test_seconds:
+            hourly = IntervalTrigger(
+                seconds=test_seconds, start_date=datetime(2000, 1, 1, tzinfo=UTC), timezone=UTC
+            )
+            grace = max(1, test_seconds // 2)
+        else:
+            hourly = CronTrigger(minute=0, second=0, timezone=UTC)
+            grace = HOURLY_MISFIRE_GRACE_SECONDS
+        scheduler.add_job(self.collect_current_slot, hourly, id="hourly", misfire_grace_time=grace)
+        scheduler.add_job(
+            self.daily_rollup, CronTrigger(hour=0, minute=5, timezone=UTC), id="daily"
+        )
+        scheduler.add_job(
+            self.retention, CronTrigger(hour=1, minute=0, timezone=UTC), id="retention"
+        )
+        scheduler.add_job(
+            self.cleanup_exports,
+            IntervalTrigger(minutes=EXPORT_CLEANUP_MINUTES, timezone=UTC),
+            id="exports",
+        )
+        # Days missed while no leader ran (down at midnight) are rolled up right away.
+        scheduler.add_job(
+            self.daily_rollup,
+            "date",
+            run_date=datetime.now(UTC) + timedelta(seconds=1),
+            id="daily-catch-up",
+        )
+        return scheduler
+
+    # --- election --------------------------------------------------------------------
+    def _become_leader(self) -> None:
+        scheduler = self._build_scheduler()
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("%s (leader of this deployment)", STARTED_LOG)
+
+    def _step_down(self) -> None:
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        self._lock.release()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self._scheduler is None:
+                    if self._lock.try_acquire():
+                        self._become_leader()
+                elif not self._lock.still_held():
+                    log.warning("Leader lock lost; scheduler stopped until re-elected")
+                    self._step_down()
+            except Exception:  # noqa: BLE001 - the election must survive any error
+                log.exception("Leader election failed; retrying")
+            self._stop.wait(self._interval)
+
+    def start(self) -> MetricsService:
+        self._thread = threading.Thread(target=self._run, name="metrics-election", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the jobs and give up leadership (at exit or SIGTERM of the worker)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
+        self._lock.release()
+        self._source.dispose()
+        self._store.dispose()
+
+
+def start_metrics_service(settings: Settings) -> MetricsService | None:
+    """Validate the source queries (always) and start collection unless disabled."""
+    queries = check_source_queries(settings)
+    if not settings.metrics_collection_enabled:
+        log.info("Metrics collection disabled (METRICS_COLLECTION_ENABLED=false)")
+        return None
+    service = MetricsService(settings, queries).start()
+    atexit.register(service.stop)
+    return service
