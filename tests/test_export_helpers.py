@@ -46,3 +46,20 @@ def seed_daily(session: Any, start: datetime, days: int) -> None:
                     collected_at=start + timedelta(days=day),
                 )
             )
+
+
+def seed_recent_hourly(session: Any, hours: int = 48) -> datetime:
+    """Hourly rows ending at the current hour (presets and API retention checks are relative
+    to now); returns that newest slot. Values: ``1000 × (metric index + 1) + hours ago``."""
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    for h in range(hours):
+        for index, metric in enumerate(METRIC_IDS):
+            session.add(
+                MetricSnapshot(
+                    metric_type=metric,
+                    value=1000 * (index + 1) + h,
+                    granularity="hourly",
+                    collected_at=now - timedelta(hours=h),
+                )
+            )
+    return now

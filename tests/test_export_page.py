@@ -18,7 +18,7 @@ from dashboard import ids
 from dashboard.context import get_context
 from dashboard.export_callbacks import page_export_spec
 from db.metrics import METRIC_IDS
-from db.models import MetricSnapshot
+from tests.test_export_helpers import seed_recent_hourly
 
 UPDATE = "/admin/metrics/_dash-update-component"
 
@@ -52,20 +52,8 @@ def _click(
 
 
 def _seed_recent(app: Flask, hours: int = 48) -> datetime:
-    """Hourly rows ending at the current hour (the page's presets end there)."""
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     with get_context(app).session() as session:
-        for h in range(hours):
-            for index, metric in enumerate(METRIC_IDS):
-                session.add(
-                    MetricSnapshot(
-                        metric_type=metric,
-                        value=1000 * (index + 1) + h,
-                        granularity="hourly",
-                        collected_at=now - timedelta(hours=h),
-                    )
-                )
-    return now
+        return seed_recent_hourly(session, hours)
 
 
 def test_csv_button_downloads_the_selection_in_the_viewers_zone(app, admin_client) -> None:  # type: ignore[no-untyped-def]

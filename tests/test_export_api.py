@@ -1,0 +1,140 @@
+"""Exports through the REST API: create, download, expiry, access, size limit."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from flask import Flask
+from pypdf import PdfReader
+
+from dashboard.chart_renderer import SERVICE_KEY, ChartRenderer
+from dashboard.context import get_context
+from db.accounts import hash_token, new_token
+from db.metrics import METRIC_IDS
+from db.models import AdminUser, ApiToken, ExportFile
+from tests.test_export_helpers import seed_recent_hourly
+
+EXPORT = "/api/v1/metrics/export"
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Iterator[ChartRenderer]:
+    chart_renderer = ChartRenderer(Path("/usr/lib/chromium/chromium"))
+    yield chart_renderer
+    chart_renderer.close()
+
+
+def _token(app: Flask, username: str = "admin") -> dict[str, str]:
+    token = new_token()
+    with get_context(app).session() as session:
+        user = session.query(AdminUser).filter_by(username=username).one()
+        session.add(
+            ApiToken(name=f"export-{username}", token_hash=hash_token(token), user_id=user.id)
+        )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _seed(app: Flask, hours: int = 24) -> datetime:
+    with get_context(app).session() as session:
+        return seed_recent_hourly(session, hours)
+
+
+def _body(newest: datetime, fmt: str = "csv", **extra: Any) -> dict[str, Any]:
+    return {
+        "metric_types": ["active_users", "storage_bytes"],
+        "start_date": (newest - timedelta(hours=23)).isoformat(),
+        "end_date": newest.isoformat(),
+        "granularity": "hourly",
+        "format": fmt,
+        **extra,
+    }
+
+
+def test_api_export_creates_a_csv_an_admin_can_download(app, anon_client) -> None:  # type: ignore[no-untyped-def]
+    newest = _seed(app)
+    auth = _token(app)
+    response = anon_client.post(EXPORT, json=_body(newest, timezone="Asia/Seoul"), headers=auth)
+    assert response.status_code == 201, response.get_json()
+    info = response.get_json()
+    assert info["downsampled"] is False
+    expires = datetime.fromisoformat(info["expires_at"])
+    assert expires.utcoffset() is not None
+    assert timedelta(minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=1)
+    assert info["download_url"].startswith("/api/v1/exports/")
+
+    download = anon_client.get(info["download_url"], headers=auth)
+    assert download.status_code == 200
+    assert download.mimetype == "text/csv"
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert "metrics_" in download.headers["Content-Disposition"]
+    content = download.get_data()
+    assert len(content) == info["file_size_bytes"]
+    assert content.startswith(b"\xef\xbb\xbf")
+    table = pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", dtype=str)
+    assert list(table.columns) == ["시각 (Asia/Seoul)", "활성 사용자 (명)", "저장 공간 (bytes)"]
+    assert len(table) == 24
+    assert table.iloc[-1, 0] == pd.Timestamp(newest).tz_convert("Asia/Seoul").isoformat()
+    assert table.iloc[-1, 1] == "1000" and table.iloc[0, 1] == "1023"
+
+
+def test_anonymous_and_non_admin_downloads_are_refused(app, anon_client, viewer_client) -> None:  # type: ignore[no-untyped-def]
+    newest = _seed(app)
+    created = anon_client.post(EXPORT, json=_body(newest), headers=_token(app))
+    url = created.get_json()["download_url"]
+    assert anon_client.get(url).status_code == 401
+    assert viewer_client.get(url).status_code in (401, 403)
+    assert anon_client.get(url, headers=_token(app, "viewer")).status_code == 403
+    assert anon_client.post(EXPORT, json=_body(newest)).status_code == 401
+
+
+def test_expired_export_is_404(app, anon_client) -> None:  # type: ignore[no-untyped-def]
+    newest = _seed(app)
+    auth = _token(app)
+    url = anon_client.post(EXPORT, json=_body(newest), headers=auth).get_json()["download_url"]
+    export_id = url.rsplit("/", 1)[1]
+    with get_context(app).session() as session:
+        row = session.get(ExportFile, export_id)
+        row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    response = anon_client.get(url, headers=auth)
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "EXPORT_NOT_FOUND"
+    assert anon_client.get("/api/v1/exports/not-a-uuid", headers=auth).status_code == 404
+
+
+def test_api_pdf_export(app, anon_client, renderer) -> None:  # type: ignore[no-untyped-def]
+    get_context(app).services[SERVICE_KEY] = renderer
+    newest = _seed(app)
+    auth = _token(app)
+    body = _body(newest, "pdf", metric_types=list(METRIC_IDS))
+    response = anon_client.post(EXPORT, json=body, headers=auth)
+    assert response.status_code == 201, response.get_json()
+    download = anon_client.get(response.get_json()["download_url"], headers=auth)
+    assert download.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(download.get_data()))
+    assert sum(len(page.images) for page in reader.pages) == len(METRIC_IDS)
+
+
+def test_export_that_cannot_fit_is_413(app, anon_client, renderer) -> None:  # type: ignore[no-untyped-def]
+    ctx = get_context(app)
+    ctx.services[SERVICE_KEY] = renderer
+    ctx.settings = ctx.settings.model_copy(update={"export_max_bytes": 1024})
+    newest = _seed(app)
+    response = anon_client.post(EXPORT, json=_body(newest, "pdf"), headers=_token(app))
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "EXPORT_TOO_LARGE"
+
+
+def test_missing_chromium_is_a_clear_failure_not_a_hang(app, anon_client, caplog) -> None:  # type: ignore[no-untyped-def]
+    ctx = get_context(app)
+    ctx.settings = ctx.settings.model_copy(update={"chromium_path": Path("/nonexistent")})
+    newest = _seed(app)
+    response = anon_client.post(EXPORT, json=_body(newest, "pdf"), headers=_token(app))
+    assert response.status_code == 503
+    assert response.get_json()["code"] == "EXPORT_FAILED"
+    assert "Chromium not found at /nonexistent" in caplog.text
