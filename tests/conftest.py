@@ -242,7 +242,7 @@ def start_live_server(
         try:
             if requests.get(base + "healthz", timeout=2).status_code == 200:
                 return LiveServer(proc, base, log)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a worker still booting
             pass
         time.sleep(0.2)
     proc.kill()
