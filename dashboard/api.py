@@ -35,7 +35,7 @@ from dashboard.api_models import (
     problem_from_validation,
 )
 from dashboard.context import AppContext, get_context, request_language
-from dashboard.i18n import t
+from dashboard.i18n import LANGUAGES, t
 from dashboard.series import lttb, percent_change, period_average
 from db.exports import get_export
 from db.queries import latest_values, timeseries
@@ -132,6 +132,16 @@ def _routing_error_as_json() -> Response | None:
     if isinstance(exc, NotFound):
         return error_response(ApiProblem("API_NOT_FOUND"))
     return None
+
+
+@bp.before_request
+def _plain_query() -> None:
+    """Each parameter at most once (no silent pick of one value); ``lang`` is ko or en."""
+    for name, values in request.args.lists():
+        if len(values) > 1:
+            raise ApiProblem("METRICS_INVALID_PARAMETER", field=name)
+    if request.args.get("lang", LANGUAGES[0]) not in LANGUAGES:
+        raise ApiProblem("METRICS_INVALID_PARAMETER", field="lang")
 
 
 @bp.after_request

@@ -435,14 +435,12 @@ class _Operation:
     response: type[BaseModel] | None
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
-    errors: tuple[int, ...] = (400,)
+    errors: tuple[int, ...] = ()  # besides 400, 401, 403 which every operation can answer
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 _OPERATIONS: Final = (
-    _Operation(
-        "get", "/metrics/current", "Latest hourly slot of all metrics", CurrentResponse, errors=()
-    ),
+    _Operation("get", "/metrics/current", "Latest hourly slot of all metrics", CurrentResponse),
     _Operation(
         "get",
         "/metrics/timeseries",
@@ -457,14 +455,14 @@ _OPERATIONS: Final = (
         ComparisonResponse,
         query=ComparisonQuery,
     ),
-    _Operation("get", "/metrics/status", "Collection status", StatusResponse, errors=()),
+    _Operation("get", "/metrics/status", "Collection status", StatusResponse),
     _Operation(
         "post",
         "/metrics/export",
         "Create a CSV or PDF export (≤ 90 days); download it from `download_url`",
         ExportResponse,
         body=ExportRequest,
-        errors=(400, 413, 503),
+        errors=(413, 503),
     ),
     _Operation(
         "get",
@@ -520,7 +518,8 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 
 _ERROR_TEXT: Final = {
     400: "Invalid input: unknown metric or granularity, malformed or naive timestamp, "
-    "end ≤ start, range outside retention, export over 90 days, 0 or > 6 metrics, bad format.",
+    "end ≤ start, range outside retention, export over 90 days, 0 or > 6 metrics, bad format, "
+    "a repeated parameter, `lang` other than ko/en.",
     401: "Missing or wrong token (`WWW-Authenticate: Bearer`).",
     403: "The token's or session's account is not an active administrator.",
     404: "Unknown or expired export.",
@@ -581,7 +580,7 @@ def build_openapi(server_url: str) -> dict[str, Any]:
                     "application/pdf": {"schema": {"type": "string", "format": "binary"}},
                 },
             }
-        for code in (*op.errors, 401, 403):
+        for code in (400, *op.errors, 401, 403):
             responses[str(code)] = json_response(_ERROR_TEXT[code], ApiError)
         operation: dict[str, Any] = {
             "summary": op.summary,
