@@ -364,7 +364,10 @@ def build_metric_figure(
                 marker={"size": 5},
                 connectgaps=False,
                 text=lines.hover,
-                hovertemplate="%{text}<extra>" + label + "</extra>",
+                # The period's name only matters when two periods are on the graph.
+                hovertemplate="%{text}<extra>"
+                + (label if compare_df is not None else "")
+                + "</extra>",
                 meta={"role": "series", "period": index + 1},
                 showlegend=compare_df is not None,
             )

@@ -1,0 +1,339 @@
+"""The dashboard page in real headless Chromium against a running server (``admin-metrics
+serve`` subprocess) on a PostgreSQL store seeded through migrations + inserted rows.
+
+Each test also checks that no request left the machine and the console has no errors.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from dashboard import ids
+from dashboard.figures import format_exact
+from db.engine import make_engine
+from db.metrics import METRIC_IDS
+from tests.conftest import ADMIN_PASSWORD, LiveServer, create_user
+from tests.dashboard_seed import metric_value, seed_history
+
+pytestmark = pytest.mark.browser
+TIMEOUT = 30
+
+# The plotly graph div inside a dcc.Graph, by the dcc.Graph's id.
+GD_JS = """
+const gd = (id) => {
+    const el = document.getElementById(id);
+    if (!el) return null;
+    return el.classList.contains('js-plotly-plot') ? el : el.querySelector('.js-plotly-plot');
+};
+const series = (g, period) => (g && g.data || []).find(
+    t => t.meta && t.meta.role === 'series' && t.meta.period === period);
+"""
+
+
+def js(browser: Any, body: str, *args: Any) -> Any:
+    return browser.execute_script(GD_JS + body, *args)
+
+
+def wait_for(browser: Any, condition: Callable[[Any], Any], message: str) -> Any:
+    return WebDriverWait(browser, TIMEOUT).until(condition, message)
+
+
+def graphs_state(browser: Any) -> list[dict[str, Any]]:
+    """Per graph: drawn SVG traces, and period 1/2 point counts and first x value."""
+    return js(
+        browser,
+        """
+        return arguments[0].map(id => {
+            const g = gd(id);
+            const s1 = series(g, 1), s2 = series(g, 2);
+            const count = (s) => s ? s.x.filter(v => v !== null).length : 0;
+            return {
+                drawn: !!(g && g.querySelector('.scatterlayer .trace')),
+                message: g ? [...g.querySelectorAll('.annotation-text')]
+                    .map(a => a.textContent).join(' ') : '',
+                n1: count(s1), n2: count(s2),
+                first: s1 ? s1.x.find(v => v !== null) : null,
+                dash2: s2 ? s2.line.dash : null,
+            };
+        });
+        """,
+        [ids.graph(m) for m in METRIC_IDS],
+    )
+
+
+def all_drawn(browser: Any) -> list[dict[str, Any]] | None:
+    state = graphs_state(browser)
+    return state if all(g["drawn"] for g in state) else None
+
+
+def query(browser: Any) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(browser.current_url).query).items()}
+
+
+def sign_in(browser: Any, server: LiveServer, path: str = "admin/metrics/") -> None:
+    browser.get(server.url + "login")
+    wait_for(browser, lambda b: b.find_elements(By.ID, "username"), "login form")
+    browser.find_element(By.ID, "username").send_keys("admin")
+    browser.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
+    browser.find_element(By.ID, "login-submit").click()
+    wait_for(browser, lambda b: "/admin/metrics/" in b.current_url, "signed in")
+    if path != "admin/metrics/":
+        browser.get(server.url + path)
+
+
+def click_option(browser: Any, group_id: str, label: str) -> None:
+    browser.find_element(
+        By.XPATH, f"//*[@id='{group_id}']//label[normalize-space()='{label}']"
+    ).click()
+
+
+def assert_local_and_clean(browser: Any) -> None:
+    urls = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    web = [u for u in urls if urlsplit(u).scheme in ("http", "https", "ws", "wss")]
+    assert web, "the performance log recorded the page's requests"
+    outside = [u for u in web if urlsplit(u).hostname != "127.0.0.1"]
+    assert outside == [], outside
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == [], severe
+
+
+@pytest.fixture
+def seeded(pg_url: str) -> tuple[str, datetime]:
+    create_user(pg_url, "admin")
+    newest = seed_history(pg_url, hourly_days=30, daily_days=90)
+    return pg_url, newest
+
+
+def test_page_renders_and_controls_drive_graphs_and_url(
+    browser: Any, live_server_factory: Callable[..., LiveServer], seeded: tuple[str, datetime]
+) -> None:
+    url, _newest = seeded
+    server = live_server_factory({"DATABASE_URL": url})
+    sign_in(browser, server)
+
+    # Six graphs and six cards with values and units.
+    week = wait_for(browser, all_drawn, "six graphs drawn")
+    assert all(130 <= g["n1"] <= 169 for g in week), week  # 7 days hourly, minus gaps
+    cards = [browser.find_element(By.ID, ids.card(m)).text for m in METRIC_IDS]
+    assert all(re.search(r"\d", c) for c in cards), cards
+    assert "명" in cards[0] and re.search(r"[KMGT]B", cards[1]), cards
+    badge = browser.find_element(By.ID, ids.STATUS_BADGE).text
+    assert "마지막 수집" in badge and "24시간 실패 0" in badge, badge
+
+    # 30 days: the graphs reach further back and the URL says so.
+    click_option(browser, ids.RANGE_PRESET, "30일")
+    wait_for(browser, lambda b: query(b).get("range") == "30", "URL range=30")
+    month = wait_for(
+        browser,
+        lambda b: (s := all_drawn(b)) and all(g["n1"] > 600 for g in s) and s,
+        "graphs redrawn for 30 days",
+    )
+    assert month[0]["first"] < week[0]["first"]
+
+    # Back restores 7 days (URL, control and graphs); forward returns to 30.
+    browser.back()
+    wait_for(browser, lambda b: query(b).get("range", "7") == "7", "back to 7 days")
+    wait_for(
+        browser,
+        lambda b: (s := all_drawn(b)) and s[0]["n1"] == week[0]["n1"],
+        "graphs back to 7 days",
+    )
+    checked = browser.find_element(By.CSS_SELECTOR, f"#{ids.RANGE_PRESET} input:checked")
+    assert checked.get_attribute("value") == "7"
+    browser.forward()
+    wait_for(browser, lambda b: query(b).get("range") == "30", "forward to 30 days")
+
+    # Daily: one point per day.
+    click_option(browser, ids.GRANULARITY, "일별")
+    wait_for(browser, lambda b: query(b).get("granularity") == "daily", "URL granularity")
+    daily = wait_for(
+        browser,
+        lambda b: (s := all_drawn(b)) and all(g["n1"] <= 31 for g in s) and s,
+        "daily graphs",
+    )
+    assert all(25 <= g["n1"] <= 31 for g in daily), daily
+
+    # Hourly for 90 days: retention note.
+    click_option(browser, ids.GRANULARITY, "시간별")
+    click_option(browser, ids.RANGE_PRESET, "90일")
+    wait_for(
+        browser,
+        lambda b: "최근 30일만 보관" in b.find_element(By.ID, ids.NOTES).text,
+        "hourly retention note",
+    )
+
+    # Compare mode: dashed overlay and % badges on every card.
+    click_option(browser, ids.RANGE_PRESET, "7일")
+    browser.find_element(By.ID, ids.COMPARE_SWITCH).click()
+    wait_for(browser, lambda b: query(b).get("compare") == "previous", "URL compare")
+    compared = wait_for(
+        browser,
+        lambda b: (s := all_drawn(b)) and all(g["n2"] > 100 for g in s) and s,
+        "comparison overlay",
+    )
+    assert all(g["dash2"] == "dash" for g in compared)
+    dashed = js(
+        browser,
+        "return [...document.querySelectorAll('.scatterlayer .trace path.js-line')]"
+        ".filter(p => !['', 'none'].includes(p.style.strokeDasharray || ''))"
+        ".length",
+    )
+    assert dashed >= 6
+    badges = browser.find_elements(By.CSS_SELECTOR, ".compare-badge")
+    assert len(badges) == 6
+    assert all(re.fullmatch(r"([▲▼] )?\d[\d,]*\.\d%|—", b.text) for b in badges), [
+        b.text for b in badges
+    ]
+    legend = js(
+        browser,
+        "return [...gd(arguments[0]).querySelectorAll('.legendtext')].map(e => e.textContent)",
+        ids.graph("active_users"),
+    )
+    assert len(legend) == 2 and all(re.search(r"\d{4}-\d{2}-\d{2}", s) for s in legend), legend
+    assert_local_and_clean(browser)
+
+
+def test_hover_shows_exact_value_in_browser_time_zone(
+    browser: Any, live_server_factory: Callable[..., LiveServer], seeded: tuple[str, datetime]
+) -> None:
+    url, newest = seeded
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Seoul"})
+    server = live_server_factory({"DATABASE_URL": url, "DEFAULT_TIMEZONE": "UTC"})
+    sign_in(browser, server)
+    wait_for(browser, all_drawn, "six graphs drawn")
+    assert "Asia/Seoul" in browser.find_element(By.ID, ids.NOTES).text
+
+    slot = newest - timedelta(hours=24)
+    seoul = slot + timedelta(hours=9)
+    target = seoul.strftime("%Y-%m-%dT%H:%M")
+    graph = ids.graph("conversation_count")
+    point = js(
+        browser,
+        """
+        const g = gd(arguments[0]);
+        g.scrollIntoView({block: 'center', behavior: 'instant'});
+        const s = g._fullData.find(t => t.meta && t.meta.role === 'series' && t.meta.period === 1);
+        const at = (v) => v !== null && String(v).replace(' ', 'T').startsWith(arguments[1]);
+        const i = s.x.findIndex(at);
+        if (i < 0) return null;
+        const fl = g._fullLayout;
+        const box = g.getBoundingClientRect();
+        return {
+            x: fl.xaxis.l2p(fl.xaxis.d2l(s.x[i])) + fl.xaxis._offset - box.width / 2,
+            y: fl.yaxis.l2p(fl.yaxis.d2l(s.y[i])) + fl.yaxis._offset - box.height / 2,
+        };
+        """,
+        graph,
+        target,
+    )
+    assert point, f"a point at {target} (Seoul wall clock of {slot:%H:%M} UTC)"
+    plot = browser.find_element(By.CSS_SELECTOR, f"#{graph} .js-plotly-plot")
+    ActionChains(browser).move_to_element_with_offset(
+        plot, int(point["x"]), int(point["y"])
+    ).perform()
+    text = wait_for(
+        browser,
+        lambda b: " ".join(
+            e.get_attribute("textContent")
+            for e in b.find_elements(By.CSS_SELECTOR, f"#{graph} .hoverlayer .hovertext")
+        ),
+        "hover label",
+    )
+    value = format_exact(metric_value("conversation_count", slot), "conversation_count")
+    assert value in text, (value, text)
+    assert seoul.strftime("%Y-%m-%d %H:%M") in text, text
+    assert_local_and_clean(browser)
+
+
+def test_copied_link_reproduces_the_view_in_english(
+    browser: Any, live_server_factory: Callable[..., LiveServer], seeded: tuple[str, datetime]
+) -> None:
+    url, _newest = seeded
+    server = live_server_factory({"DATABASE_URL": url})
+    sign_in(
+        browser,
+        server,
+        "admin/metrics/?range=30&granularity=daily&compare=previous&lang=en",
+    )
+    state = wait_for(
+        browser, lambda b: (s := all_drawn(b)) and all(g["n2"] > 0 for g in s) and s, "graphs"
+    )
+    assert all(g["n1"] <= 31 for g in state)
+    checked = {
+        e.get_attribute("value")
+        for e in browser.find_elements(By.CSS_SELECTOR, "input:checked")
+        if e.get_attribute("value")
+    }
+    assert {"30", "daily"} <= checked
+    assert browser.find_element(By.ID, ids.COMPARE_SWITCH).is_selected()
+    assert "Last collection" in browser.find_element(By.ID, ids.STATUS_BADGE).text
+    assert "users" in browser.find_element(By.ID, ids.card("active_users")).text
+    # The language link keeps the selection and switches back to Korean.
+    href = browser.find_element(By.ID, ids.LANG_LINK).get_attribute("href")
+    assert "lang=ko" in href and "range=30" in href
+    assert_local_and_clean(browser)
+
+
+def test_empty_store_shows_collecting_message_with_time(
+    browser: Any, live_server_factory: Callable[..., LiveServer], pg_url: str
+) -> None:
+    create_user(pg_url, "admin")
+    server = live_server_factory({"DATABASE_URL": pg_url})
+    sign_in(browser, server)
+    state = wait_for(
+        browser,
+        lambda b: (s := graphs_state(b)) and all("수집 중" in g["message"] for g in s) and s,
+        "empty-state messages",
+    )
+    for graph in state:
+        assert "데이터 수집 중입니다" in graph["message"]
+        assert re.search(r"첫 데이터는 \d{2}:\d{2}에 표시됩니다", graph["message"]), graph
+    assert "—" in browser.find_element(By.ID, ids.card("active_users")).text
+    assert_local_and_clean(browser)
+
+
+def test_load_failure_shows_message_and_retry_recovers(
+    browser: Any, live_server_factory: Callable[..., LiveServer], seeded: tuple[str, datetime]
+) -> None:
+    url, _newest = seeded
+    server = live_server_factory({"DATABASE_URL": url})
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE metric_snapshots RENAME TO metric_snapshots_away"))
+        sign_in(browser, server)
+        alert = wait_for(
+            browser,
+            lambda b: (
+                (e := b.find_elements(By.ID, ids.LOAD_ERROR)) and e[0].is_displayed() and e[0]
+            ),
+            "load error",
+        )
+        assert "메트릭 데이터를 불러오는데 실패했습니다" in alert.text
+        assert not browser.find_element(By.ID, ids.CONTENT).is_displayed()
+        assert "Traceback" not in browser.page_source
+        assert "Dashboard: loading metric data failed" in server.log_text()
+
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE metric_snapshots_away RENAME TO metric_snapshots"))
+        browser.find_element(By.ID, ids.RETRY_BUTTON).click()
+        wait_for(browser, all_drawn, "graphs after retry")
+        assert not browser.find_elements(By.CSS_SELECTOR, f"#{ids.LOAD_ERROR}.show")
+    finally:
+        engine.dispose()
+    assert_local_and_clean(browser)
