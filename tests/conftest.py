@@ -25,6 +25,8 @@ from db.engine import make_engine, session_factory, session_scope
 from db.migrate import upgrade
 from tests.pgserver import PgServer, free_port
 
+pytest_plugins = ["tests.fixtures_deploy"]
+
 REPO = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "correct horse battery"
 
