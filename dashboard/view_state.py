@@ -206,7 +206,7 @@ def resolve_periods(
         offset = current.length + (timedelta(seconds=1) if state.range == CUSTOM else timedelta(0))
         previous = Period(current.start - offset, current.end - offset)
     keep = hourly_retention_days if state.granularity == "hourly" else daily_retention_days
-    limit = now - timedelta(days=keep)
+    limit = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=keep)
     clipped = False
 
     def clip(period: Period) -> Period:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -85,3 +86,38 @@ def seed_history(
     finally:
         engine.dispose()
     return newest
+
+
+def render_request(
+    dependencies: list[dict[str, Any]],
+    *,
+    search: str,
+    tz: str = "Asia/Seoul",
+    lang: str = "ko",
+    slot: str | None = "seen",
+) -> dict[str, Any]:
+    """The body of a ``_dash-update-component`` POST that (re)draws the six graphs, built
+    from ``_dash-dependencies`` like the browser does."""
+    callback = next(d for d in dependencies if "graph-active_users.figure" in d["output"])
+    values = {
+        ("url", "search"): search,
+        ("viewer-timezone", "data"): tz,
+        ("latest-slot", "data"): slot,
+        ("retry-button", "n_clicks"): None,
+        ("page-lang", "data"): lang,
+    }
+
+    def spec(item: dict[str, str]) -> dict[str, Any]:
+        return {**item, "value": values[(item["id"], item["property"])]}
+
+    outputs = [
+        {"id": part.split(".")[0], "property": part.split(".")[1]}
+        for part in callback["output"].strip(".").split("...")
+    ]
+    return {
+        "output": callback["output"],
+        "outputs": outputs,
+        "inputs": [spec(i) for i in callback["inputs"]],
+        "state": [spec(s) for s in callback["state"]],
+        "changedPropIds": ["url.search"],
+    }

@@ -1,0 +1,168 @@
+"""The page's URL state (pure) and its render callback through Flask on both stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from dashboard import ids
+from dashboard.view_state import (
+    ViewState,
+    from_controls,
+    parse_query,
+    resolve_periods,
+    resolve_timezone,
+)
+from db.metrics import METRIC_IDS
+from tests.dashboard_seed import render_request, seed_history
+
+NOW = datetime(2026, 11, 29, 1, 30, tzinfo=UTC)
+
+
+# --- URL state ------------------------------------------------------------------------------
+def test_state_round_trips_through_the_query_string() -> None:
+    state = ViewState(
+        "custom",
+        date(2026, 11, 1),
+        date(2026, 11, 10),
+        "daily",
+        "custom",
+        date(2026, 10, 1),
+        date(2026, 10, 10),
+    )
+    assert parse_query(state.to_query()) == state
+    assert parse_query("") == ViewState()
+    assert parse_query("?range=30&granularity=daily&compare=previous") == ViewState(
+        "30", granularity="daily", compare="previous"
+    )
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        "?range=12",
+        "?granularity=weekly",
+        "?range=custom&start=2026-11-10&end=2026-11-01",
+        "?range=custom&start=nonsense&end=2026-11-01",
+        "?range=custom&start=2020-01-01&end=2026-11-01",
+        "?compare=sideways",
+    ],
+)
+def test_malformed_query_falls_back_and_is_flagged(search: str) -> None:
+    state = parse_query(search)
+    assert state.invalid
+    assert state.range in ("7", "30", "90") or state.start is not None
+
+
+def test_picking_dates_selects_custom_and_a_preset_clears_them() -> None:
+    common: dict[str, Any] = {
+        "granularity": "hourly",
+        "compare_on": False,
+        "compare_mode": "previous",
+        "compare_start": None,
+        "compare_end": None,
+    }
+    picked = from_controls(
+        range_value="7", start="2026-11-01", end="2026-11-03", picked_dates=True, **common
+    )
+    assert (picked.range, picked.start, picked.end) == (
+        "custom",
+        date(2026, 11, 1),
+        date(2026, 11, 3),
+    )
+    preset = from_controls(range_value="30", start="2026-11-01", end="2026-11-03", **common)
+    assert (preset.range, preset.start) == ("30", None)
+    half = from_controls(range_value="7", start="2026-11-01", end=None, picked_dates=True, **common)
+    assert half.range == "7"  # an unfinished custom choice keeps the view valid
+
+
+def test_previous_period_has_the_same_length_just_before() -> None:
+    periods = resolve_periods(
+        ViewState("7", compare="previous"),
+        now=NOW,
+        tz="UTC",
+        hourly_retention_days=30,
+        daily_retention_days=90,
+    )
+    end = datetime(2026, 11, 29, 1, tzinfo=UTC)
+    assert (periods.current.start, periods.current.end) == (end - timedelta(days=7), end)
+    assert periods.previous is not None
+    assert periods.previous.end == end - timedelta(days=7)
+    assert periods.offset == timedelta(days=7)
+    assert not periods.clipped
+
+
+def test_custom_days_are_whole_days_in_the_viewer_time_zone() -> None:
+    state = ViewState("custom", date(2026, 11, 1), date(2026, 11, 2))
+    seoul = resolve_periods(
+        state, now=NOW, tz="Asia/Seoul", hourly_retention_days=30, daily_retention_days=90
+    )
+    assert seoul.current.start == datetime(2026, 10, 31, 15, tzinfo=UTC)
+    assert seoul.current.end == datetime(2026, 11, 2, 14, 59, 59, tzinfo=UTC)
+
+
+def test_hourly_range_past_retention_is_clipped() -> None:
+    periods = resolve_periods(
+        ViewState("90"), now=NOW, tz="UTC", hourly_retention_days=30, daily_retention_days=90
+    )
+    assert periods.clipped
+    assert periods.current.start == datetime(2026, 10, 30, 1, tzinfo=UTC)
+    daily = resolve_periods(
+        ViewState("90", granularity="daily"),
+        now=NOW,
+        tz="UTC",
+        hourly_retention_days=30,
+        daily_retention_days=90,
+    )
+    assert not daily.clipped
+
+
+def test_unknown_time_zone_falls_back() -> None:
+    assert resolve_timezone("Asia/Seoul", "UTC") == "Asia/Seoul"
+    assert resolve_timezone("Mars/Olympus", "UTC") == "UTC"
+    assert resolve_timezone(None, "Asia/Seoul") == "Asia/Seoul"
+
+
+# --- the render callback over HTTP ----------------------------------------------------------
+def _render(client: FlaskClient, search: str, **kwargs: Any) -> dict[str, Any]:
+    deps = client.get("/admin/metrics/_dash-dependencies").get_json()
+    response = client.post(
+        "/admin/metrics/_dash-update-component", json=render_request(deps, search=search, **kwargs)
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return response.get_json()["response"]
+
+
+def test_one_callback_renders_six_graphs_and_cards(
+    app: Flask, admin_client: FlaskClient, store_url: str
+) -> None:
+    seed_history(store_url, hourly_days=10, daily_days=20)
+    out = _render(admin_client, "?range=7&granularity=hourly&compare=previous")
+    for metric in METRIC_IDS:
+        figure = out[ids.graph(metric)]["figure"]
+        roles = [(tr["meta"]["role"], tr["meta"]["period"]) for tr in figure["data"]]
+        assert ("series", 1) in roles and ("series", 2) in roles
+        assert ("gap", 1) in roles  # the seeded history has missing slots
+        assert out[ids.card(metric)]["children"]
+    assert out[ids.LOAD_ERROR]["is_open"] is False
+
+
+def test_render_before_any_collection_shows_the_empty_state(admin_client: FlaskClient) -> None:
+    out = _render(admin_client, "?range=7", tz="UTC")
+    figure = out[ids.graph("tag_count")]["figure"]
+    text = figure["layout"]["annotations"][0]["text"]
+    assert "데이터 수집 중입니다" in text and "에 표시됩니다" in text
+
+
+def test_render_callback_needs_an_admin(
+    anon_client: FlaskClient, viewer_client: FlaskClient, admin_client: FlaskClient
+) -> None:
+    deps = admin_client.get("/admin/metrics/_dash-dependencies").get_json()
+    body = render_request(deps, search="?range=7")
+    url = "/admin/metrics/_dash-update-component"
+    assert anon_client.post(url, json=body).status_code == 401
+    assert viewer_client.post(url, json=body).status_code in (401, 403)
