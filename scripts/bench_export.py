@@ -1,0 +1,150 @@
+#!/usr/bin/env python
+"""Benchmark the exports: CSV of six metrics (90 days daily, 30 days hourly) and a PDF
+with six charts (cold: browser start included; warm: the renderer already open).
+
+Usage: .venv/bin/python scripts/bench_export.py [--database-url URL] [--repeat N]
+Without --database-url a temporary SQLite store is created, migrated and filled.
+Prints markdown rows for the README's ``## Benchmarks`` table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import delete, insert  # noqa: E402
+
+from admin_metrics.settings import Settings  # noqa: E402
+from dashboard.chart_renderer import ChartRenderer  # noqa: E402
+from dashboard.export_service import ExportSpec, render_export  # noqa: E402
+from db.engine import make_engine, session_factory, session_scope  # noqa: E402
+from db.metrics import METRIC_IDS  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
+from db.models import MetricSnapshot  # noqa: E402
+
+END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _value(metric_index: int, step: int, per_day: int) -> int:
+    daily = 1 + 0.5 * math.sin(2 * math.pi * (step % per_day) / per_day)
+    return int((1000 + 10 * step) * (metric_index + 1) * daily)
+
+
+def seed(url: str) -> None:
+    """30 days hourly and 90 days daily for all six metrics, ending now."""
+    engine = make_engine(url)
+    rows = []
+    for granularity, count, step, per_day in (
+        ("hourly", 30 * 24, timedelta(hours=1), 24),
+        ("daily", 90, timedelta(days=1), 7),
+    ):
+        for i in range(count):
+            slot = END - step * (count - 1 - i)
+            if granularity == "daily":
+                slot = slot.replace(hour=0)
+            for m, metric in enumerate(METRIC_IDS):
+                rows.append(
+                    {
+                        "metric_type": metric,
+                        "value": _value(m, i, per_day),
+                        "granularity": granularity,
+                        "collected_at": slot,
+                    }
+                )
+    with session_scope(session_factory(engine)) as session:
+        session.execute(delete(MetricSnapshot))
+        session.execute(insert(MetricSnapshot), rows)
+    engine.dispose()
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="existing store (its metric rows are replaced!)")
+    parser.add_argument("--repeat", type=int, default=20, help="CSV repetitions")
+    parser.add_argument("--pdf-repeat", type=int, default=5, help="warm PDF repetitions")
+    args = parser.parse_args()
+
+    tmp = tempfile.TemporaryDirectory()
+    url = args.database_url or f"sqlite:///{tmp.name}/bench.db"
+    upgrade(url)
+    seed(url)
+    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+
+    def export(spec: ExportSpec, renderer: ChartRenderer | None = None) -> int:
+        with session_scope(sessions) as session:
+            return len(render_export(settings, session, spec, renderer=renderer).content)
+
+    rows: list[tuple[str, str, str]] = []
+    for label, granularity, days in (
+        ("90 days daily", "daily", 90),
+        ("30 days hourly", "hourly", 30),
+    ):
+        spec = ExportSpec(
+            METRIC_IDS, END - timedelta(days=days), END, granularity, "csv", tz="Asia/Seoul"
+        )
+        size = export(spec)  # warm-up (imports, connection)
+        times = timed(lambda spec=spec: export(spec), args.repeat)
+        rows.append(
+            (
+                f"CSV export, six metrics × {label} ({backend}, {size / 1024:.0f} KB)",
+                "< 300 ms",
+                f"median {statistics.median(times):.0f} ms, p95 {p95(times):.0f} ms",
+            )
+        )
+
+    spec = ExportSpec(METRIC_IDS, END - timedelta(days=7), END, "hourly", "pdf", tz="Asia/Seoul")
+    renderer = ChartRenderer(settings.chromium_path)
+    try:
+        cold = timed(lambda: export(spec, renderer), 1)[0]
+        warm = timed(lambda: export(spec, renderer), args.pdf_repeat)
+        size = export(spec, renderer)
+    finally:
+        renderer.close()
+    rows.append(
+        (
+            f"PDF report, six charts, 7 days hourly, cold (browser start; {size / 1024:.0f} KB)",
+            "—",
+            f"{cold / 1000:.1f} s",
+        )
+    )
+    rows.append(
+        (
+            "PDF report, six charts, warm (renderer open)",
+            "< 2 s",
+            f"median {statistics.median(warm) / 1000:.2f} s, max {max(warm) / 1000:.2f} s",
+        )
+    )
+    engine.dispose()
+    tmp.cleanup()
+    for what, target, measured in rows:
+        print(f"| {what} | {target} | {measured} |")
+
+
+if __name__ == "__main__":
+    main()
