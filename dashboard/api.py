@@ -14,7 +14,7 @@ import string
 from datetime import UTC, datetime
 from functools import lru_cache
 from io import BytesIO
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -87,7 +87,7 @@ def _points(df: pd.DataFrame) -> list[dict[str, Any]]:
     if df.empty:
         return []
     stamps = df["timestamp"].to_numpy(dtype="datetime64[ns]")
-    unit = "s" if not (stamps.astype(np.int64) % 1_000_000_000).any() else "us"
+    unit: Literal["s", "us"] = "us" if (stamps.astype(np.int64) % 1_000_000_000).any() else "s"
     texts = np.datetime_as_string(stamps, unit=unit)
     return [
         {"timestamp": text + "+00:00", "value": value}

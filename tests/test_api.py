@@ -804,3 +804,50 @@ def test_token_is_never_logged(
     api("/metrics/timeseries", metric_type="bogus")
     api("/metrics/export", method="POST", json={"metric_types": []})
     assert token not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        [("metric_type", "active_users"), ("metric_type", "tag_count")],
+        [("metric_type", "active_users"), ("lang", "fr")],
+        [("metric_type", "active_users"), ("lang", "en"), ("lang", "en")],
+    ],
+)
+def test_repeated_parameters_and_unknown_language_are_refused(
+    anon_client: FlaskClient, token: str, query: list[tuple[str, str]]
+) -> None:
+    response = anon_client.get(
+        "/api/v1/metrics/timeseries",
+        query_string=query,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "METRICS_INVALID_PARAMETER"
+
+
+def test_oversized_body_is_a_json_413(anon_client: FlaskClient, token: str) -> None:
+    response = anon_client.post(
+        "/api/v1/metrics/export",
+        data=b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "API_REQUEST_TOO_LARGE"
+
+
+def test_unexpected_failure_is_a_logged_json_500_not_a_page(
+    app: Flask,
+    api: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("query bug")
+
+    monkeypatch.setattr("dashboard.api.latest_values", broken)
+    response = api("/metrics/current")
+    assert response.status_code == 500
+    assert response.get_json()["code"] == "API_INTERNAL_ERROR"
+    assert "API GET /api/v1/metrics/current failed" in caplog.text

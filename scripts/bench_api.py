@@ -1,0 +1,227 @@
+#!/usr/bin/env python
+"""Benchmark ``GET /api/v1/metrics/timeseries`` against a bare psycopg fetch of the same rows.
+
+A throw-away PostgreSQL 15 server is started and filled with 365 days of hourly and daily
+snapshots for all six metrics (retention raised to 400 days for the run); the real server
+(``admin-metrics serve``, gunicorn, one worker) answers over HTTP with a bearer token
+(gzip accepted, as ``requests`` does). For each case the same rows are also fetched with a
+plain psycopg cursor on a warm connection — the floor any API call stands on.
+
+Usage: .venv/bin/python scripts/bench_api.py [--repeat N]
+Prints markdown rows for the README's ``## Benchmarks`` table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import psycopg  # noqa: E402
+import requests  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from admin_metrics.token_commands import create_api_token  # noqa: E402
+from db.accounts import set_admin_password  # noqa: E402
+from db.engine import make_engine, session_factory, session_scope  # noqa: E402
+from db.metrics import METRIC_IDS  # noqa: E402
+from db.migrate import upgrade  # noqa: E402
+from db.models import MetricSnapshot  # noqa: E402
+from tests.pgserver import PgServer, free_port  # noqa: E402
+
+END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+DAYS = 365
+CASES = (
+    ("7 d hourly", "hourly", 7),
+    ("30 d hourly", "hourly", 30),
+    ("90 d daily", "daily", 90),
+    ("365 d hourly", "hourly", 365),
+)
+BARE_SQL = (
+    "SELECT collected_at, value FROM metric_snapshots "
+    "WHERE metric_type = %s AND granularity = %s AND collected_at >= %s AND collected_at <= %s "
+    "ORDER BY collected_at"
+)
+
+
+def _value(metric_index: int, step: int, per_day: int) -> int:
+    daily = 1 + 0.5 * math.sin(2 * math.pi * (step % per_day) / per_day)
+    return int((1000 + step) * (metric_index + 1) * daily)
+
+
+def seed(url: str) -> str:
+    """A year of hourly and daily rows for all metrics, an admin and a token (returned)."""
+    upgrade(url)
+    engine = make_engine(url)
+    rows = []
+    for granularity, count, step, per_day in (
+        ("hourly", DAYS * 24, timedelta(hours=1), 24),
+        ("daily", DAYS, timedelta(days=1), 7),
+    ):
+        for i in range(count):
+            slot = END - step * (count - 1 - i)
+            if granularity == "daily":
+                slot = slot.replace(hour=0)
+            for m, metric in enumerate(METRIC_IDS):
+                rows.append(
+                    {
+                        "metric_type": metric,
+                        "value": _value(m, i, per_day),
+                        "granularity": granularity,
+                        "collected_at": slot,
+                    }
+                )
+    try:
+        with session_scope(session_factory(engine)) as session:
+            session.execute(insert(MetricSnapshot), rows)
+            set_admin_password(session, "bench", "bench-password-123")
+            session.flush()
+            token = create_api_token(session, "bench", "bench")
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE metric_snapshots")
+            conn.commit()
+    finally:
+        engine.dispose()
+    return token
+
+
+def start_server(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+    port = free_port()
+    log = workdir / "server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "SOURCE_"))}
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench-secret-key-0123456789abcdef",
+            "DATA_DIR": str(workdir / "var"),
+            "METRICS_COLLECTION_ENABLED": "false",
+            "METRICS_HOURLY_RETENTION_DAYS": "400",
+            "METRICS_DAILY_RETENTION_DAYS": "400",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "admin_metrics.cli", "serve", "--port", str(port), "--workers", "1"],
+        cwd=workdir,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(log.read_text(errors="replace"))
+        try:
+            if requests.get(base + "healthz", timeout=5).status_code == 200:
+                return proc, base, log
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not start:\n" + log.read_text(errors="replace"))
+
+
+def timed(fn: Callable[[], object], repeat: int, warmup: int = 10) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+
+    pg = PgServer().start()
+    proc = None
+    try:
+        with psycopg.connect(pg.url("postgres").replace("+psycopg", ""), autocommit=True) as c:
+            c.execute("CREATE DATABASE bench_api")
+        url = pg.url("bench_api")
+        token = seed(url)
+        workdir = Path(tempfile.mkdtemp(prefix="amh-bench-api-"))
+        proc, base, log = start_server(url, workdir)
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {token}"
+        plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        results = []
+        with psycopg.connect(plain) as conn:
+            for label, granularity, days in CASES:
+                start, end = END - timedelta(days=days), END
+                params = {
+                    "metric_type": "active_users",
+                    "granularity": granularity,
+                    "start_date": start.isoformat(),
+                    "end_date": end.isoformat(),
+                }
+                first = http.get(base + "api/v1/metrics/timeseries", params=params, timeout=30)
+                first.raise_for_status()
+                body = first.json()
+
+                def call(params: dict[str, str] = params) -> None:
+                    response = http.get(
+                        base + "api/v1/metrics/timeseries", params=params, timeout=30
+                    )
+                    assert response.status_code == 200, response.text
+
+                def bare(
+                    start: datetime = start, end: datetime = end, g: str = granularity
+                ) -> None:
+                    with conn.cursor() as cur:
+                        cur.execute(BARE_SQL, ("active_users", g, start, end))
+                        cur.fetchall()
+                    conn.commit()
+
+                api_ms = timed(call, args.repeat)
+                bare_ms = timed(bare, args.repeat)
+                results.append((label, body, api_ms, bare_ms))
+        print(
+            f"\nPostgreSQL 15, {len(METRIC_IDS)} metrics x {DAYS} d hourly + daily in the table; "
+            f"{args.repeat} requests per case over HTTP (gunicorn, 1 worker, bearer token, gzip)\n"
+        )
+        print("| what | target | measured |")
+        print("|---|---|---|")
+        for label, body, api_ms, bare_ms in results:
+            ratio = p95(api_ms) / p95(bare_ms)
+            print(
+                f"| API `/metrics/timeseries` {label} ({body['total_points']} rows → "
+                f"{len(body['data'])} points) | p95 < 50 ms, ≤ 3× bare fetch | "
+                f"p50 {statistics.median(api_ms):.1f} ms, p95 {p95(api_ms):.1f} ms; bare psycopg "
+                f"p50 {statistics.median(bare_ms):.2f} ms, p95 {p95(bare_ms):.2f} ms "
+                f"(p95 ratio {ratio:.1f}×) |"
+            )
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        pg.stop()
+
+
+if __name__ == "__main__":
+    main()
