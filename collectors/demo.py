@@ -18,10 +18,10 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from admin_metrics.settings import Settings
@@ -33,19 +33,19 @@ from db.queries import latest_slot
 
 SOURCE_FILE: Final = "demo_source.db"
 QUERIES_FILE: Final = "demo_source_queries.toml"
-HISTORY_DAYS: Final = 90
+HISTORY_DAYS: Final = 90  # scale of the simulated growth; the back-fill covers daily retention
 AHEAD_DAYS: Final = 7
 HOUR: Final = 3600
 OLD_DAY_SAMPLE_HOURS: Final = 3
 
-# Collection outages (days after the origin, start hour UTC, hours) → dotted gaps.
+# Collection outages (days before the first run's day, start hour UTC, hours) → dotted gaps.
 OUTAGES: Final[tuple[tuple[int, int, int], ...]] = (
-    (20, 3, 5),
-    (41, 0, 24),  # a whole UTC day: no daily row either
-    (66, 14, 3),
-    (74, 8, 10),
-    (83, 5, 2),
-    (87, 20, 4),
+    (69, 3, 5),
+    (48, 0, 24),  # a whole UTC day: no daily row either
+    (23, 14, 3),
+    (15, 8, 10),
+    (6, 5, 2),
+    (2, 20, 4),
 )
 
 _LIVE = "created_at <= :now AND (deleted_at IS NULL OR deleted_at > :now)"
@@ -201,7 +201,7 @@ class _Simulator:
 class DemoSource:
     """The simulated source file: created once, then extended in time as needed."""
 
-    def __init__(self, path: Path, now: datetime) -> None:
+    def __init__(self, path: Path, now: datetime, history_days: int = HISTORY_DAYS) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path)
@@ -209,11 +209,12 @@ class DemoSource:
         meta = dict(self._db.execute("SELECT key, value FROM demo_meta").fetchall())
         if "origin" in meta:
             self.origin, self.generated_until = int(meta["origin"]), int(meta["generated_until"])
+            self.first_day = int(meta.get("first_day", self.origin + (history_days - 1) * 86400))
         else:
-            # A UTC midnight, so outage days line up with days and the oldest daily row is
+            # UTC midnights, so outage days line up with days and the oldest daily row is
             # still inside the daily retention.
-            today = int(now.timestamp()) // 86400 * 86400
-            self.origin = today - (HISTORY_DAYS - 1) * 86400
+            self.first_day = int(now.timestamp()) // 86400 * 86400
+            self.origin = self.first_day - (history_days - 1) * 86400
             self.generated_until = self.origin
             _Simulator(self._db, self.origin).backlog(np.random.default_rng(self.origin))
             self._save()
@@ -230,7 +231,11 @@ class DemoSource:
     def _save(self) -> None:
         self._db.executemany(
             "INSERT OR REPLACE INTO demo_meta (key, value) VALUES (?, ?)",
-            [("origin", str(self.origin)), ("generated_until", str(self.generated_until))],
+            [
+                ("origin", str(self.origin)),
+                ("first_day", str(self.first_day)),
+                ("generated_until", str(self.generated_until)),
+            ],
         )
         self._db.commit()
 
@@ -238,10 +243,10 @@ class DemoSource:
         self._db.close()
 
 
-def in_outage(slot: datetime, origin: int) -> bool:
+def in_outage(slot: datetime, first_day: int) -> bool:
     epoch = int(slot.timestamp())
-    for day, hour, length in OUTAGES:
-        start = origin + day * 86400 + hour * HOUR
+    for days_before, hour, length in OUTAGES:
+        start = first_day - days_before * 86400 + hour * HOUR
         if start <= epoch < start + length * HOUR:
             return True
     return False
@@ -262,6 +267,10 @@ def demo_settings(settings: Settings) -> Settings:
             "metrics_collection_enabled": True,
         }
     )
+
+
+def _no_fsync_per_commit(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA synchronous = NORMAL")
 
 
 def _collect_all(
@@ -300,6 +309,9 @@ def backfill(
     """
     queries = check_source_queries(settings)
     store = make_engine(settings.store_url)
+    if store.dialect.name == "sqlite":
+        # WAL + synchronous=NORMAL: no fsync per slot during the back-fill (still crash-safe).
+        event.listen(store, "connect", _no_fsync_per_commit)
     sessions = session_factory(store)
     source = make_source_engine(settings.source_url)
     try:
@@ -317,7 +329,7 @@ def backfill(
             # Days past the hourly retention keep only their daily row (the average of the
             # day's hourly values): sampling every third hour there keeps the back-fill quick.
             sampled = slot >= hourly_kept_from or slot.hour % OLD_DAY_SAMPLE_HOURS == 0
-            if sampled and not in_outage(slot, origin):
+            if sampled and not in_outage(slot, simulated.first_day):
                 slots.append(slot)
             slot += timedelta(hours=1)
         quiet = logging.getLogger("collectors.runner")
@@ -347,7 +359,7 @@ def prepare_demo(
     """Build/extend the demo source, back-fill history; settings pointing at the source."""
     now = now or datetime.now(UTC)
     data_dir = Path(settings.data_dir)
-    simulated = DemoSource(data_dir / SOURCE_FILE, now)
+    simulated = DemoSource(data_dir / SOURCE_FILE, now, settings.metrics_daily_retention_days)
     try:
         write_queries_file(data_dir / QUERIES_FILE)
         demo = demo_settings(settings)

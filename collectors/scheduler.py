@@ -62,6 +62,7 @@ class MetricsService:
         self._sleep = sleep
         self._clock = clock
         self._stop = threading.Event()
+        self._stopped = False
         self._thread: threading.Thread | None = None
         self._scheduler: BackgroundScheduler | None = None
         self._collecting = threading.Event()
@@ -185,7 +186,10 @@ class MetricsService:
         return self
 
     def stop(self) -> None:
-        """Stop the jobs and give up leadership (at exit or SIGTERM of the worker)."""
+        """Stop the jobs and give up leadership (at exit or SIGTERM of the worker). Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)

@@ -12,9 +12,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, TextClause, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -114,12 +115,19 @@ def _db_error_text(exc: SQLAlchemyError) -> str:
     return " ".join(str(orig).split())[:300]
 
 
+@lru_cache(maxsize=64)
+def _statement(sql: str) -> tuple[TextClause, bool]:
+    """The compiled-once statement and whether it takes ``:now``."""
+    stmt = text(sql)
+    return stmt, "now" in stmt.compile().params
+
+
 def run_queries(conn: Connection, queries: Mapping[str, str], now: object) -> dict[str, int]:
     """Run each metric query on an open snapshot; the first failure names its metric."""
     values: dict[str, int] = {}
     for metric_id, sql in queries.items():
-        stmt = text(sql)
-        params = {"now": now} if "now" in stmt.compile().params else {}
+        stmt, uses_now = _statement(sql)
+        params = {"now": now} if uses_now else {}
         try:
             rows = list(conn.execute(stmt, params))
         except SQLAlchemyError as exc:
