@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SERVICE_KEY: Final = "chart_renderer"
+_END: Final = object()  # end of a batch of figures
 
 
 class ChartRenderer:
@@ -78,25 +79,40 @@ class ChartRenderer:
 
     def render(
         self,
-        figures: Sequence[go.Figure],
+        figures: Iterable[go.Figure],
         *,
         width: int,
         height: int,
         scale: float = 2,
         fmt: str = "png",
     ) -> list[bytes]:
-        """Images of ``figures`` in order; raises ``ExportError`` (never hangs)."""
+        """Images of ``figures`` in order; raises ``ExportError`` (never hangs).
+
+        ``figures`` may be a generator: each figure goes to the browser as soon as it is
+        built, so building the next one overlaps with rendering (and with a cold start).
+        """
         self.check_browser()
-        if not figures:
+        if isinstance(figures, Sequence) and not figures:
             return []
         opts = {"format": fmt, "width": width, "height": height, "scale": scale}
         with self._lock:
             if self._closed:
                 raise ExportError("chart renderer is shut down")
             loop = self._ensure_loop()
-            future = asyncio.run_coroutine_threadsafe(self._render(list(figures), opts), loop)
-            deadline = self.start_timeout_s + self.render_timeout_s + 5
+            queue: asyncio.Queue[Any] = asyncio.Queue()
+            future = asyncio.run_coroutine_threadsafe(self._render_stream(queue, opts), loop)
             started = time.perf_counter()
+            try:
+                for figure in figures:
+                    if future.done():  # the browser failed to start: stop feeding it
+                        break
+                    loop.call_soon_threadsafe(queue.put_nowait, figure)
+            except BaseException:
+                future.cancel()
+                raise
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, _END)
+            deadline = self.start_timeout_s + self.render_timeout_s + 5
             try:
                 images = future.result(timeout=deadline)
             except FutureTimeout:
@@ -180,15 +196,23 @@ class ChartRenderer:
         )
         return k
 
-    async def _render(self, figures: list[go.Figure], opts: dict[str, Any]) -> list[bytes]:
+    async def _render_stream(self, queue: asyncio.Queue[Any], opts: dict[str, Any]) -> list[bytes]:
         if self._idle_handle is not None:
             self._idle_handle.cancel()
             self._idle_handle = None
         if self._kaleido is None:
             self._kaleido = await self._open_browser()
         k = self._kaleido
-        # All charts at once: the tabs render them in parallel.
-        images = await asyncio.gather(*(k.calc_fig(fig, opts=opts) for fig in figures))
+        # Every chart is submitted as it arrives; the tabs render them in parallel.
+        tasks: list[asyncio.Future[Any]] = []
+        try:
+            while (figure := await queue.get()) is not _END:
+                tasks.append(asyncio.ensure_future(k.calc_fig(figure, opts=opts)))
+            images = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            raise
         loop = asyncio.get_running_loop()
         self._idle_handle = loop.call_later(
             self.idle_close_s, lambda: loop.create_task(self._close_browser("idle"))

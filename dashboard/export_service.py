@@ -242,7 +242,13 @@ def render_data(
 
     if renderer is None:
         raise ExportError("PDF export needs a chart renderer")
-    content, downsampled = build_pdf_report(data, spec, renderer=renderer, now=now)
+    try:
+        content, downsampled = build_pdf_report(data, spec, renderer=renderer, now=now)
+    except ExportError:
+        raise
+    except Exception as exc:  # a layout or figure bug must still end as "export failed"
+        log.exception("PDF report generation failed")
+        raise ExportError(f"PDF generation failed: {type(exc).__name__}: {exc}") from exc
     if len(content) > settings.export_max_bytes:
         raise ExportTooLarge(
             f"PDF is {len(content)} bytes, EXPORT_MAX_BYTES={settings.export_max_bytes}"
