@@ -78,6 +78,7 @@ def insert_snapshots(
     if not values:
         return 0
     dialect = session.get_bind().dialect.name
+    stmt: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":
         stmt = postgresql.insert(MetricSnapshot).on_conflict_do_nothing(
             constraint="unique_metric_snapshot"
