@@ -34,6 +34,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from dashboard.app import ASSETS_DIR
 from dashboard.export_service import ExportData, ExportError, ExportSpec
 from dashboard.figures import (
     build_metric_figure,
@@ -51,9 +52,10 @@ if TYPE_CHECKING:
 
 FONT: Final = "NanumGothic"
 FONT_BOLD: Final = "NanumGothic-Bold"
-# Shipped copy first (wheel installs without the Debian package), then Debian's fonts-nanum.
+# A copy shipped under assets/fonts/ first (for machines without the Debian package; the
+# chart images still need a system Korean font for Chromium), then Debian's fonts-nanum.
 FONT_DIRS: Final[tuple[Path, ...]] = (
-    Path(__file__).resolve().parent.parent / "assets" / "fonts",
+    ASSETS_DIR / "fonts",
     Path("/usr/share/fonts/truetype/nanum"),
 )
 FONT_FILES: Final[dict[str, str]] = {FONT: "NanumGothic.ttf", FONT_BOLD: "NanumGothicBold.ttf"}
