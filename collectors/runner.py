@@ -87,8 +87,9 @@ def insert_snapshots(
         stmt = sqlite.insert(MetricSnapshot).on_conflict_do_nothing(
             index_elements=["metric_type", "granularity", "collected_at"]
         )
-    # One multi-row INSERT; RETURNING counts the rows really inserted on both backends.
-    result = session.connection().execute(stmt.values(values).returning(MetricSnapshot.id))
+    # Batched into one multi-row INSERT by SQLAlchemy ("insertmanyvalues"), compiled once and
+    # cached; RETURNING counts the rows really inserted on both backends.
+    result = session.connection().execute(stmt.returning(MetricSnapshot.id), values)
     return len(result.all())
 
 
