@@ -157,9 +157,6 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "내보낼 데이터가 너무 큽니다. 기간이나 메트릭 수를 줄여 주세요.",
         "The export is too large. Choose a shorter period or fewer metrics.",
     ),
-    "export.csv": ("CSV 내보내기", "Export CSV"),
-    "export.pdf": ("PDF 보고서", "PDF report"),
-    "export.in_progress": ("내보내는 중…", "Exporting…"),
     "export.downsampled": (
         "파일 크기 제한으로 데이터가 다운샘플링되었습니다.",
         "The data was downsampled to fit the file size limit.",
@@ -184,7 +181,6 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "변화율: 이 기간 평균과 같은 길이의 직전 기간 평균의 비교 ({previous})",
         "Change: this period's average vs the previous period of the same length ({previous})",
     ),
-    "export.pdf.no_data": ("이 기간에 데이터가 없습니다", "No data in this period"),
     "export.pdf.page": ("{page} / {total} 페이지", "Page {page} of {total}"),
     # --- collection (collect.*) ---
 }
