@@ -263,3 +263,50 @@ def test_gunicorn_workers_elect_one_leader_and_fail_over(
     # Every slot was collected by exactly one process (no duplicate work).
     collected = Counter(m for s in servers for m in COLLECTED.findall(s.log_text()))
     assert collected and set(collected.values()) == {1}
+
+
+def test_app_factory_starts_the_service_only_when_enabled(
+    store_url: str, source_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    from dashboard.app import create_app
+    from dashboard.context import get_context
+
+    disabled = create_app(make_settings(database_url=store_url, source_database_url=source_url))
+    assert get_context(disabled).services["scheduler"] is None
+    get_context(disabled).engine.dispose()
+
+    # Yesterday has hourly data but no daily row: the new leader rolls it up at start.
+    yesterday = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
+        days=1
+    )
+    engine = make_engine(store_url)
+    with session_scope(session_factory(engine)) as session:
+        for hour, value in ((3, 10), (4, 13)):
+            insert_snapshots(session, {"tag_count": value}, "hourly", yesterday.replace(hour=hour))
+    enabled = create_app(
+        make_settings(
+            database_url=store_url,
+            source_database_url=source_url,
+            metrics_collection_enabled=True,
+        )
+    )
+    service = get_context(enabled).services["scheduler"]
+    try:
+        assert isinstance(service, MetricsService)
+        wait_for(lambda: service.is_leader, 10, "the only worker to lead")
+
+        def daily_value() -> int | None:
+            with session_scope(session_factory(engine)) as session:
+                return session.scalar(
+                    select(MetricSnapshot.value).where(
+                        MetricSnapshot.granularity == "daily",
+                        MetricSnapshot.collected_at == yesterday,
+                    )
+                )
+
+        assert wait_for(daily_value, 15, "the catch-up rollup") == 12  # round(11.5) half up
+    finally:
+        service.stop()
+        engine.dispose()
+        get_context(enabled).engine.dispose()
+    assert not service.is_leader
