@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -106,7 +108,7 @@ def test_generated_requests_get_documented_non_5xx_answers(
             "--workers",
             "1",
             "--request-timeout",
-            "20",
+            "120",  # a cold PDF render (Chromium start) on a busy 2-core machine
             "--report",
             "ndjson",
             "--report-ndjson-path",
@@ -124,5 +126,7 @@ def test_generated_requests_get_documented_non_5xx_answers(
         print(f"schemathesis requests: {_count_requests(report)}")
     assert result.returncode == 0, output[-6000:]
     log = server.log_text()
+    statuses = Counter(re.findall(r'" (\d{3}) \d+ "', log))
+    print(f"status codes in the access log: {dict(sorted(statuses.items()))}")
+    assert not [code for code in statuses if code.startswith("5") and code != "503"]
     assert token not in log, "the bearer token must never be logged"
-    assert " 500 " not in log
