@@ -198,6 +198,18 @@ def main() -> None:
                 api_ms = timed(call, args.repeat)
                 bare_ms = timed(bare, args.repeat)
                 results.append((label, body, api_ms, bare_ms))
+        # The fixed cost of any request, for context: HTTP + gunicorn + Flask + ``SELECT 1``
+        # without sign-in, and the token sign-in plus the smallest query.
+        floors = [
+            ("`/healthz` (no sign-in, `SELECT 1`)", base + "healthz"),
+            (
+                "`/api/v1/metrics/current` (token sign-in + 1 small query)",
+                base + "api/v1/metrics/current",
+            ),
+        ]
+        floor_ms = [
+            (label, timed(lambda u=u: http.get(u, timeout=30), args.repeat)) for label, u in floors
+        ]
         print(
             f"\nPostgreSQL 15, {len(METRIC_IDS)} metrics x {DAYS} d hourly + daily in the table; "
             f"{args.repeat} requests per case over HTTP (gunicorn, 1 worker, bearer token, gzip)\n"
@@ -212,6 +224,11 @@ def main() -> None:
                 f"p50 {statistics.median(api_ms):.1f} ms, p95 {p95(api_ms):.1f} ms; bare psycopg "
                 f"p50 {statistics.median(bare_ms):.2f} ms, p95 {p95(bare_ms):.2f} ms "
                 f"(p95 ratio {ratio:.1f}×) |"
+            )
+        for label, times in floor_ms:
+            print(
+                f"| request floor: {label} | — | p50 {statistics.median(times):.1f} ms, "
+                f"p95 {p95(times):.1f} ms |"
             )
     finally:
         if proc is not None:
