@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, TextClause, create_engine, event, text
@@ -31,8 +32,13 @@ SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 def make_source_engine(url: str) -> Engine:
     """An engine for the source that can only read."""
     url = normalise_url(url)
-    if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and "mode" not in parsed.query:
+            # Opened read-only: a missing source file is an error, never created empty.
+            path = Path(parsed.database).resolve()
+            parsed = parsed.set(database=f"file:{path}", query={"mode": "ro", "uri": "true"})
+        engine = create_engine(parsed, poolclass=NullPool, connect_args={"timeout": 30})
 
         def _read_only(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.execute("PRAGMA query_only = ON")

@@ -369,3 +369,21 @@ def test_store_connection_is_sqlalchemy_2_typed() -> None:
 
     assert all(_problem(sql) is None for sql in DEFAULT_QUERIES.values())
     assert sa.__version__.startswith("2")
+
+
+def test_a_missing_sqlite_source_is_a_failure_and_is_never_created(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-source.db"
+    store = make_engine(sqlite_url)
+    source = make_source_engine(f"sqlite:///{missing}")
+    try:
+        result = collect_slot(
+            session_factory(store), source, DEFAULT_QUERIES, SLOT, sleep=SleepRecorder()
+        )
+    finally:
+        source.dispose()
+        store.dispose()
+    assert not result.ok and result.attempts == 3
+    assert "소스 데이터베이스 연결 실패" in (result.error or "")
+    assert not missing.exists()
