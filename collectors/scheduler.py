@@ -168,11 +168,15 @@ class MetricsService:
         self._lock.release()
 
     def _run(self) -> None:
+        waiting_logged = False
         while not self._stop.is_set():
             try:
                 if self._scheduler is None:
                     if self._lock.try_acquire():
                         self._become_leader()
+                    elif not waiting_logged:
+                        log.info("Metrics collection led by another worker; standing by")
+                        waiting_logged = True
                 elif not self._lock.still_held():
                     log.warning("Leader lock lost; scheduler stopped until re-elected")
                     self._step_down()
