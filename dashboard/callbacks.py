@@ -19,7 +19,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Dash, Input, Output, State, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 from dash import ctx as dash_ctx
 
 from dashboard import ids
@@ -53,22 +53,6 @@ log = logging.getLogger(__name__)
 
 CACHE_SIZE = 64
 Series = dict[str, pd.DataFrame]
-
-# Reads the browser's IANA time zone once per page load.
-TIMEZONE_JS = """
-function(_pathname) {
-    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || null; }
-    catch (e) { return null; }
-}
-"""
-# The language link keeps the current selection.
-LANG_LINK_JS = """
-function(search, lang) {
-    const params = new URLSearchParams(search || "");
-    params.set("lang", lang === "en" ? "ko" : "en");
-    return "?" + params.toString();
-}
-"""
 
 
 class SeriesCache:
@@ -201,9 +185,14 @@ def _status_badge(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
 def register_callbacks(app: Dash, ctx: AppContext) -> None:
     settings = ctx.settings
 
-    app.clientside_callback(TIMEZONE_JS, Output(ids.TIMEZONE, "data"), Input(ids.URL, "pathname"))
+    # assets/dashboard.js: the browser's time zone, and the language link.
     app.clientside_callback(
-        LANG_LINK_JS,
+        ClientsideFunction("metrics", "timezone"),
+        Output(ids.TIMEZONE, "data"),
+        Input(ids.URL, "pathname"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("metrics", "languageLink"),
         Output(ids.LANG_LINK, "href"),
         Input(ids.URL, "search"),
         State(ids.LANG, "data"),

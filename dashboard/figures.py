@@ -27,6 +27,7 @@ COMPARE_COLOUR = "#e8590c"
 GAP_COLOUR = "#868e96"
 HIGHLIGHT_PERCENT = 20.0
 BYTE_UNITS = ("bytes", "KB", "MB", "GB", "TB", "PB")
+AXIS_STYLE: dict[str, object] = {"gridcolor": "#eef0f3", "linecolor": "#ced4da", "zeroline": False}
 FONT_FAMILY = "NanumGothic, 'Nanum Gothic', 'Malgun Gothic', 'Apple SD Gothic Neo', sans-serif"
 
 
@@ -196,14 +197,16 @@ def _local(timestamps: pd.Series, tz: str) -> pd.Series:
 
 @dataclass(frozen=True, slots=True)
 class _Lines:
-    x: list[object]
-    y: list[float | None]
-    hover: list[str | None]
-    bridge_x: list[object]
-    bridge_y: list[float | None]
-    gap_x: list[object]
-    gap_y: list[float]
-    gap_hover: list[str]
+    """numpy arrays (cheap for plotly to validate, copy and serialise)."""
+
+    x: np.ndarray  # wall-clock datetime64; a break row sits in the middle of each gap
+    y: np.ndarray  # float64, NaN on break rows (breaks the solid line)
+    hover: np.ndarray  # object (str)
+    bridge_x: np.ndarray  # per gap: start, end, end (the third row has y NaN)
+    bridge_y: np.ndarray
+    gap_x: np.ndarray  # per gap: its middle, carrying the hover message
+    gap_y: np.ndarray
+    gap_hover: np.ndarray
 
 
 def _lines(
@@ -217,48 +220,45 @@ def _lines(
     divisor: float,
     break_before: set[pd.Timestamp] | None,
 ) -> _Lines:
-    """Solid line broken at gaps (None), dotted bridges and hover texts for one period."""
+    """Solid line broken at gaps, dotted bridges and hover texts for one period."""
     stamps = df["timestamp"].reset_index(drop=True)
-    values = df["value"].astype("float64").reset_index(drop=True)
-    local = _local(stamps + shift, tz)
-    hover = [
-        f"{format_exact(v, metric_type, lang)}<br>{format_timestamp(ts, tz, granularity)}"
-        for ts, v in zip(stamps, values, strict=True)
-    ]
-    breaks = set(gap_starts(stamps, granularity).tolist())
+    values = df["value"].to_numpy(dtype=np.float64)
+    local = _local(stamps + shift, tz).to_numpy(dtype="datetime64[ns]")
+    fmt = "%Y-%m-%d" if granularity == "daily" else "%Y-%m-%d %H:%M"
+    when = stamps.dt.tz_convert(tz).dt.strftime(fmt).to_numpy(dtype=object)
+    hover = np.array(
+        [
+            f"{format_exact(v, metric_type, lang)}<br>{w}"
+            for v, w in zip(values.tolist(), when, strict=True)
+        ],
+        dtype=object,
+    )
+    breaks = gap_starts(stamps, granularity)
     if break_before is not None:
         # After LTTB consecutive points are further apart than a slot without a real gap:
         # only the gaps of the original series count.
-        breaks = {i for i in breaks if stamps.iloc[i] in break_before}
-    x: list[object] = []
-    y: list[float | None] = []
-    texts: list[str | None] = []
-    bridge_x: list[object] = []
-    bridge_y: list[float | None] = []
-    gap_x: list[object] = []
-    gap_y: list[float] = []
-    gap_hover: list[str] = []
+        breaks = np.array([i for i in breaks if stamps.iloc[i] in break_before], dtype=np.int64)
+    scaled = values / divisor
+    x0, x1 = local[breaks - 1], local[breaks]
+    y0, y1 = scaled[breaks - 1], scaled[breaks]
+    middle = x0 + (x1 - x0) // 2
     message = t("dash.gap_hover", lang)
-    for i in range(len(stamps)):
-        if i in breaks:
-            x.append(None)
-            y.append(None)
-            texts.append(None)
-            x0, x1 = local.iloc[i - 1], local.iloc[i]
-            y0, y1 = values.iloc[i - 1] / divisor, values.iloc[i] / divisor
-            bridge_x += [x0, x1, None]
-            bridge_y += [y0, y1, None]
-            gap_x.append(x0 + (x1 - x0) / 2)
-            gap_y.append((y0 + y1) / 2)
-            span = (
-                f"{format_timestamp(stamps.iloc[i - 1], tz, granularity)} – "
-                f"{format_timestamp(stamps.iloc[i], tz, granularity)}"
-            )
-            gap_hover.append(f"{message}<br>{span}")
-        x.append(local.iloc[i])
-        y.append(values.iloc[i] / divisor)
-        texts.append(hover[i])
-    return _Lines(x, y, texts, bridge_x, bridge_y, gap_x, gap_y, gap_hover)
+    return _Lines(
+        x=np.insert(local, breaks, middle),
+        y=np.insert(scaled, breaks, np.nan),
+        hover=np.insert(hover, breaks, ""),
+        bridge_x=np.column_stack([x0, x1, x1]).ravel(),
+        bridge_y=np.column_stack([y0, y1, np.full(len(breaks), np.nan)]).ravel(),
+        gap_x=middle,
+        gap_y=(y0 + y1) / 2,
+        gap_hover=np.array(
+            [
+                f"{message}<br>{a} – {b}"
+                for a, b in zip(when[breaks - 1], when[breaks], strict=True)
+            ],
+            dtype=object,
+        ),
+    )
 
 
 def period_label(df: pd.DataFrame, tz: str) -> str:
@@ -301,9 +301,11 @@ def build_metric_figure(
       periods' first points coincide) onto period 1's axis and drawn dashed; the legend
       names both periods (``period_labels`` or their dates).
     - Times are shown as wall-clock time of ``tz``; hovers give the exact value.
-    - ``for_print``: static styling for the PDF (title, no hover-only elements).
+    - ``x_range``: the axis range (UTC datetimes), e.g. the selected period.
+    - ``for_print``: static styling for the PDF (title, larger).
     """
     info = METRICS_BY_ID[metric_type]
+    comparing = compare_df is not None
     if df.empty and (compare_df is None or compare_df.empty):
         return build_message_figure(t("dash.no_data_range", lang), for_print=for_print)
     peak = max(
@@ -313,14 +315,13 @@ def build_metric_figure(
         else 0.0,
     )
     divisor, axis_unit = byte_scale(peak) if info.is_bytes else (1.0, info.unit(lang))
-    fig = go.Figure()
-    notes: list[str] = []
-
-    periods: list[tuple[pd.DataFrame, pd.Timedelta, str, str, str]] = []
     labels = period_labels or (
         period_label(df, tz),
         period_label(compare_df, tz) if compare_df is not None else "",
     )
+    periods: list[tuple[pd.DataFrame, pd.Timedelta, str, str, str]] = [
+        (df, pd.Timedelta(0), labels[0], PRIMARY_COLOUR, "solid")
+    ]
     if compare_df is not None:
         if compare_offset is None:
             compare_offset = (
@@ -328,11 +329,10 @@ def build_metric_figure(
                 if not df.empty and not compare_df.empty
                 else pd.Timedelta(0)
             )
-        periods.append((df, pd.Timedelta(0), labels[0], PRIMARY_COLOUR, "solid"))
         periods.append((compare_df, compare_offset, labels[1], COMPARE_COLOUR, "dash"))
-    else:
-        periods.append((df, pd.Timedelta(0), labels[0], PRIMARY_COLOUR, "solid"))
 
+    traces: list[dict[str, object]] = []
+    notes: list[str] = []
     for index, (frame, shift, label, colour, dash) in enumerate(periods):
         break_before: set[pd.Timestamp] | None = None
         if len(frame) > MAX_POINTS:
@@ -353,132 +353,145 @@ def build_metric_figure(
             break_before=break_before,
         )
         group = f"period{index + 1}"
-        fig.add_trace(
-            go.Scatter(
-                x=lines.x,
-                y=lines.y,
-                mode="lines+markers" if len(frame) <= 48 else "lines",
-                name=label,
-                legendgroup=group,
-                line={"color": colour, "width": 2, "dash": dash},
-                marker={"size": 5},
-                connectgaps=False,
-                text=lines.hover,
+        traces.append(
+            {
+                "type": "scatter",
+                "x": lines.x,
+                "y": lines.y,
+                "mode": "lines+markers" if len(frame) <= 48 else "lines",
+                "name": label,
+                "legendgroup": group,
+                "line": {"color": colour, "width": 2, "dash": dash},
+                "marker": {"size": 5},
+                "connectgaps": False,
+                "text": lines.hover,
                 # The period's name only matters when two periods are on the graph.
-                hovertemplate="%{text}<extra>"
-                + (label if compare_df is not None else "")
-                + "</extra>",
-                meta={"role": "series", "period": index + 1},
-                showlegend=compare_df is not None,
-            )
+                "hovertemplate": "%{text}<extra>" + (label if comparing else "") + "</extra>",
+                "meta": {"role": "series", "period": index + 1},
+                "showlegend": comparing,
+            }
         )
-        if lines.bridge_x:
-            fig.add_trace(
-                go.Scatter(
-                    x=lines.bridge_x,
-                    y=lines.bridge_y,
-                    mode="lines",
-                    line={"color": colour if index else GAP_COLOUR, "width": 1.5, "dash": "dot"},
-                    hoverinfo="skip",
-                    showlegend=False,
-                    legendgroup=group,
-                    meta={"role": "gap", "period": index + 1},
-                )
+        if len(lines.bridge_x):
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": lines.bridge_x,
+                    "y": lines.bridge_y,
+                    "mode": "lines",
+                    "line": {"color": colour if index else GAP_COLOUR, "width": 1.5, "dash": "dot"},
+                    "connectgaps": False,
+                    "hoverinfo": "skip",
+                    "showlegend": False,
+                    "legendgroup": group,
+                    "meta": {"role": "gap", "period": index + 1},
+                }
             )
             # Invisible points in the middle of each gap carry the hover message.
-            fig.add_trace(
-                go.Scatter(
-                    x=lines.gap_x,
-                    y=lines.gap_y,
-                    mode="markers",
-                    marker={"size": 14, "color": GAP_COLOUR, "opacity": 0},
-                    text=lines.gap_hover,
-                    hovertemplate="%{text}<extra></extra>",
-                    showlegend=False,
-                    legendgroup=group,
-                    meta={"role": "gap-hover", "period": index + 1},
-                )
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": lines.gap_x,
+                    "y": lines.gap_y,
+                    "mode": "markers",
+                    "marker": {"size": 14, "color": GAP_COLOUR, "opacity": 0},
+                    "text": lines.gap_hover,
+                    "hovertemplate": "%{text}<extra></extra>",
+                    "showlegend": False,
+                    "legendgroup": group,
+                    "meta": {"role": "gap-hover", "period": index + 1},
+                }
             )
 
-    fig.update_layout(
-        template="plotly_white",
-        font={"family": FONT_FAMILY, "size": 13 if for_print else 12},
-        margin={
-            "l": 56,
-            "r": 16,
-            "t": 48 if for_print else 16,
-            "b": 64 if compare_df is not None else 36,
-        },
-        height=340 if for_print else 280,
-        hovermode="closest",
-        hoverlabel={"font": {"family": FONT_FAMILY}},
-        showlegend=compare_df is not None,
-        legend={
+    xaxis: dict[str, object] = {**AXIS_STYLE, "tickformatstops": _tickformats(lang)}
+    if x_range is not None:
+        xaxis["range"] = [_wall_clock(v, tz) for v in x_range]
+    layout: dict[str, object] = {
+        **_base_layout(for_print),
+        "margin": {"l": 56, "r": 16, "t": 48 if for_print else 16, "b": 66 if comparing else 36},
+        "hovermode": "closest",
+        "hoverlabel": {"font": {"family": FONT_FAMILY}},
+        "showlegend": comparing,
+        # Below the axis labels, at the bottom edge of the figure.
+        "legend": {
             "orientation": "h",
-            "yanchor": "top",
-            "y": -0.16,
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
             "x": 0,
             "font": {"size": 11},
         },
-        uirevision=f"{metric_type}-{granularity}",
-    )
+        "uirevision": f"{metric_type}-{granularity}",
+        "xaxis": xaxis,
+        "yaxis": {
+            **AXIS_STYLE,
+            "title": {"text": axis_unit, "font": {"size": 11}},
+            "tickformat": ",~r",
+            "rangemode": "tozero" if peak == 0 else "normal",
+        },
+    }
     if for_print:
-        fig.update_layout(title={"text": f"{info.name(lang)} ({axis_unit})", "x": 0.01})
-    fig.update_xaxes(tickformatstops=_tickformats(lang), showgrid=True, gridcolor="#eef0f3")
-    fig.update_yaxes(
-        title={"text": axis_unit, "font": {"size": 11}},
-        tickformat=",~r" if info.is_bytes else ",~r",
-        rangemode="tozero" if peak == 0 else "normal",
-        gridcolor="#eef0f3",
-    )
-    if x_range is not None:
-        lo, hi = (pd.Timestamp(v) for v in x_range)
-        lo = lo.tz_convert(tz).tz_localize(None) if lo.tzinfo else lo
-        hi = hi.tz_convert(tz).tz_localize(None) if hi.tzinfo else hi
-        fig.update_xaxes(range=[lo, hi])
+        layout["title"] = {"text": f"{info.name(lang)} ({axis_unit})", "x": 0.01}
     if notes:
-        fig.add_annotation(
-            text=" · ".join(dict.fromkeys(notes)),
-            xref="paper",
-            yref="paper",
-            x=1,
-            y=1,
-            xanchor="right",
-            yanchor="bottom",
-            showarrow=False,
-            font={"size": 10, "color": "#6c757d"},
-            name="downsampled-note",
-        )
-    return fig
+        layout["annotations"] = [
+            {
+                "text": " · ".join(dict.fromkeys(notes)),
+                "xref": "paper",
+                "yref": "paper",
+                "x": 1,
+                "y": 1,
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 10, "color": "#6c757d"},
+                "name": "downsampled-note",
+            }
+        ]
+    return go.Figure(data=traces, layout=layout)
+
+
+def _wall_clock(value: datetime, tz: str) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_convert(tz).tz_localize(None) if stamp.tzinfo else stamp
+
+
+def _base_layout(for_print: bool) -> dict[str, object]:
+    return {
+        # No named template: copying plotly's default template into every figure (and
+        # validating it) costs more than the data; the few styles needed are set here.
+        "template": {},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "font": {"family": FONT_FAMILY, "size": 13 if for_print else 12, "color": "#343a40"},
+        "height": 340 if for_print else 280,
+    }
 
 
 def build_message_figure(
     message: str, detail: str | None = None, *, for_print: bool = False
 ) -> go.Figure:
     """A figure with no axes that shows a centred message (empty store, empty range)."""
-    fig = go.Figure()
     text = f"<b>{message}</b>" + (
         f"<br><span style='font-size:12px'>{detail}</span>" if detail else ""
     )
-    fig.add_annotation(
-        text=text,
-        xref="paper",
-        yref="paper",
-        x=0.5,
-        y=0.5,
-        showarrow=False,
-        font={"size": 15, "color": "#495057", "family": FONT_FAMILY},
-        name="message",
-    )
-    fig.update_layout(
-        template="plotly_white",
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-        margin={"l": 16, "r": 16, "t": 16, "b": 16},
-        height=320 if for_print else 280,
-        font={"family": FONT_FAMILY},
-    )
-    return fig
+    layout: dict[str, object] = {
+        **_base_layout(for_print),
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False},
+        "margin": {"l": 16, "r": 16, "t": 16, "b": 16},
+        "annotations": [
+            {
+                "text": text,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"size": 15, "color": "#495057", "family": FONT_FAMILY},
+                "name": "message",
+            }
+        ],
+    }
+    return go.Figure(layout=layout)
 
 
 def build_empty_store_figure(next_slot: datetime, *, tz: str, lang: str = "ko") -> go.Figure:

@@ -41,6 +41,11 @@ def traces(fig: object, role: str, period: int = 1) -> list[object]:
     ]
 
 
+def ys(trace: object) -> list[float | None]:
+    """The y values with the line breaks (NaN, sent as null) as None."""
+    return [None if pd.isna(v) else float(v) for v in trace.y]  # type: ignore[attr-defined]
+
+
 # --- gaps -----------------------------------------------------------------------------------
 def test_gap_is_drawn_dotted_with_korean_hover() -> None:
     df = frame("2026-11-01", [10, 11, 12, 13, 14, 15, 16], drop=(3, 4))  # 03:00, 04:00 missing
@@ -50,14 +55,15 @@ def test_gap_is_drawn_dotted_with_korean_hover() -> None:
     assert series.connectgaps is False
     assert series.line.dash == "solid"
     # The solid line is broken exactly once, between 02:00 and 05:00.
-    assert list(series.y) == [10, 11, 12, None, 15, 16]
+    assert ys(series) == [10, 11, 12, None, 15, 16]
 
     (bridge,) = traces(fig, "gap")
     assert bridge.line.dash == "dot"
-    assert [x for x in bridge.x if x is not None] == [
+    assert list(bridge.x[:2]) == [
         pd.Timestamp("2026-11-01 02:00"),
         pd.Timestamp("2026-11-01 05:00"),
     ]
+    assert ys(bridge) == [12, 15, None]  # one dotted segment from the last to the next point
     (hover,) = traces(fig, "gap-hover")
     assert len(hover.x) == 1
     assert hover.text[0].startswith("이 기간 동안 데이터 수집 실패")
@@ -77,7 +83,7 @@ def test_contiguous_series_has_no_gap_traces() -> None:
     df = frame("2026-11-01", [1, 2, 3, 4])
     fig = build_metric_figure(df, metric_type="tag_count", granularity="hourly", tz="UTC")
     assert traces(fig, "gap") == [] and traces(fig, "gap-hover") == []
-    assert None not in traces(fig, "series")[0].y
+    assert None not in ys(traces(fig, "series")[0])
 
 
 def test_daily_gap_uses_daily_step() -> None:
@@ -160,7 +166,7 @@ def test_lttb_caps_at_1000_and_keeps_first_and_last() -> None:
     df = frame("2026-01-01", values)
     fig = build_metric_figure(df, metric_type="active_users", granularity="hourly", tz="UTC")
     (series,) = traces(fig, "series")
-    xs = [x for x in series.x if x is not None]
+    xs = [x for x, y in zip(series.x, ys(series), strict=True) if y is not None]
     assert len(xs) <= 1000
     assert xs[0] == pd.Timestamp("2026-01-01 00:00")
     assert xs[-1] == df["timestamp"].iloc[-1].tz_localize(None)
@@ -176,7 +182,7 @@ def test_lttb_keeps_gaps() -> None:
     assert df["timestamp"].iloc[1199] in stamps and df["timestamp"].iloc[1200] in stamps
     fig = build_metric_figure(df, metric_type="tag_count", granularity="hourly", tz="UTC")
     assert len(traces(fig, "gap-hover")[0].x) == 1  # one real gap, not one per thinned pair
-    assert sum(1 for y in traces(fig, "series")[0].y if y is None) == 1
+    assert ys(traces(fig, "series")[0]).count(None) == 1
 
 
 def test_short_series_is_not_downsampled() -> None:
