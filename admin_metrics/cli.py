@@ -244,4 +244,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module's ``main``: feature modules register their commands on
+    # ``admin_metrics.cli.cli``, not on this ``__main__`` copy of the group.
+    from admin_metrics.cli import main as _main
+
+    _main()
