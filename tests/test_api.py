@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import sys
 import types
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -110,6 +111,35 @@ def api(anon_client: FlaskClient, token: str) -> Callable[..., Any]:
         )
 
     return call
+
+
+@pytest.fixture(scope="module")
+def readonly(
+    pg_admin_url: str, pg_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[FlaskClient, dict[str, str]]]:
+    """One app for the many validation cases (they only read): ``(client, auth headers)``."""
+    from admin_metrics.settings import Settings
+    from dashboard.app import create_app
+    from tests.conftest import _admin_exec, _pg_url, create_user
+
+    name = f"amh_api_{uuid.uuid4().hex[:10]}"
+    _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    url = _pg_url(pg_admin_url, name)
+    create_user(url, "admin")
+    flask_app = create_app(
+        Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            database_url=url,
+            secret_key="test-secret-key-0123456789abcdef",
+            metrics_collection_enabled=False,
+            data_dir=tmp_path_factory.mktemp("readonly") / "var",
+        )
+    )
+    with get_context(flask_app).session() as session:
+        token = create_api_token(session, "readonly", "admin")
+    yield flask_app.test_client(), {"Authorization": f"Bearer {token}"}
+    get_context(flask_app).engine.dispose()
+    _admin_exec(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def conforms(model: type[BaseModel], response: Any) -> dict[str, Any]:
@@ -495,9 +525,10 @@ VALIDATION_CASES: list[tuple[str, dict[str, str], str]] = [
 
 @pytest.mark.parametrize(("path", "query", "code"), VALIDATION_CASES)
 def test_bad_query_is_400_with_code(
-    api: Callable[..., Any], path: str, query: dict[str, str], code: str
+    readonly: tuple[FlaskClient, dict[str, str]], path: str, query: dict[str, str], code: str
 ) -> None:
-    response = api(path, **query)
+    client, auth = readonly
+    response = client.get("/api/v1" + path, query_string=query, headers=auth)
     assert response.status_code == 400
     body = conforms(ApiError, response)
     assert body["code"] == code
@@ -538,9 +569,10 @@ EXPORT_CASES: list[tuple[dict[str, Any], str]] = [
 
 @pytest.mark.parametrize(("overrides", "code"), EXPORT_CASES)
 def test_bad_export_request_is_400_with_code(
-    api: Callable[..., Any], overrides: dict[str, Any], code: str
+    readonly: tuple[FlaskClient, dict[str, str]], overrides: dict[str, Any], code: str
 ) -> None:
-    response = api("/metrics/export", method="POST", json=_export_body(**overrides))
+    client, auth = readonly
+    response = client.post("/api/v1/metrics/export", json=_export_body(**overrides), headers=auth)
     assert response.status_code == 400
     assert conforms(ApiError, response)["code"] == code
 
@@ -556,20 +588,20 @@ def test_bad_export_request_is_400_with_code(
     ],
 )
 def test_export_body_must_be_a_json_object(
-    anon_client: FlaskClient, token: str, data: bytes, content_type: str
+    readonly: tuple[FlaskClient, dict[str, str]], data: bytes, content_type: str
 ) -> None:
-    response = anon_client.post(
-        "/api/v1/metrics/export",
-        data=data,
-        content_type=content_type,
-        headers={"Authorization": f"Bearer {token}"},
+    client, auth = readonly
+    response = client.post(
+        "/api/v1/metrics/export", data=data, content_type=content_type, headers=auth
     )
     assert response.status_code == 400
     assert response.get_json()["code"] == "EXPORT_INVALID_BODY"
 
 
-def test_errors_speak_english_on_request(api: Callable[..., Any]) -> None:
-    body = api(TS, metric_type="nope", lang="en").get_json()
+def test_errors_speak_english_on_request(readonly: tuple[FlaskClient, dict[str, str]]) -> None:
+    client, auth = readonly
+    query = {"metric_type": "nope", "lang": "en"}
+    body = client.get("/api/v1" + TS, query_string=query, headers=auth).get_json()
     assert body["code"] == "METRICS_UNKNOWN_METRIC"
     assert body["error"].startswith("Unknown metric")
 
@@ -815,13 +847,10 @@ def test_token_is_never_logged(
     ],
 )
 def test_repeated_parameters_and_unknown_language_are_refused(
-    anon_client: FlaskClient, token: str, query: list[tuple[str, str]]
+    readonly: tuple[FlaskClient, dict[str, str]], query: list[tuple[str, str]]
 ) -> None:
-    response = anon_client.get(
-        "/api/v1/metrics/timeseries",
-        query_string=query,
-        headers={"Authorization": f"Bearer {token}"},
-    )
+    client, auth = readonly
+    response = client.get("/api/v1/metrics/timeseries", query_string=query, headers=auth)
     assert response.status_code == 400
     assert response.get_json()["code"] == "METRICS_INVALID_PARAMETER"
 
