@@ -220,3 +220,12 @@ def test_generation_time_is_printed_in_the_export_zone(sqlite_url, make_settings
     text = _text(PdfReader(io.BytesIO(result.content)))
     assert "2025-11-02 14:30:52" in text
     assert result.filename == "metrics_20251102_143052.pdf"
+
+
+def test_missing_korean_font_is_a_clear_error(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dashboard import pdf_report
+
+    monkeypatch.setattr(pdf_report, "FONT_DIRS", (tmp_path,))
+    monkeypatch.setattr(pdf_report.pdfmetrics, "getRegisteredFontNames", lambda: [])
+    with pytest.raises(ExportError, match="NanumGothic.ttf not found .*fonts-nanum"):
+        pdf_report.register_fonts()
