@@ -880,3 +880,23 @@ def test_unexpected_failure_is_a_logged_json_500_not_a_page(
     assert response.status_code == 500
     assert response.get_json()["code"] == "API_INTERNAL_ERROR"
     assert "API GET /api/v1/metrics/current failed" in caplog.text
+
+
+def test_api_lives_under_the_url_prefix(
+    app: Flask, make_settings: Callable[..., Any], store_url: str, token: str
+) -> None:
+    from dashboard.app import create_app
+
+    portal = create_app(make_settings(database_url=store_url, url_prefix="/portal/metrics/"))
+    try:
+        client = portal.test_client()
+        auth = {"Authorization": f"Bearer {token}"}
+        doc = client.get("/portal/metrics/api/v1/openapi.json", headers=auth).get_json()
+        assert doc["servers"] == [{"url": "/portal/metrics/api/v1"}]
+        assert client.get("/portal/metrics/api/v1/metrics/status", headers=auth).status_code == 200
+        anonymous = client.get("/portal/metrics/api/v1/metrics/status")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+        assert client.get("/api/v1/metrics/status", headers=auth).status_code == 404
+    finally:
+        get_context(portal).engine.dispose()
