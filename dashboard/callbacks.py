@@ -105,6 +105,17 @@ def load_view(ctx: AppContext, state: ViewState, periods: Periods) -> ViewData:
     return ViewData(current, previous, empty_store=False)
 
 
+def slot_marker(ctx: AppContext) -> str:
+    """The newest hourly and daily slots: it changes exactly when a collection lands, so the
+    page redraws only then. "error" while the store cannot be read."""
+    try:
+        with ctx.session() as session:
+            return f"{latest_slot(session, 'hourly')}|{latest_slot(session, 'daily')}"
+    except Exception:
+        log.exception("Dashboard: checking the latest slot failed")
+        return "error"
+
+
 def _period_text(period: Period, tz: str) -> str:
     first = pd.Timestamp(period.start).tz_convert(tz).strftime("%Y-%m-%d")
     last = pd.Timestamp(period.end).tz_convert(tz).strftime("%Y-%m-%d")
@@ -254,29 +265,35 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         )
 
     @app.callback(
-        Output(ids.LATEST_SLOT, "data"),
         Output(ids.STATUS_BADGE, "children"),
         Input(ids.REFRESH_INTERVAL, "n_intervals"),
         Input(ids.TIMEZONE, "data"),
         Input(ids.RETRY_BUTTON, "n_clicks"),
         State(ids.LANG, "data"),
-        State(ids.LATEST_SLOT, "data"),
     )
-    def refresh_status(
-        _n: int | None, tz_name: str | None, _retry: int | None, lang: str, seen: str | None
-    ) -> tuple[Any, Any]:
+    def show_status(_n: int | None, tz_name: str | None, _retry: int | None, lang: str) -> Any:
         tz = resolve_timezone(tz_name, settings.default_timezone)
         try:
             with ctx.session() as session:
                 status = collection_status(
                     session, collection_enabled=settings.metrics_collection_enabled
                 )
-                daily = latest_slot(session, "daily")
         except Exception:
             log.exception("Dashboard: reading the collection status failed")
-            return ("error" if seen != "error" else no_update), []
-        marker = f"{status.last_collection_at}|{daily}"
-        return (marker if marker != seen else no_update), _status_badge(status, tz, lang)
+            return []
+        return _status_badge(status, tz, lang)
+
+    # Not on page load (the layout carries the current marker), so the first drawing of the
+    # graphs does not wait for this round trip.
+    @app.callback(
+        Output(ids.LATEST_SLOT, "data"),
+        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        State(ids.LATEST_SLOT, "data"),
+        prevent_initial_call=True,
+    )
+    def check_latest_slot(_n: int | None, seen: str | None) -> Any:
+        marker = slot_marker(ctx)
+        return marker if marker != seen else no_update
 
     @app.callback(
         *[Output(ids.graph(m), "figure") for m in METRIC_IDS],

@@ -14,7 +14,7 @@ from dash import dcc, html
 from flask import Flask, Response, has_request_context, request
 
 from dashboard import ids
-from dashboard.callbacks import register_callbacks
+from dashboard.callbacks import register_callbacks, slot_marker
 from dashboard.context import AppContext, request_language
 from dashboard.export_callbacks import register_export_callbacks
 from dashboard.i18n import t
@@ -247,13 +247,14 @@ def _graph(metric: Any, lang: str) -> dbc.Col:
     )
 
 
-def serve_layout(ctx: AppContext, lang: str) -> html.Div:
+def serve_layout(ctx: AppContext, lang: str, latest: str | None = None) -> html.Div:
+    """The page for one visitor; ``latest`` is the slot marker the auto-refresh compares."""
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.TIMEZONE),
             dcc.Store(id=ids.LANG, data=lang),
-            dcc.Store(id=ids.LATEST_SLOT),
+            dcc.Store(id=ids.LATEST_SLOT, data=latest),
             dcc.Interval(id=ids.REFRESH_INTERVAL, interval=REFRESH_MS),
             _header(ctx, lang),
             dbc.Container(
@@ -321,8 +322,9 @@ def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path:
 
     def layout() -> html.Div:
         # Dash also calls this once outside a request to validate the layout.
-        lang = request_language() if has_request_context() else ctx.settings.default_language
-        return serve_layout(ctx, lang)
+        if not has_request_context():
+            return serve_layout(ctx, ctx.settings.default_language)
+        return serve_layout(ctx, request_language(), slot_marker(ctx))
 
     app.layout = layout
     server.after_request(_remember_language)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +23,7 @@ from dashboard import ids
 from dashboard.figures import format_exact
 from db.engine import make_engine
 from db.metrics import METRIC_IDS
+from db.models import MetricSnapshot
 from tests.conftest import ADMIN_PASSWORD, LiveServer, create_user
 from tests.dashboard_seed import metric_value, seed_history
 
@@ -339,4 +340,43 @@ def test_load_failure_shows_message_and_retry_recovers(
         assert not browser.find_elements(By.CSS_SELECTOR, f"#{ids.LOAD_ERROR}.show")
     finally:
         engine.dispose()
+    assert_local_and_clean(browser)
+
+
+def test_new_collection_is_drawn_by_the_refresh_check(
+    browser: Any, live_server_factory: Callable[..., LiveServer], pg_url: str
+) -> None:
+    create_user(pg_url, "admin")
+    this_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    seed_history(pg_url, newest=this_hour - timedelta(hours=1), hourly_days=8, daily_days=8)
+    server = live_server_factory({"DATABASE_URL": pg_url})
+    sign_in(browser, server)
+    before = wait_for(browser, all_drawn, "six graphs drawn")[0]["n1"]
+
+    engine = make_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(MetricSnapshot),
+                [
+                    {
+                        "metric_type": m,
+                        "value": metric_value(m, this_hour),
+                        "granularity": "hourly",
+                        "collected_at": this_hour,
+                    }
+                    for m in METRIC_IDS
+                ],
+            )
+    finally:
+        engine.dispose()
+    # What the 60-second dcc.Interval does on its next tick.
+    browser.execute_script(
+        "window.dash_clientside.set_props(arguments[0], {n_intervals: 1})", ids.REFRESH_INTERVAL
+    )
+    wait_for(
+        browser,
+        lambda b: (s := all_drawn(b)) and all(g["n1"] == before + 1 for g in s),
+        "the new slot drawn",
+    )
     assert_local_and_clean(browser)

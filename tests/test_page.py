@@ -166,3 +166,31 @@ def test_render_callback_needs_an_admin(
     url = "/admin/metrics/_dash-update-component"
     assert anon_client.post(url, json=body).status_code == 401
     assert viewer_client.post(url, json=body).status_code in (401, 403)
+
+
+def test_refresh_check_redraws_only_when_a_new_slot_landed(
+    admin_client: FlaskClient, store_url: str
+) -> None:
+    newest = seed_history(store_url, hourly_days=2, daily_days=2)
+    deps = admin_client.get("/admin/metrics/_dash-dependencies").get_json()
+    check = next(d for d in deps if d["output"] == f"{ids.LATEST_SLOT}.data")
+
+    def tick(seen: str | None) -> Any:
+        return admin_client.post(
+            "/admin/metrics/_dash-update-component",
+            json={
+                "output": check["output"],
+                "outputs": {"id": ids.LATEST_SLOT, "property": "data"},
+                "inputs": [{**check["inputs"][0], "value": 3}],
+                "state": [{**check["state"][0], "value": seen}],
+                "changedPropIds": [f"{ids.REFRESH_INTERVAL}.n_intervals"],
+            },
+        )
+
+    first = tick(None)
+    assert first.status_code == 200
+    marker = first.get_json()["response"][ids.LATEST_SLOT]["data"]
+    assert str(newest.year) in marker
+    again = tick(marker)  # nothing new: the store is not updated, so nothing redraws
+    assert again.status_code in (200, 204)
+    assert again.status_code == 204 or again.get_json()["response"] == {}
