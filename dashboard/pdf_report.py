@@ -38,6 +38,7 @@ from dashboard.app import ASSETS_DIR
 from dashboard.export_service import ExportData, ExportError, ExportSpec
 from dashboard.figures import (
     build_metric_figure,
+    format_number,
     format_percent_change,
     format_value,
     is_notable_change,
@@ -153,6 +154,20 @@ def _header(spec: ExportSpec, now: datetime, styles: dict[str, ParagraphStyle]) 
     ]
 
 
+def summary_label(metric_type: str, lang: str) -> str:
+    """The table's row label: counts carry their unit here, once (``대화 수 (개)``)."""
+    info = METRICS_BY_ID[metric_type]
+    return info.name(lang) if info.is_bytes else f"{info.name(lang)} ({info.unit(lang)})"
+
+
+def summary_value(value: float | None, metric_type: str, lang: str) -> str:
+    """A table cell: bytes scaled with their unit (``16.5 GB``), counts as plain numbers
+    (English units such as "conversations" would not fit the A4 columns)."""
+    if value is None or METRICS_BY_ID[metric_type].is_bytes:
+        return format_value(value, metric_type, lang)
+    return format_number(value)
+
+
 def _summary(
     data: ExportData, spec: ExportSpec, styles: dict[str, ParagraphStyle]
 ) -> list[Flowable]:
@@ -174,9 +189,9 @@ def _summary(
         change = s.compare_percent
         rows.append(
             [
-                Paragraph(METRICS_BY_ID[metric_type].name(lang), styles["cell_left"]),
+                Paragraph(summary_label(metric_type, lang), styles["cell_left"]),
                 *(
-                    Paragraph(format_value(v, metric_type, lang), styles["cell"])
+                    Paragraph(summary_value(v, metric_type, lang), styles["cell"])
                     for v in (s.latest, s.minimum, s.maximum, s.average)
                 ),
                 Paragraph(format_percent_change(change), styles["cell"]),
@@ -184,7 +199,7 @@ def _summary(
         )
         if change is not None and is_notable_change(change):
             highlight.append((len(rows) - 1, UP if change > 0 else DOWN))
-    table = Table(rows, colWidths=[38 * mm] + [None] * 5, repeatRows=1)
+    table = Table(rows, colWidths=[52 * mm] + [None] * 5, repeatRows=1)
     style: list[tuple[Any, ...]] = [
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, RULE),

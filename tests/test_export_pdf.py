@@ -16,7 +16,8 @@ from pypdf import PdfReader
 
 from dashboard.chart_renderer import SERVICE_KEY, ChartRenderer, get_chart_renderer
 from dashboard.export_service import ExportError, ExportSpec, create_export, render_export
-from dashboard.figures import format_percent_change, format_value
+from dashboard.figures import format_percent_change
+from dashboard.pdf_report import summary_label, summary_value
 from db.metrics import METRIC_IDS, METRICS_BY_ID
 from tests.test_export_helpers import HOURS, T0, seed_hourly, stored_value
 
@@ -103,9 +104,10 @@ def test_pdf_has_korean_names_summary_numbers_embedded_font_and_one_chart_each( 
         assert METRICS_BY_ID[metric].name_ko in text
         hours = [h for h in range(HOURS) if h not in (5, 6)]
         values = [stored_value(index, h) for h in hours]
-        for number in (values[-1], min(values), max(values)):  # current, min, max
-            assert format_value(number, metric, "ko") in text, (metric, number)
-        assert format_value(sum(values) / len(values), metric, "ko") in text  # average
+        assert summary_label(metric, "ko") in text
+        averages = sum(values) / len(values)
+        for number in (values[-1], min(values), max(values), averages):  # current … average
+            assert summary_value(number, metric, "ko") in text, (metric, number)
         previous = stored_value(index, 0) // 2
         change = (sum(values) / len(values) - previous) / previous * 100
         assert format_percent_change(change) in text
@@ -220,6 +222,15 @@ def test_generation_time_is_printed_in_the_export_zone(sqlite_url, make_settings
     text = _text(PdfReader(io.BytesIO(result.content)))
     assert "2025-11-02 14:30:52" in text
     assert result.filename == "metrics_20251102_143052.pdf"
+
+
+def test_summary_cells_scale_bytes_and_keep_counts_plain() -> None:
+    assert summary_label("conversation_count", "en") == "Conversations (conversations)"
+    assert summary_label("storage_bytes", "ko") == "저장 공간"
+    assert summary_value(31638, "conversation_count", "en") == "31,638"
+    assert summary_value(99.64, "active_users", "ko") == "99.6"
+    assert summary_value(16.5 * 1024**3, "storage_bytes", "ko") == "16.5 GB"
+    assert summary_value(None, "tag_count", "ko") == "—"
 
 
 def test_missing_korean_font_is_a_clear_error(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
