@@ -69,7 +69,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     ),
     "dash.latest": ("현재 값", "Latest"),
     "dash.change_range": ("기간 내 변화", "Change in range"),
-    "dash.change_compare": ("평균 대비", "Average vs. period 2"),
+    "dash.change_compare": ("비교 기간 대비", "vs. comparison period"),
     "dash.timezone": ("시간대", "Time zone"),
     "dash.status.healthy": ("정상", "Healthy"),
     "dash.status.warning": ("주의", "Warning"),

@@ -24,6 +24,7 @@ from db.metrics import METRICS
 REFRESH_MS = 60_000
 GRAPH_CONFIG: dict[str, Any] = {
     "displaylogo": False,
+    "displayModeBar": "hover",
     "responsive": True,
     "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
 }
@@ -162,7 +163,9 @@ def _controls(lang: str) -> dbc.Card:
                                             ),
                                         ],
                                         id=ids.COMPARE_OPTIONS,
-                                        className="d-flex flex-wrap align-items-center gap-2",
+                                        # No d-flex: its !important would beat the callback's
+                                        # display:none.
+                                        className="flex-wrap align-items-center gap-2",
                                         style={"display": "none"},
                                     ),
                                 ],

@@ -183,8 +183,10 @@ def test_page_renders_and_controls_drive_graphs_and_url(
 
     # Compare mode: dashed overlay and % badges on every card.
     click_option(browser, ids.RANGE_PRESET, "7일")
+    assert not browser.find_element(By.ID, ids.COMPARE_OPTIONS).is_displayed()
     browser.find_element(By.ID, ids.COMPARE_SWITCH).click()
     wait_for(browser, lambda b: query(b).get("compare") == "previous", "URL compare")
+    assert browser.find_element(By.ID, ids.COMPARE_OPTIONS).is_displayed()
     compared = wait_for(
         browser,
         lambda b: (s := all_drawn(b)) and all(g["n2"] > 100 for g in s) and s,
