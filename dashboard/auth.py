@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import secrets
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -225,9 +227,8 @@ def _login_rate_limited(limit: RequestLimit) -> Response:
     lang = request_language()
     html, status = _render_login(LoginForm(), t("login.rate_limited", lang), 429)
     response = Response(html, status=status, mimetype="text/html")
-    response.headers["Retry-After"] = str(
-        max(1, limit.reset_at - int(datetime.now(UTC).timestamp()))
-    )
+    reset = limit.window[0]  # when the window frees an attempt (epoch seconds)
+    response.headers["Retry-After"] = str(max(1, math.ceil(reset - time.time())))
     return response
 
 
@@ -245,13 +246,15 @@ def init_rate_limit(app: Flask) -> Limiter:
         headers_enabled=False,
     )
     settings = get_context(app).settings
-    app.view_functions["auth.login"] = limiter.limit(
+    limit = limiter.limit(
         settings.login_rate_limit,
         methods=["POST"],
         # A successful sign-in (redirect) does not use up an attempt.
         deduct_when=lambda response: response.status_code != 302,
         on_breach=_login_rate_limited,
-    )(app.view_functions["auth.login"])
+    )
+    # Wrapped per app (each app has its own counters), not on the shared blueprint.
+    app.view_functions["auth.login"] = limit(login)
     return limiter
 
 
