@@ -205,3 +205,17 @@ def test_entrypoint_migrate_alone(installed: Installed, empty_pg_url: str, tmp_p
             assert conn.execute(sa.text("SELECT count(*) FROM metric_snapshots")).scalar() == 0
     finally:
         engine.dispose()
+
+
+def test_container_build_from_source_with_lock_constraints(tmp_path: Path) -> None:
+    """The Dockerfile's default path: install the source tree constrained to the lock."""
+    venv = tmp_path / "venv"
+    build_env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")}
+    build_env.update(APP_VENV=str(venv), SKIP_APT="1")
+    script = str(REPO / "scripts" / "container-build.sh")
+    _run([script, "python"], build_env, tmp_path, timeout=600)
+    out = _run([script, "check"], _clean_env(APP_VENV=str(venv)), tmp_path, timeout=300)
+    assert "container-build: ok" in out
+    frozen = _run([str(venv / "bin" / "python"), "-m", "pip", "freeze"], _clean_env(), tmp_path, 60)
+    installed = {line.split("==")[0].lower(): line for line in frozen.splitlines() if "==" in line}
+    assert installed["dash"] in (REPO / "requirements.lock").read_text().splitlines()
