@@ -21,6 +21,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 from dash import ctx as dash_ctx
+from dash.exceptions import PreventUpdate
 
 from dashboard import ids
 from dashboard.context import AppContext
@@ -37,6 +38,8 @@ from dashboard.figures import (
 from dashboard.i18n import t
 from dashboard.view_state import (
     COMPARE_CUSTOM,
+    COMPARE_PREVIOUS,
+    CUSTOM,
     Period,
     Periods,
     ViewState,
@@ -230,12 +233,22 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
     )
     def sync_controls(search: str | None, *values: Any) -> tuple[Any, ...]:
         trigger = dash_ctx.triggered_id
+        range_value, start, end, gran, compare_on, mode, c_start, c_end = values
         if trigger in (None, ids.URL):
             # Page load, back/forward or a pasted link: the URL sets the controls.
             state = parse_query(search)
             url_out: Any = no_update
+            mode = state.compare or mode or COMPARE_PREVIOUS
+            if state.compare_start and state.compare_end:
+                c_start, c_end = state.compare_start.isoformat(), state.compare_end.isoformat()
         else:
-            range_value, start, end, gran, compare_on, mode, c_start, c_end = values
+            # Half-made choices ("custom" clicked, one date picked) wait for the rest.
+            if (
+                (trigger == ids.RANGE_PRESET and range_value == CUSTOM and not (start and end))
+                or (trigger == ids.DATE_RANGE and not (start and end))
+                or (trigger == ids.COMPARE_RANGE and not (c_start and c_end))
+            ):
+                raise PreventUpdate
             state = from_controls(
                 range_value=range_value,
                 start=start,
@@ -249,7 +262,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             )
             query = state.to_query()
             url_out = query if query != (search or "") else no_update
-        compare_mode = state.compare or values[5] or "previous"
+            mode = mode or COMPARE_PREVIOUS  # "custom" stays chosen while its dates are picked
         return (
             url_out,
             state.range,
@@ -257,11 +270,11 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             state.end.isoformat() if state.end else None,
             state.granularity,
             state.compare is not None,
-            compare_mode,
-            state.compare_start.isoformat() if state.compare_start else values[6],
-            state.compare_end.isoformat() if state.compare_end else values[7],
+            mode,
+            c_start,
+            c_end,
             {"display": "flex"} if state.compare else {"display": "none"},
-            compare_mode != COMPARE_CUSTOM,
+            mode != COMPARE_CUSTOM,
         )
 
     @app.callback(

@@ -211,6 +211,18 @@ def test_page_renders_and_controls_drive_graphs_and_url(
         ids.graph("active_users"),
     )
     assert len(legend) == 2 and all(re.search(r"\d{4}-\d{2}-\d{2}", s) for s in legend), legend
+
+    # Choosing a custom comparison keeps the view until its dates are picked.
+    def compare_inputs_enabled(b: Any) -> bool:
+        # Dash 4's DatePickerRange puts the id on its start-date input.
+        return bool(b.find_element(By.ID, ids.COMPARE_RANGE).is_enabled())
+
+    assert not compare_inputs_enabled(browser)
+    click_option(browser, ids.COMPARE_MODE, "직접 선택")
+    wait_for(browser, compare_inputs_enabled, "custom comparison dates can be picked")
+    checked = browser.find_element(By.CSS_SELECTOR, f"#{ids.COMPARE_MODE} input:checked")
+    assert checked.get_attribute("value") == "custom"
+    assert query(browser).get("compare") == "previous"
     assert_local_and_clean(browser)
 
 
@@ -292,6 +304,16 @@ def test_copied_link_reproduces_the_view_in_english(
     # The language link keeps the selection and switches back to Korean.
     href = browser.find_element(By.ID, ids.LANG_LINK).get_attribute("href")
     assert "lang=ko" in href and "range=30" in href
+
+    # A custom range (whole days in the viewer's zone) from a link.
+    browser.get(server.url + "admin/metrics/?range=custom&start=2026-01-01&end=2026-01-03")
+    wait_for(
+        browser,
+        lambda b: b.find_element(By.ID, ids.DATE_RANGE).get_attribute("value") == "2026-01-01",
+        "custom dates shown",
+    )
+    checked = browser.find_element(By.CSS_SELECTOR, f"#{ids.RANGE_PRESET} input:checked")
+    assert checked.get_attribute("value") == "custom"
     assert_local_and_clean(browser)
 
 
