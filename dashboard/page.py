@@ -22,7 +22,7 @@ from dashboard.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
 from db.metrics import METRICS
 
 REFRESH_MS = 60_000
-GRAPH_CONFIG: dict[str, Any] = {
+GRAPH_CONFIG: Any = {
     "displaylogo": False,
     "displayModeBar": "hover",
     "responsive": True,
@@ -314,12 +314,12 @@ def _remember_language(response: Response) -> Response:
 def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path: str) -> dash.Dash:
     app = dash.Dash(
         __name__,
-        server=server,
+        server=server,  # type: ignore[arg-type]  # Dash's hints omit a Flask instance
         url_base_pathname=base_path,
         assets_folder=assets_folder,
         serve_locally=True,
         title=t("app.title", ctx.settings.default_language),
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None: keep the title while updating
         compress=False,
     )
 
