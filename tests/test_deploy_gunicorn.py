@@ -54,7 +54,7 @@ def held_app() -> Flask:
     ctx.services["chart_renderer"] = _RecordingService("chart_renderer", markers)
 
     def held() -> str:
-        (markers / "request-started").touch()
+        (markers / "request-started").write_text(str(os.getpid()))
         deadline = time.monotonic() + 20
         while not (markers / "release").exists() and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -113,14 +113,17 @@ def test_sigterm_finishes_in_flight_request_then_stops_services(tmp_path: Path) 
 
         client = threading.Thread(target=call)
         client.start()
-        wait_for(lambda: (markers / "request-started").exists(), what="request in flight")
+        started = markers / "request-started"
+        busy_pid = wait_for(
+            lambda: started.exists() and started.read_text(), what="request in flight"
+        )
         proc.send_signal(signal.SIGTERM)
-        # The worker is shutting down but still holds the request: nothing stopped yet.
+        # The idle worker stops at once; the busy one is still serving: its services run.
         wait_for(
             lambda: "Handling signal: term" in log_path.read_text(errors="replace"),
             what="gunicorn to handle SIGTERM",
         )
-        assert not list(markers.glob("stopped-*"))
+        assert not list(markers.glob(f"stopped-*-{busy_pid}"))
         (markers / "release").touch()
         client.join(timeout=30)
         assert proc.wait(timeout=30) == 0, log_path.read_text(errors="replace")
@@ -130,6 +133,7 @@ def test_sigterm_finishes_in_flight_request_then_stops_services(tmp_path: Path) 
             proc.wait(timeout=10)
 
     response = result["response"]
+    assert (markers / f"stopped-scheduler-{busy_pid}").exists()
     assert response.status_code == 200 and response.text == "finished"
     stopped = sorted(p.name.rsplit("-", 1)[0] for p in markers.glob("stopped-*"))
     # Both workers stopped both services (scheduler first: see SERVICE_STOP_ORDER).
