@@ -238,16 +238,35 @@ def test_hover_shows_exact_value_in_browser_time_zone(
 
     slot = newest - timedelta(hours=24)
     seoul = slot + timedelta(hours=9)
-    target = seoul.strftime("%Y-%m-%dT%H:%M")
     graph = ids.graph("conversation_count")
+    target = seoul.strftime("%Y-%m-%dT%H:%M")
+    text = hover_point(browser, graph, "series", target)
+    value = format_exact(metric_value("conversation_count", slot), "conversation_count")
+    assert value in text, (value, text)
+    assert seoul.strftime("%Y-%m-%d %H:%M") in text, text
+
+    # The seeded gap (3 missing hours): its dotted bridge says the collection failed.
+    text = hover_point(browser, graph, "gap-hover", "")
+    assert "이 기간 동안 데이터 수집 실패" in text, text
+    assert_local_and_clean(browser)
+
+
+def hover_point(browser: Any, graph: str, role: str, x_prefix: str) -> str:
+    """Move the real mouse onto the first point of the trace with ``role`` whose x starts
+    with ``x_prefix``; returns the hover label's text."""
+    label = f"#{graph} .hoverlayer .hovertext"
+    # Start from no label, so the text read below belongs to this point.
+    ActionChains(browser).move_to_element(browser.find_element(By.ID, "page-title")).perform()
+    wait_for(browser, lambda b: not b.find_elements(By.CSS_SELECTOR, label), "no hover label")
     point = js(
         browser,
         """
         const g = gd(arguments[0]);
         g.scrollIntoView({block: 'center', behavior: 'instant'});
-        const s = g._fullData.find(t => t.meta && t.meta.role === 'series' && t.meta.period === 1);
-        const at = (v) => v !== null && String(v).replace(' ', 'T').startsWith(arguments[1]);
-        const i = s.x.findIndex(at);
+        const s = g._fullData.find(t => t.meta && t.meta.role === arguments[1]
+                                       && t.meta.period === 1);
+        const at = (v) => v !== null && String(v).replace(' ', 'T').startsWith(arguments[2]);
+        const i = s ? Array.from(s.x).findIndex(at) : -1;
         if (i < 0) return null;
         const fl = g._fullLayout;
         const box = g.getBoundingClientRect();
@@ -257,25 +276,22 @@ def test_hover_shows_exact_value_in_browser_time_zone(
         };
         """,
         graph,
-        target,
+        role,
+        x_prefix,
     )
-    assert point, f"a point at {target} (Seoul wall clock of {slot:%H:%M} UTC)"
+    assert point, f"a {role} point at {x_prefix!r} in {graph}"
     plot = browser.find_element(By.CSS_SELECTOR, f"#{graph} .js-plotly-plot")
     ActionChains(browser).move_to_element_with_offset(
         plot, int(point["x"]), int(point["y"])
     ).perform()
-    text = wait_for(
+    text: str = wait_for(
         browser,
         lambda b: " ".join(
-            e.get_attribute("textContent")
-            for e in b.find_elements(By.CSS_SELECTOR, f"#{graph} .hoverlayer .hovertext")
+            e.get_attribute("textContent") for e in b.find_elements(By.CSS_SELECTOR, label)
         ),
         "hover label",
     )
-    value = format_exact(metric_value("conversation_count", slot), "conversation_count")
-    assert value in text, (value, text)
-    assert seoul.strftime("%Y-%m-%d %H:%M") in text, text
-    assert_local_and_clean(browser)
+    return text
 
 
 def test_copied_link_reproduces_the_view_in_english(
