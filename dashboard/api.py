@@ -320,7 +320,7 @@ def export() -> tuple[Response, int, dict[str, str]]:
             end=body.end_date,
             granularity=body.granularity,
             fmt=body.format,
-            tz=body.timezone or ctx.settings.default_timezone,
+            tz=body.timezone or "UTC",
             lang=request_language(),
         )
         row = create_export(ctx, spec, user_id=getattr(current_user, "id", None))

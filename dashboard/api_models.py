@@ -318,7 +318,7 @@ class ExportRequest(BaseModel):
     timezone: str | None = Field(
         None,
         max_length=64,
-        description="IANA time zone for the file's timestamps (default: DEFAULT_TIMEZONE).",
+        description="IANA time zone for the file's timestamps (default: UTC).",
     )
 
     @field_validator("timezone")

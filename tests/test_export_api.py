@@ -138,3 +138,13 @@ def test_missing_chromium_is_a_clear_failure_not_a_hang(app, anon_client, caplog
     assert response.status_code == 503
     assert response.get_json()["code"] == "EXPORT_FAILED"
     assert "Chromium not found at /nonexistent" in caplog.text
+
+
+def test_api_export_timestamps_default_to_utc(app, anon_client) -> None:  # type: ignore[no-untyped-def]
+    newest = _seed(app)
+    auth = _token(app)
+    info = anon_client.post(EXPORT, json=_body(newest), headers=auth).get_json()
+    content = anon_client.get(info["download_url"], headers=auth).get_data()
+    table = pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", dtype=str)
+    assert table.columns[0] == "시각 (UTC)"
+    assert table.iloc[-1, 0] == newest.astimezone(UTC).isoformat()
