@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from db.metrics import METRIC_IDS
@@ -14,13 +16,19 @@ from db.models import MetricCollectionFailure, MetricSnapshot
 SERIES_COLUMNS = {"timestamp": "datetime64[ns, UTC]", "value": "int64"}
 
 
-def _series_frame(rows: list[tuple[datetime, int]]) -> pd.DataFrame:
+def _series_frame(rows: Sequence[Any]) -> pd.DataFrame:
+    """Rows of (driver timestamp, value) → frame; timestamps converted in one vector step.
+
+    PostgreSQL hands back aware datetimes, SQLite naive UTC ones.
+    """
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SERIES_COLUMNS.items()})
     stamps, values = zip(*rows, strict=True)
+    index = pd.DatetimeIndex(stamps)
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
     return pd.DataFrame(
         {
-            "timestamp": pd.DatetimeIndex(stamps).tz_convert("UTC").astype("datetime64[ns, UTC]"),
+            "timestamp": index.astype("datetime64[ns, UTC]"),
             "value": pd.array(values, dtype="int64"),
         }
     )
@@ -34,8 +42,11 @@ def timeseries(
     Columns: ``timestamp`` (datetime64[ns, UTC]), ``value`` (int64).
     Served by ``idx_metric_type_time`` (metric_type, granularity, collected_at DESC).
     """
+    # Core execution and the plain driver type (no per-row TypeDecorator): this is the
+    # hot path of the page, the API and exports.
+    raw_time = type_coerce(MetricSnapshot.collected_at, DateTime(timezone=True))
     stmt = (
-        select(MetricSnapshot.collected_at, MetricSnapshot.value)
+        select(raw_time, MetricSnapshot.value)
         .where(
             MetricSnapshot.metric_type == metric_type,
             MetricSnapshot.granularity == granularity,
@@ -44,7 +55,7 @@ def timeseries(
         )
         .order_by(MetricSnapshot.collected_at)
     )
-    return _series_frame([(r[0], r[1]) for r in session.execute(stmt)])
+    return _series_frame(session.connection().execute(stmt).all())
 
 
 def timeseries_many(
