@@ -12,7 +12,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -71,6 +71,12 @@ class User(UserMixin):
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
 
+    @property
+    def is_authenticated(self) -> bool:  # type: ignore[override]
+        # The identity is proven even for a disabled account; the guard then answers 403
+        # (UserMixin would tie this to is_active and turn the answer into 401).
+        return True
+
     def get_id(self) -> str:
         return str(self.id)
 
@@ -81,6 +87,7 @@ class LoginForm(FlaskForm):
 
 
 bp = Blueprint("auth", __name__)
+TOKEN_USE_PRECISION = timedelta(minutes=1)
 
 
 def _safe_next(target: str | None) -> str:
@@ -171,7 +178,10 @@ def _load_user_from_token() -> User | None:
         if row is None:
             return None
         api_token, admin = row
-        api_token.last_used_at = datetime.now(UTC)
+        now = datetime.now(UTC)
+        # A write per request would dominate a script's calls; minute precision is enough.
+        if api_token.last_used_at is None or now - api_token.last_used_at > TOKEN_USE_PRECISION:
+            api_token.last_used_at = now
         return User(admin, via_token=True)
 
 

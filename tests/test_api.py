@@ -426,18 +426,13 @@ def test_signed_in_admin_session_works_without_token(
     assert response.get_json()["timestamp"] == iso(TOP)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard/auth.py: User.is_authenticated is UserMixin's is_active, so the guard "
-    "answers 401 (not the issue's 403) for a disabled account's token; still refused",
-)
 def test_token_of_disabled_admin_is_403(app: Flask, api: Callable[..., Any]) -> None:
     assert api("/metrics/current").status_code == 200
     with get_context(app).session() as session:
         session.query(AdminUser).filter_by(username="admin").one().is_active = False
     refused = api("/metrics/current")
-    assert refused.status_code in (401, 403)  # refused either way
     assert refused.status_code == 403
+    assert refused.get_json()["code"] == "AUTH_FORBIDDEN"
 
 
 def test_token_dies_with_its_account(app: Flask, api: Callable[..., Any]) -> None:

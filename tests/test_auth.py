@@ -158,3 +158,19 @@ def test_security_headers(anon_client: FlaskClient) -> None:
 def test_login_page_in_english(anon_client: FlaskClient, lang: str) -> None:
     page = anon_client.get(f"/login?lang={lang}").get_data(as_text=True)
     assert "Administrator sign-in" in page
+
+
+def test_token_use_is_recorded_once_a_minute(app: Flask, anon_client: FlaskClient) -> None:
+    token = _add_token(app, "admin")
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def last_used() -> object:
+        with get_context(app).session() as session:
+            return session.query(ApiToken).filter_by(name="t-admin").one().last_used_at
+
+    assert last_used() is None
+    assert anon_client.get("/admin/metrics/_dash-layout", headers=headers).status_code == 200
+    first = last_used()
+    assert first is not None
+    assert anon_client.get("/admin/metrics/_dash-layout", headers=headers).status_code == 200
+    assert last_used() == first
