@@ -424,15 +424,30 @@ def build_metric_figure(
         "xaxis": xaxis,
         "yaxis": {
             **AXIS_STYLE,
-            "title": {"text": axis_unit, "font": {"size": 11}},
             "tickformat": ",~r",
             "rangemode": "tozero" if peak == 0 else "normal",
         },
     }
     if for_print:
         layout["title"] = {"text": f"{info.name(lang)} ({axis_unit})", "x": 0.01}
+    # The unit sits level above the tick labels: a rotated axis title turns Korean
+    # units such as 명 on their side.
+    annotations: list[dict[str, object]] = [
+        {
+            "text": axis_unit,
+            "xref": "paper",
+            "yref": "paper",
+            "x": 0,
+            "y": 1,
+            "xanchor": "right",
+            "yanchor": "bottom",
+            "showarrow": False,
+            "font": {"size": 11, "color": "#6c757d"},
+            "name": "unit",
+        }
+    ]
     if notes:
-        layout["annotations"] = [
+        annotations.append(
             {
                 "text": " · ".join(dict.fromkeys(notes)),
                 "xref": "paper",
@@ -445,7 +460,8 @@ def build_metric_figure(
                 "font": {"size": 10, "color": "#6c757d"},
                 "name": "downsampled-note",
             }
-        ]
+        )
+    layout["annotations"] = annotations
     return go.Figure(data=traces, layout=layout)
 
 

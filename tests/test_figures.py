@@ -251,5 +251,5 @@ def test_bytes_axis_is_scaled_and_hover_is_exact() -> None:
     fig = build_metric_figure(df, metric_type="storage_bytes", granularity="hourly", tz="UTC")
     series = traces(fig, "series")[0]
     assert series.y[0] == pytest.approx(3.0)
-    assert fig.layout.yaxis.title.text == "GB"
+    assert [a.text for a in fig.layout.annotations if a.name == "unit"] == ["GB"]
     assert "3,221,225,473 bytes" in series.text[1]
