@@ -430,22 +430,24 @@ def build_metric_figure(
     }
     if for_print:
         layout["title"] = {"text": f"{info.name(lang)} ({axis_unit})", "x": 0.01}
-    # The unit sits level above the tick labels: a rotated axis title turns Korean
-    # units such as 명 on their side.
-    annotations: list[dict[str, object]] = [
-        {
-            "text": axis_unit,
-            "xref": "paper",
-            "yref": "paper",
-            "x": 0,
-            "y": 1,
-            "xanchor": "right",
-            "yanchor": "bottom",
-            "showarrow": False,
-            "font": {"size": 11, "color": "#6c757d"},
-            "name": "unit",
-        }
-    ]
+    # The unit sits level above the tick labels (a rotated axis title turns Korean units
+    # such as 명 on their side); in print the chart title carries it already.
+    annotations: list[dict[str, object]] = []
+    if not for_print:
+        annotations.append(
+            {
+                "text": axis_unit,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0,
+                "y": 1,
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 11, "color": "#6c757d"},
+                "name": "unit",
+            }
+        )
     if notes:
         annotations.append(
             {
