@@ -152,9 +152,17 @@ def run_server(
 @pass_obj
 def serve(obj: Obj, host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web app (dashboard, API, scheduler) with gunicorn."""
+    from db.migrate import current_revision, head_revision
+
     settings = obj.settings
     if settings.secret_key is None:
         raise SettingsError("Invalid setting SECRET_KEY: required (at least 16 characters)")
+    current, head = current_revision(settings.store_url), head_revision()
+    if current != head:
+        raise click.ClickException(
+            f"the database schema is at revision {current or '(none)'}, this version needs "
+            f"{head}: run `admin-metrics db upgrade` first"
+        )
     run_server(settings, host, port, workers, None)
 
 

@@ -1,4 +1,4 @@
-"""The app factory: ``create_app(settings)`` builds Flask + Dash + store engine + scheduler."""
+"""The app factory: ``create_app(settings)`` builds Flask, Dash, API, store engine, scheduler."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import dash
 from flask import Flask, Response, jsonify, redirect
 from sqlalchemy import text
 
-from admin_metrics.settings import Settings
+from admin_metrics.settings import Settings, SettingsError
+from collectors.scheduler import start_metrics_service
+from dashboard.api import register_api
 from dashboard.auth import init_auth, public_endpoints
 from dashboard.context import EXTENSION_KEY, AppContext, get_context
+from dashboard.page import build_dash
 from db.engine import make_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -105,8 +107,6 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     """Build the whole application. ``secret_key`` overrides ``settings.secret_key`` (demo)."""
     key = secret_key or (settings.secret_key.get_secret_value() if settings.secret_key else None)
     if not key:
-        from admin_metrics.settings import SettingsError
-
         raise SettingsError("Invalid setting SECRET_KEY: required (at least 16 characters)")
 
     server = _create_server(settings, key)
@@ -123,27 +123,12 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     def _to_dashboard() -> Any:
         return redirect(ctx.url(DASH_PATH))
 
-    from dashboard.api import register_api
-    from dashboard.page import build_dash
-
     register_api(server, ctx)
 
     build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=ctx.url(DASH_PATH))
     ctx.public_endpoints = public_endpoints(server, ctx.url(DASH_PATH))
-    _start_background_services(server, ctx)
-    return server
-
-
-def _start_background_services(server: Flask, ctx: AppContext) -> None:
-    """Start the scheduler (and other long-lived helpers) if the features are installed."""
-    del server
-    from collectors.scheduler import start_metrics_service
-
     # Validates SOURCE_QUERIES_FILE (a bad entry raises SettingsError: one line) and, unless
-    # METRICS_COLLECTION_ENABLED=false, joins the leader election; stopped at exit.
-    ctx.services["scheduler"] = start_metrics_service(ctx.settings)
-
-
-def dash_app(server: Flask) -> dash.Dash:
-    app: dash.Dash = get_context(server).services["dash"]
-    return app
+    # METRICS_COLLECTION_ENABLED=false, joins the scheduler's leader election (after fork:
+    # the factory runs in each worker); stopped at exit.
+    ctx.services["scheduler"] = start_metrics_service(settings)
+    return server

@@ -105,3 +105,23 @@ def test_python_m_alembic_upgrade_head_from_repo_root(tmp_path) -> None:  # type
     )
     assert "(head)" in current.stdout
     assert _tables(f"sqlite:///{db_file}") >= METRIC_TABLES
+
+
+def test_serve_refuses_an_unmigrated_store_with_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
+        "SECRET_KEY": "serve-secret-key-0123456789",
+        "METRICS_COLLECTION_ENABLED": "false",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "admin_metrics.cli", "serve", "--port", "1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "admin-metrics db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr
