@@ -118,8 +118,7 @@ def run_server(
     """
     from gunicorn.app.base import BaseApplication
 
-    from admin_metrics.wsgi import disable_control_socket, gunicorn_options
-    from dashboard.app import create_app
+    from admin_metrics.wsgi import disable_control_socket, gunicorn_options, serving_app
 
     options = gunicorn_options(settings)
     options.pop("wsgi_app")
@@ -140,7 +139,7 @@ def run_server(
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return create_app(settings, secret_key=secret_key)
+            return serving_app(settings, secret_key=secret_key)
 
     _App().run()
 
