@@ -41,7 +41,8 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Library chatter that would otherwise drown the product's own log lines.
-    for noisy in ("werkzeug", "kaleido", "choreographer", "apscheduler.executors.default"):
+    # APScheduler narrates every job it adds; the product logs its own scheduler lines.
+    for noisy in ("werkzeug", "kaleido", "choreographer", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
