@@ -39,12 +39,16 @@ def head_revision() -> str:
 
 
 def current_revision(url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine
+    """The applied revision, None for an empty database (read quietly: ``serve`` checks it
+    before start-up, where Alembic's own INFO lines would only be noise)."""
+    from sqlalchemy import create_engine, inspect, text
 
     engine = create_engine(normalise_url(url))
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return str(revision) if revision is not None else None
     finally:
         engine.dispose()
