@@ -441,7 +441,8 @@ def build_metric_figure(
                 "yref": "paper",
                 "x": 0,
                 "y": 1,
-                "xanchor": "right",
+                # Starting at the plot's left edge: long English units fit the figure.
+                "xanchor": "left",
                 "yanchor": "bottom",
                 "showarrow": False,
                 "font": {"size": 11, "color": "#6c757d"},
