@@ -45,8 +45,8 @@ from dashboard.view_state import (
     ViewState,
     from_controls,
     parse_query,
-    resolve_periods,
     resolve_timezone,
+    resolve_view,
 )
 from db.metrics import METRIC_IDS
 from db.queries import latest_slot, timeseries_many
@@ -323,16 +323,8 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
     def render(
         search: str | None, tz_name: str | None, _slot: str | None, _retry: int | None, lang: str
     ) -> tuple[Any, ...]:
-        tz = resolve_timezone(tz_name, settings.default_timezone)
-        state = parse_query(search)
         now = datetime.now(UTC)
-        periods = resolve_periods(
-            state,
-            now=now,
-            tz=tz,
-            hourly_retention_days=settings.metrics_hourly_retention_days,
-            daily_retention_days=settings.metrics_daily_retention_days,
-        )
+        tz, state, periods = resolve_view(search, tz_name, settings, now)
         n = len(METRIC_IDS)
         try:
             data = load_view(ctx, state, periods)

@@ -24,7 +24,7 @@ from dashboard.export_service import (
     export_for_app,
 )
 from dashboard.i18n import t
-from dashboard.view_state import parse_query, resolve_periods, resolve_timezone
+from dashboard.view_state import resolve_view
 from db.metrics import METRIC_IDS
 
 log = logging.getLogger(__name__)
@@ -45,15 +45,7 @@ def page_export_spec(
 ) -> ExportSpec:
     """What the page shows right now (range, granularity; all six metrics) as an export."""
     settings = ctx.settings
-    tz = resolve_timezone(tz_name, settings.default_timezone)
-    state = parse_query(search)
-    periods = resolve_periods(
-        state,
-        now=now,
-        tz=tz,
-        hourly_retention_days=settings.metrics_hourly_retention_days,
-        daily_retention_days=settings.metrics_daily_retention_days,
-    )
+    tz, state, periods = resolve_view(search, tz_name, settings, now)
     return ExportSpec(
         metric_types=METRIC_IDS,
         start=periods.current.start,

@@ -68,6 +68,31 @@ def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
     )
 
 
+def _button_group(component_id: str, options: list[dict[str, str]], value: str) -> Any:
+    """Radio items drawn as a Bootstrap button group (one choice highlighted)."""
+    return dbc.RadioItems(
+        id=component_id,
+        options=options,
+        value=value,
+        inline=True,
+        className="btn-group btn-group-sm",
+        inputClassName="btn-check",
+        labelClassName="btn btn-outline-primary",
+        labelCheckedClassName="active",
+    )
+
+
+def _date_range(component_id: str, lang: str) -> dcc.DatePickerRange:
+    return dcc.DatePickerRange(
+        id=component_id,
+        display_format="YYYY-MM-DD",
+        clearable=True,
+        start_date_placeholder_text="YYYY-MM-DD",
+        end_date_placeholder_text="YYYY-MM-DD",
+        first_day_of_week=0 if lang == "en" else 1,
+    )
+
+
 def _controls(lang: str) -> dbc.Card:
     presets = [{"label": t("dash.days", lang).format(n=n), "value": n} for n in PRESETS]
     presets.append({"label": t("dash.custom", lang), "value": "custom"})
@@ -80,24 +105,8 @@ def _controls(lang: str) -> dbc.Card:
                             dbc.Label(t("dash.range", lang), className="control-label"),
                             html.Div(
                                 [
-                                    dbc.RadioItems(
-                                        id=ids.RANGE_PRESET,
-                                        options=presets,
-                                        value="7",
-                                        inline=True,
-                                        className="btn-group btn-group-sm",
-                                        inputClassName="btn-check",
-                                        labelClassName="btn btn-outline-primary",
-                                        labelCheckedClassName="active",
-                                    ),
-                                    dcc.DatePickerRange(
-                                        id=ids.DATE_RANGE,
-                                        display_format="YYYY-MM-DD",
-                                        clearable=True,
-                                        start_date_placeholder_text="YYYY-MM-DD",
-                                        end_date_placeholder_text="YYYY-MM-DD",
-                                        first_day_of_week=0 if lang == "en" else 1,
-                                    ),
+                                    _button_group(ids.RANGE_PRESET, presets, "7"),
+                                    _date_range(ids.DATE_RANGE, lang),
                                 ],
                                 className="d-flex flex-wrap align-items-center gap-2",
                             ),
@@ -108,18 +117,13 @@ def _controls(lang: str) -> dbc.Card:
                     dbc.Col(
                         [
                             dbc.Label(t("dash.granularity", lang), className="control-label"),
-                            dbc.RadioItems(
-                                id=ids.GRANULARITY,
-                                options=[
+                            _button_group(
+                                ids.GRANULARITY,
+                                [
                                     {"label": t("dash.hourly", lang), "value": "hourly"},
                                     {"label": t("dash.daily", lang), "value": "daily"},
                                 ],
-                                value="hourly",
-                                inline=True,
-                                className="btn-group btn-group-sm",
-                                inputClassName="btn-check",
-                                labelClassName="btn btn-outline-primary",
-                                labelCheckedClassName="active",
+                                "hourly",
                             ),
                         ],
                         xs=12,
@@ -153,14 +157,7 @@ def _controls(lang: str) -> dbc.Card:
                                                 inline=True,
                                                 className="mb-0",
                                             ),
-                                            dcc.DatePickerRange(
-                                                id=ids.COMPARE_RANGE,
-                                                display_format="YYYY-MM-DD",
-                                                clearable=True,
-                                                start_date_placeholder_text="YYYY-MM-DD",
-                                                end_date_placeholder_text="YYYY-MM-DD",
-                                                first_day_of_week=0 if lang == "en" else 1,
-                                            ),
+                                            _date_range(ids.COMPARE_RANGE, lang),
                                         ],
                                         id=ids.COMPARE_OPTIONS,
                                         # No d-flex: its !important would beat the callback's

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:
+    from admin_metrics.settings import Settings
 
 PRESETS: Final[tuple[str, ...]] = ("7", "30", "90")
 CUSTOM: Final = "custom"
@@ -223,3 +226,20 @@ def resolve_periods(
         clipped=clipped,
         requested=current,
     )
+
+
+def resolve_view(
+    search: str | None, tz_name: str | None, settings: Settings, now: datetime
+) -> tuple[str, ViewState, Periods]:
+    """What the page shows as of ``now``: the viewer's zone, the parsed query string and its
+    UTC windows under the configured retention (shared by the graphs and the exports)."""
+    tz = resolve_timezone(tz_name, settings.default_timezone)
+    state = parse_query(search)
+    periods = resolve_periods(
+        state,
+        now=now,
+        tz=tz,
+        hourly_retention_days=settings.metrics_hourly_retention_days,
+        daily_retention_days=settings.metrics_daily_retention_days,
+    )
+    return tz, state, periods
