@@ -14,14 +14,12 @@ Prints markdown rows for the README's ``## Benchmarks`` table.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
 import requests  # noqa: E402
+from benchlib import history_rows, p95, timed  # noqa: E402 (scripts/, beside this file)
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -56,33 +55,11 @@ BARE_SQL = (
 )
 
 
-def _value(metric_index: int, step: int, per_day: int) -> int:
-    daily = 1 + 0.5 * math.sin(2 * math.pi * (step % per_day) / per_day)
-    return int((1000 + step) * (metric_index + 1) * daily)
-
-
 def seed(url: str) -> str:
     """A year of hourly and daily rows for all metrics, an admin and a token (returned)."""
     upgrade(url)
     engine = make_engine(url)
-    rows = []
-    for granularity, count, step, per_day in (
-        ("hourly", DAYS * 24, timedelta(hours=1), 24),
-        ("daily", DAYS, timedelta(days=1), 7),
-    ):
-        for i in range(count):
-            slot = END - step * (count - 1 - i)
-            if granularity == "daily":
-                slot = slot.replace(hour=0)
-            for m, metric in enumerate(METRIC_IDS):
-                rows.append(
-                    {
-                        "metric_type": metric,
-                        "value": _value(m, i, per_day),
-                        "granularity": granularity,
-                        "collected_at": slot,
-                    }
-                )
+    rows = history_rows(END, hourly_days=DAYS, daily_days=DAYS)
     try:
         with session_scope(session_factory(engine)) as session:
             session.execute(insert(MetricSnapshot), rows)
@@ -134,22 +111,6 @@ def start_server(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str,
     raise RuntimeError("server did not start:\n" + log.read_text(errors="replace"))
 
 
-def timed(fn: Callable[[], object], repeat: int, warmup: int = 10) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=200)
@@ -195,8 +156,8 @@ def main() -> None:
                         cur.fetchall()
                     conn.commit()
 
-                api_ms = timed(call, args.repeat)
-                bare_ms = timed(bare, args.repeat)
+                api_ms = timed(call, args.repeat, warmup=10)
+                bare_ms = timed(bare, args.repeat, warmup=10)
                 results.append((label, body, api_ms, bare_ms))
         # The fixed cost of any request, for context: HTTP + gunicorn + Flask + ``SELECT 1``
         # without sign-in, and the token sign-in plus the smallest query.
@@ -208,7 +169,8 @@ def main() -> None:
             ),
         ]
         floor_ms = [
-            (label, timed(lambda u=u: http.get(u, timeout=30), args.repeat)) for label, u in floors
+            (label, timed(lambda u=u: http.get(u, timeout=30), args.repeat, warmup=10))
+            for label, u in floors
         ]
         print(
             f"\nPostgreSQL 15, {len(METRIC_IDS)} metrics x {DAYS} d hourly + daily in the table; "

@@ -10,17 +10,15 @@ Prints markdown rows for the README's ``## Benchmarks`` table.
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchlib import history_rows, p95, timed  # noqa: E402 (scripts/, beside this file)
 from sqlalchemy import delete, insert  # noqa: E402
 
 from admin_metrics.settings import Settings  # noqa: E402
@@ -34,50 +32,14 @@ from db.models import MetricSnapshot  # noqa: E402
 END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _value(metric_index: int, step: int, per_day: int) -> int:
-    daily = 1 + 0.5 * math.sin(2 * math.pi * (step % per_day) / per_day)
-    return int((1000 + 10 * step) * (metric_index + 1) * daily)
-
-
 def seed(url: str) -> None:
     """30 days hourly and 90 days daily for all six metrics, ending now."""
     engine = make_engine(url)
-    rows = []
-    for granularity, count, step, per_day in (
-        ("hourly", 30 * 24, timedelta(hours=1), 24),
-        ("daily", 90, timedelta(days=1), 7),
-    ):
-        for i in range(count):
-            slot = END - step * (count - 1 - i)
-            if granularity == "daily":
-                slot = slot.replace(hour=0)
-            for m, metric in enumerate(METRIC_IDS):
-                rows.append(
-                    {
-                        "metric_type": metric,
-                        "value": _value(m, i, per_day),
-                        "granularity": granularity,
-                        "collected_at": slot,
-                    }
-                )
+    rows = history_rows(END, hourly_days=30, daily_days=90, growth=10)
     with session_scope(session_factory(engine)) as session:
         session.execute(delete(MetricSnapshot))
         session.execute(insert(MetricSnapshot), rows)
     engine.dispose()
-
-
-def timed(fn: Callable[[], object], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
 
 
 def main() -> None:

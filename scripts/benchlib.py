@@ -1,0 +1,60 @@
+"""What the benchmark scripts share: synthetic history rows and latency statistics."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from db.metrics import METRIC_IDS
+
+
+def _value(metric_index: int, step: int, per_day: int, growth: int) -> int:
+    daily = 1 + 0.5 * math.sin(2 * math.pi * (step % per_day) / per_day)
+    return int((1000 + growth * step) * (metric_index + 1) * daily)
+
+
+def history_rows(
+    end: datetime, *, hourly_days: int, daily_days: int, growth: int = 1
+) -> list[dict[str, Any]]:
+    """``metric_snapshots`` rows for all six metrics ending at ``end``: a daily rhythm
+    (weekly for daily rows) on a linear growth of ``growth`` per slot."""
+    rows = []
+    for granularity, count, step, per_day in (
+        ("hourly", hourly_days * 24, timedelta(hours=1), 24),
+        ("daily", daily_days, timedelta(days=1), 7),
+    ):
+        for i in range(count):
+            slot = end - step * (count - 1 - i)
+            if granularity == "daily":
+                slot = slot.replace(hour=0)
+            for m, metric in enumerate(METRIC_IDS):
+                rows.append(
+                    {
+                        "metric_type": metric,
+                        "value": _value(m, i, per_day, growth),
+                        "granularity": granularity,
+                        "collected_at": slot,
+                    }
+                )
+    return rows
+
+
+def timed(fn: Callable[[], object], repeat: int, warmup: int = 0) -> list[float]:
+    """Milliseconds of ``repeat`` calls, after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def p95(values: list[float]) -> float:
+    """Nearest-rank 95th percentile."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
