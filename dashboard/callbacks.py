@@ -343,11 +343,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             key = (
                 "dash.retention_hourly" if state.granularity == "hourly" else "dash.retention_daily"
             )
-            days = (
-                settings.metrics_hourly_retention_days
-                if state.granularity == "hourly"
-                else settings.metrics_daily_retention_days
-            )
+            days = periods.retention_days
             notes.append(html.Div(t(key, lang).format(days=days), className="note note-retention"))
         notes.append(html.Div(f"{t('dash.timezone', lang)}: {tz}", className="note note-tz"))
         return notes

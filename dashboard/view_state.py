@@ -174,6 +174,7 @@ class Periods:
     previous: Period | None  # the comparison period, on its own dates
     offset: timedelta  # added to the comparison's timestamps to overlay it on ``current``
     clipped: bool  # retention cut part of a requested window
+    retention_days: int  # how long this granularity is kept (the clipping limit)
     requested: Period  # the current window before clipping (the axis range)
 
 
@@ -224,6 +225,7 @@ def resolve_periods(
         previous=clip(previous) if previous else None,
         offset=offset,
         clipped=clipped,
+        retention_days=keep,
         requested=current,
     )
 
