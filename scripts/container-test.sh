@@ -24,6 +24,9 @@
 # - `--format docker`: the default OCI format silently drops HEALTHCHECK;
 # - builds use the host network (no bridge or NAT is set up for them).
 #
+# Exit status: 0 built, 3 containers cannot be built or run here (no podman and not root on
+# Debian, podman cannot start a container), 1 any other failure (a real build error).
+#
 # Environment: AMH_CONTAINER_CACHE (cache folder; default /var/cache/admin-metrics-ci as root,
 # else $XDG_CACHE_HOME/admin-metrics-ci), AMH_IMAGE (default localhost/admin-metrics-history:test),
 # AMH_BASE_MIRROR (a Debian mirror for debootstrap; default: debootstrap's own).
@@ -52,6 +55,11 @@ die() {
   log "$*"
   exit 1
 }
+# Exit 3: containers cannot be built or run on this machine at all (the test skips, saying why).
+cannot() {
+  log "$*"
+  exit 3
+}
 elapsed() { echo $((SECONDS - $1)); }
 
 # --- podman and debootstrap ---------------------------------------------------------------
@@ -68,7 +76,7 @@ ensure_tools() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     log "installed in $(elapsed "$started") s"
   elif ! command -v podman >/dev/null; then
-    die "podman is not installed (as root on Debian: apt-get install ${TOOLS_PACKAGES[*]})"
+    cannot "podman is not installed (as root on Debian: apt-get install ${TOOLS_PACKAGES[*]})"
   fi
 }
 
@@ -115,7 +123,7 @@ probe_ulimits() {
       log "containers.conf: nofile=$nofile nproc=$nproc ($CONTAINERS_CONF)"
       return
     fi
-    grep -q "rlimit" "$err" && ((nproc > 1024)) || die "podman cannot run a container here: $(tail -3 "$err")"
+    grep -q "rlimit" "$err" && ((nproc > 1024)) || cannot "podman cannot run a container here: $(tail -3 "$err")"
     nproc=$((nproc / 2))
   done
 }
@@ -199,7 +207,7 @@ build_base() {
     return
   fi
   if [[ ! -s "$tarball" ]]; then
-    [[ $(id -u) -eq 0 ]] || die "building the base needs root (debootstrap); tarball $tarball missing"
+    [[ $(id -u) -eq 0 ]] || cannot "building the base needs root (debootstrap); tarball $tarball missing"
     local root="$CACHE/rootfs.tmp"
     rm -rf "$root"
     log "debootstrap --variant=minbase $BASE_SUITE (+ $BASE_INCLUDE) into $root"
@@ -259,7 +267,7 @@ prepare() {
   ensure_tools
   write_containers_conf 1024 1024 # until probed
   podman info >/dev/null 2>"$CACHE/podman-info.err" ||
-    die "podman cannot run here: $(tail -3 "$CACHE/podman-info.err")"
+    cannot "podman cannot run here: $(tail -3 "$CACHE/podman-info.err")"
   build_base
   probe_ulimits
 }
