@@ -262,8 +262,9 @@ def _check_pdf(content: bytes) -> None:
         assert METRICS_BY_ID[metric].name_ko in text, metric
     fonts: dict[str, Any] = {}
     for page in reader.pages:
-        for font in page["/Resources"]["/Font"].values():
-            font = font.get_object()
+        resources: Any = page["/Resources"]
+        for ref in resources["/Font"].values():
+            font = ref.get_object()
             fonts[str(font["/BaseFont"])] = font
     nanum = [name for name in fonts if "NanumGothic" in name]
     assert nanum, f"no NanumGothic font in the PDF: {list(fonts)}"
@@ -275,14 +276,19 @@ def _check_pdf(content: bytes) -> None:
 
 
 def test_image_keeps_healthcheck_user_and_entrypoint(podman: Podman) -> None:
-    inspected = podman.run("image", "inspect", "--format", "{{json .Config}}", podman.image)
-    config = json.loads(inspected)
+    image = json.loads(podman.run("image", "inspect", podman.image))[0]
+    config = image["Config"]
+    # Kept only in the docker format (podman lists it beside Config, not in it).
+    assert image["Healthcheck"]["Test"] == ["CMD", "/app/scripts/entrypoint.sh", "healthcheck"]
     assert config["User"] == "app"
-    assert config["Healthcheck"]["Test"] == ["CMD", "/app/scripts/entrypoint.sh", "healthcheck"]
     assert config["Entrypoint"] == ["/app/scripts/entrypoint.sh"]
     assert config["Cmd"] == ["serve"]
     assert config["StopSignal"] == "SIGTERM"
     assert "8050/tcp" in config["ExposedPorts"] and "/app/var" in config["Volumes"]
+    assert (
+        "PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        in (config["Env"])
+    )
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
