@@ -45,7 +45,7 @@ PASSWORD = "container admin password"
 SECRET_KEY = "container-test-secret-0123456789abcdef"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 HOURS = 48
-PDF_DEADLINE_S = 360
+PDF_DEADLINE_S = 240
 
 
 @dataclass(frozen=True)
