@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     metrics_daily_retention_days: int = Field(
         90, ge=1, le=36500, description="Days of daily snapshots kept."
     )
+    metrics_collection_deadline_seconds: float = Field(
+        30.0,
+        ge=5,
+        le=1800,
+        description="Wall-clock limit of one slot's collection, its 3 attempts and back-off "
+        "waits included; a source that stops answering is cancelled when it passes and the "
+        "slot is recorded as failed.",
+    )
     metrics_test_slot_seconds: int | None = Field(
         None,
         ge=2,

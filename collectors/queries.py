@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from admin_metrics.settings import Settings
 from collectors.errors import CollectionError, SourceQueryConfigError
 from collectors.registry import DEFAULT_QUERIES
+from collectors.runner import CollectionBudget
 from collectors.source import bind_now, make_source_engine, read_only_snapshot, run_queries
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,18 @@ def load_query_file(path: Path) -> dict[str, str]:
     return replacements
 
 
+def collection_budget(settings: Settings) -> CollectionBudget:
+    """One slot's wall-clock budget (METRICS_COLLECTION_DEADLINE_SECONDS)."""
+    return CollectionBudget(settings.metrics_collection_deadline_seconds)
+
+
+def source_engine(settings: Settings) -> Engine:
+    """The read-only source engine, its connect timeout an attempt's share of the budget."""
+    return make_source_engine(
+        settings.source_url, connect_timeout=collection_budget(settings).nominal_attempt_seconds
+    )
+
+
 def effective_queries(settings: Settings) -> dict[str, str]:
     """Default queries with the file's replacements applied (statically checked)."""
     queries = dict(DEFAULT_QUERIES)
@@ -119,7 +132,7 @@ def check_source_queries(settings: Settings) -> dict[str, str]:
     if path is None:
         return queries
     replacements = load_query_file(path)
-    engine = make_source_engine(settings.source_url)
+    engine = source_engine(settings)
     try:
         verify_on_source(engine, replacements, path, settings.source_statement_timeout_ms)
     finally:

@@ -71,7 +71,10 @@ class MetricSnapshot(Base):
 
 class MetricCollectionFailure(Base):
     __tablename__ = "metric_collection_failures"
-    __table_args__ = (Index("idx_failures_created_at", text("created_at DESC")),)
+    __table_args__ = (
+        Index("idx_failures_created_at", text("created_at DESC")),
+        Index("idx_failures_slot", "granularity", "attempted_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     metric_type: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -80,6 +83,35 @@ class MetricCollectionFailure(Base):
     error_message: Mapped[str] = mapped_column(Text, nullable=False)
     retry_count: Mapped[int] = mapped_column(SmallInteger, server_default=text("3"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+CLAIM_OUTCOMES = ("stored", "failed", "missed", "stopped")
+
+
+class CollectionClaim(Base):
+    """A slot a leader took on (``outcome`` None while it collects) or accounted for.
+
+    ``stored``: the six rows were written; ``failed``: failure rows after the last attempt;
+    ``missed``: nobody collected the slot inside its grace window; ``stopped``: a collector
+    claimed it and never finished (killed, lost its store). See ``db.claims``.
+    """
+
+    __tablename__ = "metric_collection_claims"
+    __table_args__ = (
+        UniqueConstraint("granularity", "slot", name="unique_collection_claim"),
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN ('stored', 'failed', 'missed', 'stopped')",
+            name="outcome",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    granularity: Mapped[str] = mapped_column(String(10), nullable=False)
+    slot: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    owner: Mapped[str] = mapped_column(String(200), nullable=False)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
 
 class AdminUser(Base):
