@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import tomllib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +23,14 @@ from admin_metrics.settings import Settings
 from collectors.errors import CollectionError, SourceQueryConfigError
 from collectors.registry import DEFAULT_QUERIES
 from collectors.runner import CollectionBudget
-from collectors.source import bind_now, make_source_engine, read_only_snapshot, run_queries
+from collectors.source import (
+    bind_now,
+    make_source_engine,
+    read_only_snapshot,
+    read_source,
+    run_queries,
+)
+from db.metrics import METRICS_BY_ID
 
 log = logging.getLogger(__name__)
 
@@ -138,3 +147,50 @@ def check_source_queries(settings: Settings) -> dict[str, str]:
     finally:
         engine.dispose()
     return queries
+
+
+def probe_source(
+    settings: Settings, queries: Mapping[str, str], now: datetime | None = None
+) -> dict[str, str]:
+    """Run each source query once, read-only, all within the collection deadline; the
+    failing metrics with their cause (English), each also logged as one warning line.
+
+    Meant for start-up, so an operator learns of a wrong SOURCE_DATABASE_URL or a missing
+    table at once, not an hour later. Each query gets its own snapshot, so one failure does
+    not hide the others; when the source itself cannot be reached, every metric gets that
+    cause without six more tries.
+    """
+    now = now or datetime.now(UTC)
+    end = time.monotonic() + settings.metrics_collection_deadline_seconds
+    engine = source_engine(settings)
+    problems: dict[str, str] = {}
+    try:
+        pending = list(queries.items())
+        for index, (metric_id, sql) in enumerate(pending):
+            try:
+                read_source(
+                    engine,
+                    {metric_id: sql},
+                    now,
+                    settings.source_statement_timeout_ms,
+                    deadline=end,
+                )
+            except CollectionError as exc:
+                if exc.metric_id is not None:
+                    problems[metric_id] = exc.reason
+                    continue
+                for rest, _sql in pending[index:]:  # the source itself failed
+                    problems[rest] = exc.reason
+                break
+    finally:
+        engine.dispose()
+    for metric_id, reason in problems.items():
+        log.warning(
+            "Source check: metric %s (%s) fails: %s",
+            metric_id,
+            METRICS_BY_ID[metric_id].name_en,
+            reason,
+        )
+    if not problems:
+        log.info("Source check: all %d metric queries answered", len(queries))
+    return problems

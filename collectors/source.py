@@ -326,7 +326,7 @@ def read_source(
     ``deadline`` (a ``time.monotonic()`` instant): the read runs on its own thread and this
     call returns by then — values, or the attempt's error, or a timeout ``CollectionError``
     after the watchdog stopped the work (see the module docstring). The statement and lock
-    timeouts are capped at the time left.
+    timeouts are capped at the time left (plus the cancel's grace).
     """
     if deadline is None:
         return _read(engine, queries, now, timeout_ms, None)
@@ -336,7 +336,9 @@ def read_source(
     guard = AttemptGuard(engine.dialect.name)
     outcome: dict[str, Any] = {}
     done = threading.Event()
-    capped_ms = max(1, min(timeout_ms, int(budget * 1000)))
+    # The watchdog acts at the deadline; the server-side timeouts, a little later, are the
+    # backstop that ends the query on the server should the cancel not get through.
+    capped_ms = max(1, min(timeout_ms, int((budget + CANCEL_GRACE_SECONDS) * 1000)))
 
     def attempt() -> None:
         try:
