@@ -583,3 +583,160 @@ def test_the_source_check_of_an_unreachable_source_is_quick_and_one_line_per_met
     assert set(problems) == set(METRIC_IDS)
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 6 and all("refused" in line for line in lines)
+
+
+# --- real servers ------------------------------------------------------------------------------
+def slot_table(store_url: str) -> tuple[Counter[datetime], dict[datetime, list[str]], dict]:
+    """Rows per slot, failure messages per slot and claims (owner, outcome, times) per slot."""
+    engine = make_engine(store_url)
+    sessions = session_factory(engine)
+    try:
+        with session_scope(sessions) as session:
+            found = {
+                slot: (owner, outcome, claimed, finished)
+                for slot, owner, outcome, claimed, finished in session.execute(
+                    select(
+                        CollectionClaim.slot,
+                        CollectionClaim.owner,
+                        CollectionClaim.outcome,
+                        CollectionClaim.claimed_at,
+                        CollectionClaim.finished_at,
+                    )
+                )
+            }
+        return rows_by_slot(sessions), failures_by_slot(sessions), found
+    finally:
+        engine.dispose()
+
+
+def assert_every_slot_accounted(store_url: str, slot_seconds: int) -> tuple[int, int]:
+    """Between the first and the newest record, each slot has its six rows or failure rows
+    (none silently missing, none with 1–5 rows). Returns (stored, failed) slot counts."""
+    rows, failures, _claims = slot_table(store_url)
+    assert set(rows.values()) <= {6}, f"slots with a partial set of rows: {rows}"
+    recorded = set(rows) | set(failures)
+    first, last = min(recorded), max(recorded)
+    step = timedelta(seconds=slot_seconds)
+    slot, silent = first, []
+    while slot <= last:
+        if slot not in recorded:
+            silent.append(slot)
+        slot += step
+    assert not silent, f"slots with no rows and no reason: {silent}"
+    return len(rows), len(set(failures) - set(rows))
+
+
+def server_env(store_url: str, source_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": store_url,
+        "SOURCE_DATABASE_URL": source_url,
+        "METRICS_COLLECTION_ENABLED": "true",
+        **extra,
+    }
+
+
+@pytest.mark.slow
+def test_a_server_cut_off_from_its_source_records_the_slot_and_recovers_without_restart(
+    pg_url: str, relayed_pg: tuple[str, TcpRelay], live_server_factory: Callable[..., Any]
+) -> None:
+    url, relay = relayed_pg
+    env = server_env(
+        pg_url,
+        url,
+        METRICS_TEST_SLOT_SECONDS="8",
+        METRICS_COLLECTION_DEADLINE_SECONDS="6",
+    )
+    live_server_factory(env, workers=1)
+    wait_for(lambda: slot_table(pg_url)[0], 40, "a first stored slot")
+    relay.hang_on(b"FROM tags")  # the next collection stops getting answers at its 6th query
+
+    def failed_slot() -> datetime | None:
+        _rows, failures, found = slot_table(pg_url)
+        done = [s for s in failures if found.get(s, ("", None))[1] == "failed"]
+        return max(done) if done else None
+
+    slot = wait_for(failed_slot, 30, "the hung slot's failure rows")
+    relay.resume()
+    rows, failures, found = slot_table(pg_url)
+    _owner, _outcome, claimed_at, finished_at = found[slot]
+    assert (finished_at - claimed_at).total_seconds() <= 6 + 1  # the deadline, plus 1 s
+    assert len(failures[slot]) == 6 and all("제한 시간" in m for m in failures[slot])
+    wait_for(
+        lambda: any(s > slot for s in slot_table(pg_url)[0]),
+        30,
+        "the next slot stored by the same server",
+    )
+    assert_every_slot_accounted(pg_url, 8)
+
+
+def owner_pid(owner: str) -> int:
+    return int(owner.split(":")[1])
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_leader_mid_collection_the_slot_is_taken_over_or_recorded(
+    pg_url: str,
+    empty_pg_url: str,
+    tmp_path: Path,
+    live_server_factory: Callable[..., Any],
+) -> None:
+    import os
+    import signal
+
+    create_app_tables(empty_pg_url)
+    slow = tmp_path / "slow-queries.toml"
+    slow.write_text('tag_count = "SELECT count(*) FROM tags, pg_sleep(1.5)"\n', encoding="utf-8")
+    env = server_env(
+        pg_url,
+        empty_pg_url,
+        SOURCE_QUERIES_FILE=str(slow),
+        METRICS_TEST_SLOT_SECONDS="12",
+        METRICS_COLLECTION_DEADLINE_SECONDS="10",
+    )
+    live_server_factory(env, workers=2)
+
+    def collecting() -> tuple[datetime, str] | None:
+        running = [(s, c[0]) for s, c in slot_table(pg_url)[2].items() if c[1] is None]
+        return running[0] if running else None
+
+    slot, owner = wait_for(collecting, 40, "a leader in the middle of a collection")
+    os.kill(owner_pid(owner), signal.SIGKILL)
+
+    def settled() -> tuple[str, str | None] | None:
+        claim = slot_table(pg_url)[2].get(slot)
+        return claim[:2] if claim and claim[1] is not None else None
+
+    new_owner, outcome = wait_for(settled, 30, "the slot taken over or recorded")
+    rows, failures, _claims = slot_table(pg_url)
+    assert new_owner != owner
+    if outcome == "stored":
+        assert rows[slot] == 6 and slot not in failures
+    else:
+        assert outcome == "stopped" and failures[slot] == [STOPPED_MESSAGE] * 6
+    assert set(rows.values()) <= {6}  # no slot has 1–5 rows
+
+
+@pytest.mark.slow
+def test_four_workers_over_twenty_slots_leave_no_slot_unaccounted(
+    pg_url: str, empty_pg_url: str, live_server_factory: Callable[..., Any]
+) -> None:
+    import os
+    import signal
+
+    create_app_tables(empty_pg_url)
+    env = server_env(pg_url, empty_pg_url, METRICS_TEST_SLOT_SECONDS="2")
+    live_server_factory(env, workers=4)
+
+    def span() -> int:
+        rows, failures, _claims = slot_table(pg_url)
+        recorded = set(rows) | set(failures)
+        return int((max(recorded) - min(recorded)).total_seconds() // 2) + 1 if recorded else 0
+
+    wait_for(lambda: span() >= 8, 60, "eight slots")
+    # Kill the leading worker; gunicorn starts a new one, another worker takes over.
+    leader = max(slot_table(pg_url)[2].items())[1][0]
+    os.kill(owner_pid(leader), signal.SIGKILL)
+    wait_for(lambda: span() >= 22, 90, "twenty-two slots")
+    stored, failed = assert_every_slot_accounted(pg_url, 2)
+    owners = {c[0] for c in slot_table(pg_url)[2].values()}
+    assert len(owners) >= 2 and stored >= 15, (stored, failed, owners)
