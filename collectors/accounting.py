@@ -2,8 +2,9 @@
 reason recorded, so a gap in a graph always has one.
 
 The leader runs ``account_for_slots`` when it is elected and before each collection. For each
-slot from the first recorded one on (at most the hourly retention back) whose grace window
-has ended:
+slot from the first recorded one on whose grace window has ended — at most the last
+``MAX_ACCOUNTED_SLOTS`` slots (≈ 7 days of hourly slots: six rows each fill the 1000 failure
+rows the store keeps) and never beyond the hourly retention:
 
 - rows stored → nothing to do (a claim left unfinished is closed as ``stored``);
 - a finished claim → accounted already (its failure rows may since have been trimmed);
@@ -29,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from collectors.runner import hourly_slot
+from collectors.runner import FAILURES_KEPT, hourly_slot
 from db.claims import (
     add_failures,
     claim_missed,
@@ -43,6 +44,7 @@ from db.metrics import METRIC_IDS
 
 log = logging.getLogger(__name__)
 
+MAX_ACCOUNTED_SLOTS = FAILURES_KEPT // len(METRIC_IDS)
 MISSED_MESSAGE = "실행 중인 수집기가 없어 이 시각의 메트릭이 수집되지 않음"
 STOPPED_MESSAGE = "수집 도중 수집기가 중단되어 이 시각의 메트릭이 저장되지 않음"
 
@@ -93,8 +95,13 @@ def account_in_session(
     first = first_recorded_slot(session, "hourly")
     if first is None:
         return Accounting()  # a fresh store: nothing was ever expected yet
-    start = _first_boundary_at_or_after(max(first, now - lookback), slot_seconds)
     end = last_slot_past_grace(now, slot_seconds, grace_seconds)
+    oldest = max(
+        first,
+        now - lookback,
+        end - timedelta(seconds=slot_seconds * (MAX_ACCOUNTED_SLOTS - 1)),
+    )
+    start = _first_boundary_at_or_after(oldest, slot_seconds)
     if start > end:
         return Accounting()
     records = slot_records(session, "hourly", start, end)

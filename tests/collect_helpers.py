@@ -25,12 +25,19 @@ def source_url_for(store_url: str, request: pytest.FixtureRequest, tmp_path: Pat
     """A separate, empty source database on the store's backend, with the app's tables."""
     if store_url.startswith("postgresql"):
         url: str = request.getfixturevalue("empty_pg_url")
-        ts, pk = "TIMESTAMPTZ", "SERIAL PRIMARY KEY"
     else:
         url = f"sqlite:///{tmp_path / 'source.db'}"
+    create_source_tables(url)
+    return url
+
+
+def create_source_tables(url: str) -> None:
+    """The LLM web app's tables (empty) in the database ``url``."""
+    if url.startswith("postgresql"):
+        ts, pk = "TIMESTAMPTZ", "SERIAL PRIMARY KEY"
+    else:
         ts, pk = "TEXT", "INTEGER PRIMARY KEY"  # SQLite sources keep UTC text timestamps
     run_sql(url, [sql.format(ts=ts, pk=pk) for sql in SOURCE_SCHEMA])
-    return url
 
 
 def run_sql(

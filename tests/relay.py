@@ -114,7 +114,7 @@ class TcpRelay:
                     held = data
                     continue
                 dst.sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # a socket closed under us (``close()``, the peer)
             pass
         finally:
             for sock in (src, dst):

@@ -19,7 +19,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from admin_metrics.settings import Settings, SettingsError, load_settings
-from collectors.accounting import MISSED_MESSAGE, STOPPED_MESSAGE, account_for_slots
+from collectors.accounting import (
+    MAX_ACCOUNTED_SLOTS,
+    MISSED_MESSAGE,
+    STOPPED_MESSAGE,
+    account_for_slots,
+)
 from collectors.queries import probe_source
 from collectors.registry import DEFAULT_QUERIES
 from collectors.runner import CollectionBudget, collect_slot, insert_snapshots
@@ -30,7 +35,13 @@ from db.engine import make_engine, session_factory, session_scope
 from db.metrics import METRIC_IDS
 from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
 from db.status import collection_status
-from tests.collect_helpers import SOURCE_SCHEMA, fill_source, run_sql, source_url_for
+from tests.collect_helpers import (
+    SOURCE_SCHEMA,
+    create_source_tables,
+    fill_source,
+    run_sql,
+    source_url_for,
+)
 from tests.relay import TcpRelay
 
 SLOT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -98,10 +109,6 @@ def claims(sessions: sessionmaker[Session]) -> dict[datetime, tuple[str, str | N
                 select(CollectionClaim.slot, CollectionClaim.owner, CollectionClaim.outcome)
             )
         }
-
-
-def create_app_tables(pg_url: str) -> None:
-    run_sql(pg_url, [s.format(ts="TIMESTAMPTZ", pk="SERIAL PRIMARY KEY") for s in SOURCE_SCHEMA])
 
 
 def store_slot(sessions: sessionmaker[Session], slot: datetime, value: int = 1) -> None:
@@ -389,6 +396,16 @@ def test_a_fresh_store_is_not_charged_with_the_hours_before_it(
 ) -> None:
     assert account_for_slots(sessions, SLOT + 30 * HOUR, owner="leader:1").missed == []
     assert failures_by_slot(sessions) == {}
+
+
+def test_a_long_outage_is_recorded_for_its_newest_slots_only(
+    sessions: sessionmaker[Session],
+) -> None:
+    store_slot(sessions, SLOT - timedelta(days=20))
+    done = account_for_slots(sessions, SLOT + timedelta(minutes=10), owner="leader:1")
+    # As many as the 1000 failure rows kept can tell: about a week of hourly slots.
+    assert len(done.missed) == MAX_ACCOUNTED_SLOTS == 166
+    assert done.missed[-1] == SLOT and done.missed[0] == SLOT - 165 * HOUR
 
 
 def test_failures_trimmed_by_retention_are_not_recorded_again(
@@ -683,7 +700,7 @@ def test_kill_9_of_the_leader_mid_collection_the_slot_is_taken_over_or_recorded(
     import os
     import signal
 
-    create_app_tables(empty_pg_url)
+    create_source_tables(empty_pg_url)
     slow = tmp_path / "slow-queries.toml"
     slow.write_text('tag_count = "SELECT count(*) FROM tags, pg_sleep(1.5)"\n', encoding="utf-8")
     env = server_env(
@@ -723,7 +740,7 @@ def test_four_workers_over_twenty_slots_leave_no_slot_unaccounted(
     import os
     import signal
 
-    create_app_tables(empty_pg_url)
+    create_source_tables(empty_pg_url)
     env = server_env(pg_url, empty_pg_url, METRICS_TEST_SLOT_SECONDS="2")
     live_server_factory(env, workers=4)
 
