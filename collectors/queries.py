@@ -17,18 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from admin_metrics.settings import Settings
-from collectors.errors import CollectionError, SourceQueryConfigError
+from collectors.errors import CollectionError, CollectionTimeout, SourceQueryConfigError
 from collectors.registry import DEFAULT_QUERIES
-from collectors.runner import CollectionBudget
+from collectors.runner import DEFAULT_DEADLINE_SECONDS, CollectionBudget
 from collectors.source import (
-    bind_now,
     make_source_engine,
-    read_only_snapshot,
     read_source,
-    run_queries,
 )
 from db.metrics import METRICS_BY_ID
 
@@ -114,24 +110,27 @@ def verify_on_source(
     path: Path,
     timeout_ms: int,
     now: datetime | None = None,
+    *,
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
 ) -> None:
-    """Run each replacement read-only on the source; it must return one integer ≥ 0.
+    """Run the replacements read-only on the source (one snapshot, within the deadline);
+    each must return one integer ≥ 0.
 
-    An unreachable source is only logged (the dashboard still starts and collection records
-    failures); a query the source rejects or a bad result stops start-up.
+    An unreachable or silent source is only logged (the dashboard still starts and collection
+    records failures); a query the source rejects or a bad result stops start-up.
     """
     now = now or datetime.now(UTC)
     try:
-        with read_only_snapshot(engine, timeout_ms) as conn:
-            for metric_id, sql in replacements.items():
-                try:
-                    run_queries(conn, {metric_id: sql}, bind_now(engine, now))
-                except CollectionError as exc:
-                    raise _error(metric_id, path, exc.reason) from None
-    except SourceQueryConfigError:
-        raise
-    except SQLAlchemyError as exc:
-        log.warning("Source database unreachable, replacement queries not verified: %s", exc)
+        read_source(
+            engine, replacements, now, timeout_ms, deadline=time.monotonic() + deadline_seconds
+        )
+    except CollectionTimeout as exc:
+        log.warning("Source database did not answer, replacement queries not verified: %s", exc)
+    except CollectionError as exc:
+        if exc.metric_id is None:
+            log.warning("Source database unreachable, replacement queries not verified: %s", exc)
+            return
+        raise _error(exc.metric_id, path, exc.reason) from None
 
 
 def check_source_queries(settings: Settings) -> dict[str, str]:
@@ -143,7 +142,13 @@ def check_source_queries(settings: Settings) -> dict[str, str]:
     replacements = load_query_file(path)
     engine = source_engine(settings)
     try:
-        verify_on_source(engine, replacements, path, settings.source_statement_timeout_ms)
+        verify_on_source(
+            engine,
+            replacements,
+            path,
+            settings.source_statement_timeout_ms,
+            deadline_seconds=settings.metrics_collection_deadline_seconds,
+        )
     finally:
         engine.dispose()
     return queries

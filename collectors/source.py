@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from collectors.errors import CollectionError
+from collectors.errors import CollectionError, CollectionTimeout
 from db.engine import make_engine, normalise_url
 from db.metrics import METRICS_BY_ID
 
@@ -298,15 +298,15 @@ def _read(
         raise CollectionError(f"소스 데이터베이스 연결 실패: {_db_error_text(exc)}") from exc
 
 
-def deadline_error(metric_id: str | None, seconds: float) -> CollectionError:
+def deadline_error(metric_id: str | None, seconds: float) -> CollectionTimeout:
     """The retryable failure of an attempt whose deadline passed."""
     if metric_id is None:
-        return CollectionError(
+        return CollectionTimeout(
             f"소스 데이터베이스가 제한 시간({seconds:.1f}초) 안에 응답하지 않음",
             reason=f"the source did not answer within the attempt's deadline ({seconds:.1f} s)",
         )
     name = METRICS_BY_ID[metric_id].name_ko
-    return CollectionError(
+    return CollectionTimeout(
         f"{name}({metric_id}) 쿼리가 제한 시간({seconds:.1f}초) 안에 끝나지 않음",
         metric_id=metric_id,
         reason=f"the query did not finish within the attempt's deadline ({seconds:.1f} s)",

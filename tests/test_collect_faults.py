@@ -272,6 +272,33 @@ def test_a_slow_sqlite_query_is_interrupted_at_the_deadline(
         store.dispose()
 
 
+@pytest.mark.slow
+def test_start_up_checks_of_a_silent_source_end_within_the_deadline(
+    relayed_pg: tuple[str, TcpRelay],
+    tmp_path: Path,
+    make_settings: Callable[..., Settings],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from collectors.queries import check_source_queries
+
+    url, relay = relayed_pg
+    queries_file = tmp_path / "queries.toml"
+    queries_file.write_text('tag_count = "SELECT count(*) FROM tags"\n', encoding="utf-8")
+    settings = make_settings(
+        source_database_url=url,
+        source_queries_file=queries_file,
+        metrics_collection_deadline_seconds=5,
+    )
+    relay.hang()
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        queries = check_source_queries(settings)  # the replacement is not verified: a warning
+        problems = probe_source(settings, queries)
+    assert time.monotonic() - started <= 2 * 5 + 1
+    assert "replacement queries not verified" in caplog.text
+    assert set(problems) == set(METRIC_IDS)
+
+
 # --- stored slots are left alone ---------------------------------------------------------------
 def test_recollecting_a_stored_slot_with_a_broken_source_writes_no_failures(
     sessions: sessionmaker[Session], source: Engine, tmp_path: Path
