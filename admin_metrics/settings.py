@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -15,6 +15,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+# What ``admin-metrics demo`` leaves in DATA_DIR: its simulated source and that source's queries.
+DEMO_SOURCE_FILE: Final = "demo_source.db"
+DEMO_QUERIES_FILE: Final = "demo_source_queries.toml"
 
 
 class SettingsError(Exception):
@@ -47,7 +51,8 @@ class Settings(BaseSettings):
     )
     source_database_url: str | None = Field(
         None,
-        description="The LLM web app's database, read read-only. Unset: same as the store.",
+        description="The LLM web app's database, read read-only. Unset: same as the store "
+        "(in a folder where `admin-metrics demo` ran: the demo's simulated source).",
     )
     source_queries_file: Path | None = Field(
         None,
@@ -217,6 +222,21 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("must be at least 16 characters")
         return value
+
+    @model_validator(mode="after")
+    def _demo_folder_uses_the_demo_source(self) -> Settings:
+        """In the demo's folder (DATA_DIR holding the demo's source, embedded store, no
+        source configured) every command reads the demo's source with its queries — as
+        ``admin-metrics demo`` does — instead of querying the store as if it were the app."""
+        if self.database_url or self.source_database_url:
+            return self
+        source = self.data_dir / DEMO_SOURCE_FILE
+        if source.is_file():
+            self.source_database_url = f"sqlite:///{source.resolve()}"
+            queries = self.data_dir / DEMO_QUERIES_FILE
+            if self.source_queries_file is None and queries.is_file():
+                self.source_queries_file = queries
+        return self
 
     @model_validator(mode="after")
     def _samesite_none_needs_secure(self) -> Settings:

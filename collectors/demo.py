@@ -24,14 +24,14 @@ import numpy as np
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from admin_metrics.settings import Settings
+from admin_metrics.settings import DEMO_QUERIES_FILE, DEMO_SOURCE_FILE, Settings
 from collectors.queries import check_source_queries, collection_budget, source_engine
 from collectors.runner import apply_retention, catch_up_daily, collect_slot, hourly_slot
 from db.engine import make_engine, session_factory, session_scope
 from db.queries import latest_slot
 
-SOURCE_FILE: Final = "demo_source.db"
-QUERIES_FILE: Final = "demo_source_queries.toml"
+SOURCE_FILE: Final = DEMO_SOURCE_FILE
+QUERIES_FILE: Final = DEMO_QUERIES_FILE
 HISTORY_DAYS: Final = 90  # scale of the simulated growth; the back-fill covers daily retention
 AHEAD_DAYS: Final = 7
 HOUR: Final = 3600
