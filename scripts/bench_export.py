@@ -22,8 +22,9 @@ from benchlib import history_rows, p95, timed  # noqa: E402 (scripts/, beside th
 from sqlalchemy import delete, insert  # noqa: E402
 
 from admin_metrics.settings import Settings  # noqa: E402
-from dashboard.chart_renderer import ChartRenderer  # noqa: E402
-from dashboard.export_service import ExportSpec, render_export  # noqa: E402
+from dashboard.reports.chart_renderer import ChartRenderer  # noqa: E402
+from dashboard.reports.export_service import render_export  # noqa: E402
+from dashboard.reports.types import ExportSpec  # noqa: E402
 from db.engine import make_engine, session_factory, session_scope  # noqa: E402
 from db.metrics import METRIC_IDS  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
@@ -60,7 +61,11 @@ def main() -> None:
 
     def export(spec: ExportSpec, renderer: ChartRenderer | None = None) -> int:
         with session_scope(sessions) as session:
-            return len(render_export(settings, session, spec, renderer=renderer).content)
+            return len(
+                render_export(
+                    session, spec, renderer=renderer, max_bytes=settings.export_max_bytes
+                ).content
+            )
 
     rows: list[tuple[str, str, str]] = []
     for label, granularity, days in (
