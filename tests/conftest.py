@@ -69,7 +69,7 @@ def pg_url(pg_admin_url: str, pg_template: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def emptypg_url_for(pg_admin_url: str) -> Iterator[str]:
+def empty_pg_url(pg_admin_url: str) -> Iterator[str]:
     """A fresh PostgreSQL database with no tables at all."""
     name = f"amh_e_{uuid.uuid4().hex[:10]}"
     admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
@@ -138,7 +138,7 @@ def app(store_url: str, make_settings: Callable[..., Settings]) -> Iterator[Flas
     flask_app = create_app(make_settings(database_url=store_url))
     flask_app.config["TESTING"] = True
     yield flask_app
-    get_context(flask_app).close()
+    get_context(flask_app).engine.dispose()
 
 
 @pytest.fixture

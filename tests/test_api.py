@@ -374,7 +374,7 @@ def test_status_is_pending_before_the_first_collection_and_shows_collecting(
     app: Flask, api: Callable[..., Any]
 ) -> None:
     get_context(app).scheduler = types.SimpleNamespace(  # type: ignore[assignment]
-        is_collecting=lambda: True, stop=lambda: None
+        is_collecting=True, stop=lambda: None
     )
     body = api("/metrics/status").get_json()
     assert body["status"] == "pending"

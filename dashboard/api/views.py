@@ -288,7 +288,7 @@ def status() -> Response:
         result = collection_status(
             session,
             collection_enabled=ctx.settings.metrics_collection_enabled,
-            is_collecting=ctx.scheduler is not None and ctx.scheduler.is_collecting(),
+            is_collecting=ctx.scheduler is not None and ctx.scheduler.is_collecting,
         )
     return jsonify(result.to_json())
 
