@@ -41,9 +41,9 @@ from collectors.runner import CollectionBudget, collect_slot  # noqa: E402
 from collectors.source import make_source_engine  # noqa: E402
 from db.engine import make_engine, session_factory  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from tests.collect_helpers import create_source_tables  # noqa: E402
 from tests.pgserver import PgServer  # noqa: E402
 from tests.relay import TcpRelay  # noqa: E402
+from tests.support import create_source_tables  # noqa: E402
 
 SLOT_SECONDS = 20
 

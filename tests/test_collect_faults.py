@@ -35,14 +35,15 @@ from db.engine import make_engine, session_factory, session_scope
 from db.metrics import METRIC_IDS
 from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
 from db.status import collection_status
-from tests.collect_helpers import (
+from tests.relay import TcpRelay
+from tests.support import (
     SOURCE_SCHEMA,
     create_source_tables,
     fill_source,
     run_sql,
     source_url_for,
+    wait_for,
 )
-from tests.relay import TcpRelay
 
 SLOT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -453,16 +454,6 @@ def services() -> Iterator[list[MetricsService]]:
     yield started
     for service in started:
         service.stop()
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def leader_at(
