@@ -78,7 +78,7 @@ def create_admin(obj: Obj, username: str) -> None:
         if getpass.getpass("Repeat password: ") != password:
             raise click.ClickException("passwords do not match")
     try:
-        with store_session(obj.settings.store_url) as session:
+        with store_session(obj.store_url) as session:
             _user, created = set_admin_password(session, username, password)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
@@ -110,9 +110,13 @@ def run_server(
     if workers is not None:
         options["workers"] = workers
 
-    from collectors.queries import check_source_queries
+    from collectors.queries import check_source_queries, probe_source
 
-    check_source_queries(settings)  # a bad SOURCE_QUERIES_FILE: one line, before any fork
+    queries = check_source_queries(settings)  # a bad SOURCE_QUERIES_FILE: one line, then exit
+    if settings.metrics_collection_enabled:
+        # Each query once, read-only, within the deadline: a warning line per failing metric,
+        # so a wrong SOURCE_DATABASE_URL shows at start, not an hour later.
+        probe_source(settings, queries)
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -133,17 +137,10 @@ def run_server(
 @pass_obj
 def serve(obj: Obj, host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web app (dashboard, API, scheduler) with gunicorn."""
-    from db.migrate import current_revision, head_revision
-
     settings = obj.settings
     if settings.secret_key is None:
         raise SettingsError("Invalid setting SECRET_KEY: required (at least 16 characters)")
-    current, head = current_revision(settings.store_url), head_revision()
-    if current != head:
-        raise click.ClickException(
-            f"the database schema is at revision {current or '(none)'}, this version needs "
-            f"{head}: run `admin-metrics db upgrade` first"
-        )
+    obj.check_store()  # no, an old or an unreachable store: one line, then exit
     run_server(settings, host, port, workers, None)
 
 
@@ -221,11 +218,17 @@ for _command in (
 
 
 def main() -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         cli(standalone_mode=True)
     except SettingsError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
+    except SQLAlchemyError as exc:  # the store went away mid-command: one line, no traceback
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+        click.echo(f"Error: database error: {reason}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -370,6 +370,34 @@ def seed_recent_hourly(session: Any, hours: int = 48) -> datetime:
     return now
 
 
+# --- the command line ---------------------------------------------------------------------
+def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of an ``admin-metrics`` run: no database settings from this one,
+    ``DATA_DIR`` under ``tmp_path``, collection off, then ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "SOURCE_"))}
+    env.update(
+        {
+            "DATA_DIR": str(tmp_path / "var"),
+            "SECRET_KEY": "cli-secret-key-0123456789abcdef",
+            "METRICS_COLLECTION_ENABLED": "false",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``admin-metrics ARGS`` in the folder ``tmp_path``; its exit code and output."""
+    return subprocess.run(
+        [sys.executable, "-c", "from admin_metrics.cli import main; main()", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 # --- source databases (collection tests) -------------------------------------------------
 
 SOURCE_SCHEMA = (
