@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import limits
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
@@ -32,6 +33,17 @@ def _check_db_url(value: str | None) -> str | None:
     if backend not in ("postgresql", "sqlite"):
         raise ValueError(f"unsupported database '{backend}' (use postgresql:// or sqlite:///)")
     return value
+
+
+def parse_rate(value: str) -> tuple[int, int]:
+    """``"5 per minute"`` / ``"10 per 15 minutes"`` / ``"5/minute"`` → (5, 60) / (10, 900)."""
+    try:
+        item = limits.parse(value)
+    except ValueError:
+        raise ValueError("not a rate such as '5 per minute' or '10 per 15 minutes'") from None
+    if item.amount < 1:
+        raise ValueError("must allow at least one attempt")
+    return int(item.amount), int(item.get_expiry())
 
 
 class Settings(BaseSettings):
@@ -127,9 +139,36 @@ class Settings(BaseSettings):
     auth_proxy_auto_create: bool = Field(
         False, description="Create an admin account for an unknown proxy-signed-on user."
     )
-    login_rate_limit: str = Field(
-        "5 per minute", description="Login attempts allowed per address and user name."
+    proxy_fix_hops: int = Field(
+        1,
+        ge=0,
+        le=10,
+        description="Proxies in front of the app whose `X-Forwarded-For`/`-Proto` are "
+        "believed, and only when the TCP peer is in AUTH_PROXY_TRUSTED (0: never).",
     )
+    session_idle_minutes: int = Field(
+        120,
+        ge=1,
+        le=30 * 24 * 60,
+        description="A sign-in session ends after this many minutes without a request.",
+    )
+    session_max_hours: int = Field(
+        12,
+        ge=1,
+        le=90 * 24,
+        description="A sign-in session ends this many hours after sign-in, active or not.",
+    )
+    login_rate_limit: str = Field(
+        "5 per minute",
+        description="Failed sign-ins allowed per address and user name (or per browser "
+        "that signed in before), e.g. `5 per minute`, `10 per 15 minutes`.",
+    )
+    login_address_rate_limit: str = Field(
+        "30 per 5 minutes",
+        description="Failed sign-ins allowed per address over all user names (browsers "
+        "that signed in before are not counted).",
+    )
+    audit_retention_days: int = Field(365, ge=1, le=36500, description="Days of audit log kept.")
 
     # --- gunicorn (admin-metrics serve, container entrypoint) -------------------------
     web_bind: str = Field(
@@ -186,6 +225,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"'{cidr}' is not an IP address or CIDR") from None
         return value
 
+    @field_validator("login_rate_limit", "login_address_rate_limit")
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
     @field_validator("url_prefix")
     @classmethod
     def _normalise_prefix(cls, value: str) -> str:
@@ -226,6 +271,16 @@ class Settings(BaseSettings):
     @property
     def source_url(self) -> str:
         return self.source_database_url or self.store_url
+
+    @property
+    def login_limit(self) -> tuple[int, int]:
+        """LOGIN_RATE_LIMIT as (failures, window seconds)."""
+        return parse_rate(self.login_rate_limit)
+
+    @property
+    def login_address_limit(self) -> tuple[int, int]:
+        """LOGIN_ADDRESS_RATE_LIMIT as (failures, window seconds)."""
+        return parse_rate(self.login_address_rate_limit)
 
     @property
     def store_is_sqlite(self) -> bool:
