@@ -235,6 +235,7 @@ FEATURE_COMMANDS: tuple[str, ...] = (
     "admin_metrics.collect_commands",
     "admin_metrics.export_commands",
     "admin_metrics.token_commands",
+    "admin_metrics.session_commands",
 )
 
 

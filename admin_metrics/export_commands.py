@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from admin_metrics.cli import Obj, cli, pass_obj
 from db.metrics import GRANULARITIES, METRIC_IDS
+
+if TYPE_CHECKING:
+    from dashboard.export_service import ExportSpec
 
 log = logging.getLogger(__name__)
 
@@ -94,5 +98,24 @@ def export(
             renderer.close()
         engine.dispose()
     output.write_bytes(result.content)
+    _audit_export(settings.store_url, spec, output)
     note = ", downsampled" if result.downsampled else ""
     click.echo(f"Wrote {output} ({len(result.content):,} bytes{note})")
+
+
+def _audit_export(store_url: str, spec: ExportSpec, output: Path) -> None:
+    """Who exported what goes to the audit log, from the command line too."""
+    from db import audit
+    from db.engine import make_engine, session_factory, session_scope
+
+    engine = make_engine(store_url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            audit.record_event(
+                session,
+                audit.EXPORT_CREATED,
+                actor=audit.CLI_ACTOR,
+                details={**spec.describe(), "via": "cli", "file": output.name},
+            )
+    finally:
+        engine.dispose()

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin_metrics.cli import Obj, cli, pass_obj
+from db import audit
 from db.accounts import AccountError, hash_token, new_token
 from db.engine import make_engine, session_factory, session_scope
 from db.models import AdminUser, ApiToken
@@ -31,7 +32,9 @@ class TokenInfo:
     last_used_at: datetime | None
 
 
-def create_api_token(session: Session, name: str, username: str) -> str:
+def create_api_token(
+    session: Session, name: str, username: str, *, actor: str = audit.CLI_ACTOR
+) -> str:
     """Store a new token for admin ``username``; returns the token (the only time it exists)."""
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH:
@@ -46,6 +49,9 @@ def create_api_token(session: Session, name: str, username: str) -> str:
     token = new_token()
     session.add(ApiToken(name=name, token_hash=hash_token(token), user_id=user.id))
     session.flush()
+    audit.record_event(
+        session, audit.TOKEN_CREATED, actor=actor, details={"name": name, "user": username}
+    )
     return token
 
 
@@ -58,12 +64,19 @@ def list_api_tokens(session: Session) -> list[TokenInfo]:
     return [TokenInfo(*row) for row in rows]
 
 
-def revoke_api_token(session: Session, name: str) -> bool:
+def revoke_api_token(session: Session, name: str, *, actor: str = audit.CLI_ACTOR) -> bool:
     """Delete the token called ``name``; False when there is none."""
     token = session.scalars(select(ApiToken).where(ApiToken.name == name)).first()
     if token is None:
         return False
+    owner = session.get(AdminUser, token.user_id)
     session.delete(token)
+    audit.record_event(
+        session,
+        audit.TOKEN_REVOKED,
+        actor=actor,
+        details={"name": name, "user": owner.username if owner else None},
+    )
     return True
 
 

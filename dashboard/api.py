@@ -34,9 +34,11 @@ from dashboard.api_models import (
     build_openapi,
     problem_from_validation,
 )
+from dashboard.auth import record_audit
 from dashboard.context import AppContext, get_context, request_language
 from dashboard.i18n import LANGUAGES, t
 from dashboard.series import lttb, percent_change, period_average
+from db import audit
 from db.exports import get_export
 from db.queries import latest_values, timeseries
 from db.status import collection_status
@@ -324,6 +326,10 @@ def export() -> tuple[Response, int, dict[str, str]]:
             lang=request_language(),
         )
         row = create_export(ctx, spec, user_id=getattr(current_user, "id", None))
+        with ctx.session() as session:
+            record_audit(
+                session, audit.EXPORT_CREATED, details={**spec.describe(), "export": row.id}
+            )
     except InvalidExportSpec as exc:
         log.info("Export request refused: %s", exc)
         raise ApiProblem("METRICS_INVALID_PARAMETER") from None
@@ -348,10 +354,16 @@ def download(export_id: str) -> Response:
     from dashboard.export_service import MEDIA_TYPES
 
     with get_context().session() as session:
-        row = get_export(session, export_id)
+        # Only its creator may download a file: another admin gets the same 404.
+        row = get_export(session, export_id, owner_id=current_user.id)
         if row is None:
             raise ApiProblem("EXPORT_NOT_FOUND")
         content, fmt, filename = row.content, row.format, row.filename
+        record_audit(
+            session,
+            audit.EXPORT_DOWNLOADED,
+            details={"export": export_id, "format": fmt, "file": filename},
+        )
     return send_file(
         BytesIO(content),
         mimetype=MEDIA_TYPES.get(fmt, "application/octet-stream"),

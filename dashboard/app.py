@@ -81,7 +81,10 @@ def _create_server(settings: Settings, secret_key: str) -> Flask:
         SESSION_COOKIE_PATH=prefix,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # The server-side session (SESSION_IDLE_MINUTES, SESSION_MAX_HOURS) decides; the
+        # cookie itself is a browser-session cookie. Remember-me cookies are never issued.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
+        REMEMBER_COOKIE_DURATION=timedelta(seconds=0),
         WTF_CSRF_TIME_LIMIT=None,
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=1024 * 1024,

@@ -16,6 +16,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 
 from dashboard import ids
+from dashboard.auth import record_audit
 from dashboard.context import AppContext
 from dashboard.export_service import (
     ExportError,
@@ -25,6 +26,7 @@ from dashboard.export_service import (
 )
 from dashboard.i18n import t
 from dashboard.view_state import resolve_view
+from db import audit
 from db.metrics import METRIC_IDS
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,10 @@ def register_export_callbacks(app: Dash, ctx: AppContext) -> None:
                 ctx, fmt=fmt, search=search, tz_name=tz_name, lang=lang, now=datetime.now(UTC)
             )
             result = export_for_app(ctx, spec)
+            with ctx.session() as session:  # no file leaves without its audit row
+                record_audit(
+                    session, audit.EXPORT_DOWNLOADED, details={**spec.describe(), "via": "page"}
+                )
         except ExportTooLarge as exc:
             log.warning("Page export too large: %s", exc)
             return no_update, _message("export.too_large", lang, "warning")

@@ -12,6 +12,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import Flask, Response, has_request_context, request
+from flask_wtf.csrf import generate_csrf
 
 from dashboard import ids
 from dashboard.callbacks import register_callbacks, slot_marker
@@ -28,6 +29,11 @@ GRAPH_CONFIG: Any = {
     "responsive": True,
     "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
 }
+
+
+def _csrf() -> str:
+    """The CSRF token for the sign-out form (none while Dash validates the layout)."""
+    return generate_csrf() if has_request_context() else ""
 
 
 def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
@@ -50,11 +56,20 @@ def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
                             href=f"?lang={other}",
                             className="btn btn-sm btn-outline-secondary",
                         ),
-                        html.A(
-                            t("nav.logout", lang),
-                            id=ids.LOGOUT_LINK,
-                            href=ctx.url("logout"),
-                            className="btn btn-sm btn-outline-dark",
+                        # Sign-out is a POST with the CSRF token (a link could be forged).
+                        html.Form(
+                            [
+                                dcc.Input(type="hidden", name="csrf_token", value=_csrf()),
+                                html.Button(
+                                    t("nav.logout", lang),
+                                    id=ids.LOGOUT_LINK,
+                                    type="submit",
+                                    className="btn btn-sm btn-outline-dark",
+                                ),
+                            ],
+                            method="POST",
+                            action=ctx.url("logout"),
+                            className="m-0",
                         ),
                     ],
                     className="d-flex gap-2",
