@@ -248,6 +248,9 @@ def main() -> None:
         cli(standalone_mode=True)
     except SettingsError as exc:
         click.echo(str(exc), err=True)
+        from admin_metrics.wsgi import record_refused_start
+
+        record_refused_start(str(exc))
         sys.exit(2)
 
 

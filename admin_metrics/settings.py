@@ -6,8 +6,9 @@ Nothing else in the code base reads ``os.environ``: factories receive a ``Settin
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import limits
@@ -16,6 +17,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:
+    from db.security_retention import SecurityRetention
 
 
 class SettingsError(Exception):
@@ -283,6 +287,20 @@ class Settings(BaseSettings):
         return parse_rate(self.login_address_rate_limit)
 
     @property
+    def security_retention(self) -> SecurityRetention:
+        """What the retention of sessions, sign-in failures and audit rows keeps."""
+        from db.security_retention import SecurityRetention
+        from db.sessions import SessionPolicy
+
+        return SecurityRetention(
+            audit_days=self.audit_retention_days,
+            sessions=SessionPolicy.of(
+                idle_minutes=self.session_idle_minutes, max_hours=self.session_max_hours
+            ),
+            failure_window=timedelta(seconds=max(self.login_limit[1], self.login_address_limit[1])),
+        )
+
+    @property
     def store_is_sqlite(self) -> bool:
         return make_url(self.store_url).get_backend_name() == "sqlite"
 
@@ -306,3 +324,28 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(_one_line(exc)) from None
     except _SourceError as exc:  # e.g. a value pydantic-settings could not decode
         raise SettingsError(f"Invalid setting: {exc}") from None
+
+
+class _StoreOnly(BaseSettings):
+    """Just the store's location, read the same way as ``Settings``."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+
+
+def store_url_despite_error() -> str | None:
+    """The store URL when the rest of the settings are wrong (to record the refused start
+    in the audit log); None when the store's own settings are what is wrong, or when the
+    embedded SQLite store does not exist yet (it is not created for this)."""
+    try:
+        values = _StoreOnly()
+        url = _check_db_url(values.database_url)
+    except (ValidationError, _SourceError, ValueError):
+        return None
+    if url:
+        return url
+    path = (values.data_dir / "metrics.db").resolve()
+    return f"sqlite:///{path}" if path.exists() else None

@@ -49,7 +49,8 @@ from dashboard.i18n import t
 from db import audit
 from db.accounts import check_credentials, hash_password, hash_token
 from db.models import AdminUser, ApiToken
-from db.sessions import SessionPolicy, end_session, open_session, prune_sessions, resolve_session
+from db.security_retention import prune_security_records
+from db.sessions import SessionPolicy, end_session, open_session, resolve_session
 from db.sign_in_limits import (
     Attempt,
     Limit,
@@ -57,7 +58,6 @@ from db.sign_in_limits import (
     check_lockout,
     clear_failures,
     normalise_username,
-    prune_failures,
     record_attempt,
 )
 
@@ -297,10 +297,7 @@ def _locked_response(lock: Lockout, now: datetime, lang: str) -> Response:
 def _prune(db: Session, ctx: AppContext, now: datetime) -> None:
     """Sign-in is rare and already writes: a good moment to drop what has expired, so the
     tables stay small even where the scheduler (and its retention job) is off."""
-    user_limit, address_limit = _limits(ctx)
-    prune_sessions(db, session_policy(ctx), now)
-    prune_failures(db, max(user_limit.window, address_limit.window), now)
-    audit.prune_events(db, ctx.settings.audit_retention_days, now)
+    prune_security_records(db, ctx.settings.security_retention, now)
 
 
 # --- views --------------------------------------------------------------------------------

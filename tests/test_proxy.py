@@ -15,8 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from dashboard.auth import session_policy
 from dashboard.context import get_context
 from db.models import AdminUser
+from db.sessions import resolve_session
 from tests.conftest import create_user, login
 
 HEADER = "X-Forwarded-User"
@@ -67,9 +69,15 @@ def _user(app: Flask, username: str) -> AdminUser | None:
 
 
 def _signed_in_id(client: FlaskClient) -> str | None:
+    """The account id of the browser's server-side session (the cookie holds its token)."""
     with client.session_transaction() as session:
-        value = session.get("_user_id")
-        return str(value) if value is not None else None
+        token = session.get("_user_id")
+    if token is None:
+        return None
+    app = client.application
+    with get_context(app).session() as db:
+        found = resolve_session(db, str(token), session_policy(get_context(app)))
+        return str(found[1].id) if found else None
 
 
 def test_header_from_trusted_proxy_signs_in_an_admin(proxy_app: Flask) -> None:
