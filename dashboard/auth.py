@@ -577,7 +577,12 @@ class ProxySignOn:
         if current_user.is_authenticated:
             _end_browser_session(audit.SESSION_REVOKED)
         login_user(user)
-        log.info("Admin %r signed in through the proxy from %s", username, request.remote_addr)
+        log.info(
+            "Admin %r signed in through the proxy from %s (client %s)",
+            username,
+            peer_address(),
+            request.remote_addr,
+        )
         return None
 
     def _sign_on(self, username: str) -> User | None:

@@ -45,6 +45,16 @@ def http_login(
     )
 
 
+def http_logout(session: requests.Session, base: str) -> requests.Response:
+    """Sign out with the button of ``{base}logout`` (a POST with the CSRF token)."""
+    page = session.get(base + "logout", timeout=10)
+    token = CSRF.search(page.text)
+    assert token, f"sign-out form with a CSRF token at {base}logout ({page.status_code})"
+    return session.post(
+        base + "logout", data={"csrf_token": token.group(1)}, allow_redirects=False, timeout=10
+    )
+
+
 def browser_login(browser: Any, password: str = ADMIN_PASSWORD, username: str = "admin") -> None:
     """Fill the login form the browser is showing and submit it."""
     wait = WebDriverWait(browser, 30)

@@ -30,7 +30,14 @@ from db.engine import make_engine, session_factory, session_scope
 from db.migrate import upgrade
 from db.models import AdminUser, ApiToken
 from tests.conftest import ADMIN_PASSWORD, LiveServer, create_user
-from tests.fixtures_deploy import Nginx, browser_login, http_login, proxy_location, wait_for
+from tests.fixtures_deploy import (
+    Nginx,
+    browser_login,
+    http_login,
+    http_logout,
+    proxy_location,
+    wait_for,
+)
 
 PREFIX = "/portal/metrics/"
 SSO_PASSWORDS = {"alice": "alice-portal-pw", "viewer": "viewer-portal-pw", "carol": "carol-pw"}
@@ -186,7 +193,7 @@ def test_every_url_lives_under_the_prefix_through_nginx(portal: Portal) -> None:
     assert spec.status_code == 200
 
     # Sign-out returns to the login form under the prefix.
-    out = s.get(base + "logout", allow_redirects=False, timeout=10)
+    out = http_logout(s, base)
     assert urlsplit(out.headers["Location"]).path == PREFIX + "login"
     assert s.get(base + "admin/metrics/", allow_redirects=False, timeout=10).status_code == 302
 
