@@ -138,7 +138,8 @@ class Settings(BaseSettings):
     )
     auth_proxy_trusted: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated addresses/CIDRs allowed to send AUTH_PROXY_HEADER.",
+        description="Comma-separated addresses/CIDRs of the reverse proxy: allowed to send "
+        "AUTH_PROXY_HEADER, and the only peers whose X-Forwarded-For is believed.",
     )
     auth_proxy_auto_create: bool = Field(
         False, description="Create an admin account for an unknown proxy-signed-on user."
