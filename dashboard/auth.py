@@ -490,7 +490,9 @@ def store_unavailable_response() -> Response:
     page's own failure message with a retry button for a page."""
     lang = request_language()
     if _wants_json(request.path):
-        response = jsonify({"error": t("api.store_unavailable", lang), "code": "STORE_UNAVAILABLE"})
+        # Dash's requests carry the page's own message (assets/request_errors.js shows it).
+        key = "dash.load_failed" if "/_dash-" in request.path else "api.store_unavailable"
+        response = jsonify({"error": t(key, lang), "code": "STORE_UNAVAILABLE"})
         response.status_code = 503
     else:
         html = render_template(
