@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from db.models import SignInFailure
@@ -71,13 +71,13 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()[:MAX_USERNAME]
 
 
-def _lockout(session: Session, query: object, limit: Limit, scope: Scope) -> Lockout | None:
+def _lockout(
+    session: Session, query: Select[datetime], limit: Limit, scope: Scope
+) -> Lockout | None:
     """Locked while ``limit.attempts`` failures are in the window: until the newest
     ``attempts``-th one leaves it."""
     nth = session.scalar(
-        query.order_by(SignInFailure.occurred_at.desc())  # type: ignore[attr-defined]
-        .limit(1)
-        .offset(limit.attempts - 1)
+        query.order_by(SignInFailure.occurred_at.desc()).limit(1).offset(limit.attempts - 1)
     )
     return Lockout(nth + limit.window, scope) if nth is not None else None
 
