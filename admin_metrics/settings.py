@@ -9,7 +9,6 @@ import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import limits
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -17,6 +16,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from admin_metrics.zones import zone_name
 
 if TYPE_CHECKING:
     from db.security_retention import SecurityRetention
@@ -247,10 +248,8 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _valid_tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}'") from None
+        if zone_name(value) is None:
+            raise ValueError(f"unknown time zone '{value}'")
         return value
 
     @field_validator("secret_key")
