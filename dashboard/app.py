@@ -18,6 +18,7 @@ from collectors.scheduler import start_metrics_service
 from dashboard.api import register_api
 from dashboard.auth import init_auth, public_endpoints, store_unavailable_response
 from dashboard.context import EXTENSION_KEY, AppContext, get_context, request_language
+from dashboard.dash_requests import callback_request_check
 from dashboard.i18n import t
 from dashboard.page import build_dash
 from db.engine import make_engine, session_factory
@@ -165,7 +166,9 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
 
     register_api(server, ctx)
 
-    build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=ctx.url(DASH_PATH))
+    dash_app = build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=ctx.url(DASH_PATH))
+    # After the sign-in guard: anonymous callers get 401, malformed calls 400, never a 500.
+    server.before_request(callback_request_check(lambda: dash_app.callback_map, ctx.url(DASH_PATH)))
     ctx.public_endpoints = public_endpoints(server, ctx.url(DASH_PATH))
     # Validates SOURCE_QUERIES_FILE (a bad entry raises SettingsError: one line) and, unless
     # METRICS_COLLECTION_ENABLED=false, joins the scheduler's leader election (after fork:

@@ -51,6 +51,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Failed to load the metric data",
     ),
     "dash.retry": ("다시 시도", "Retry"),
+    "dash.bad_request": ("잘못된 요청입니다.", "Bad request."),
     "dash.downsampled": ("{n}개 포인트에서 {m}개로 축소됨", "downsampled from {n} points"),
     "dash.range": ("기간", "Range"),
     "dash.days": ("{n}일", "{n} days"),
