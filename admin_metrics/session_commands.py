@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from admin_metrics.cli import Obj, cli, pass_obj
-from admin_metrics.token_commands import _store_session
+from admin_metrics.cli_obj import Obj, pass_obj
 from db import audit
 from db.accounts import AccountError, disable_admin
+from db.engine import store_session
 from db.models import AdminUser
 from db.sessions import SessionPolicy, end_user_sessions, list_sessions
 
@@ -51,7 +51,7 @@ def _when(value: datetime | None) -> str:
     return value.isoformat(timespec="seconds") if value else "-"
 
 
-@cli.group("sessions")
+@click.group("sessions")
 def sessions_group() -> None:
     """Signed-in browser sessions (kept in the store)."""
 
@@ -61,7 +61,7 @@ def sessions_group() -> None:
 @pass_obj
 def sessions_list(obj: Obj, username: str | None) -> None:
     """List live sessions: account, how, since, last request, address, browser."""
-    with _store_session(obj) as session:
+    with store_session(obj.settings.store_url) as session:
         rows = list_sessions(session, _policy(obj), username=username)
     if not rows:
         click.echo("No open sessions.")
@@ -81,7 +81,7 @@ def sessions_revoke(obj: Obj, username: str) -> None:
     """End every session of USERNAME now (on every worker and replica)."""
     from sqlalchemy import select
 
-    with _store_session(obj) as session:
+    with store_session(obj.settings.store_url) as session:
         user = session.scalars(select(AdminUser).where(AdminUser.username == username)).first()
         if user is None:
             raise click.ClickException(f"no account named '{username}'")
@@ -95,20 +95,20 @@ def sessions_revoke(obj: Obj, username: str) -> None:
     click.echo(f"Ended {ended} session(s) of '{username}'.")
 
 
-@cli.command("disable-admin")
+@click.command("disable-admin")
 @click.argument("username")
 @pass_obj
 def disable_admin_command(obj: Obj, username: str) -> None:
     """Disable admin USERNAME and end its sessions (re-enable: create-admin USERNAME)."""
     try:
-        with _store_session(obj) as session:
+        with store_session(obj.settings.store_url) as session:
             ended = disable_admin(session, username)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Admin '{username}' disabled; {ended} session(s) ended.")
 
 
-@cli.command("audit")
+@click.command("audit")
 @click.option("--since", default=None, help="From (ISO 8601, or an age: 30m, 24h, 7d).")
 @click.option("--until", default=None, help="Before (ISO 8601, or an age).")
 @click.option("--user", "actor", default=None, help="Only events by this actor.")
@@ -132,7 +132,7 @@ def audit_command(
         actor=actor,
         action=action,
     )
-    with _store_session(obj) as session:
+    with store_session(obj.settings.store_url) as session:
         events = audit.list_events(session, where, limit=limit)
     if as_json:
         for event in events:

@@ -6,9 +6,8 @@ Nothing else in the code base reads ``os.environ``: factories receive a ``Settin
 from __future__ import annotations
 
 import ipaddress
-from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 import limits
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -18,9 +17,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from admin_metrics.zones import zone_name
-
-if TYPE_CHECKING:
-    from db.security_retention import SecurityRetention
 
 
 class SettingsError(Exception):
@@ -285,20 +281,6 @@ class Settings(BaseSettings):
     def login_address_limit(self) -> tuple[int, int]:
         """LOGIN_ADDRESS_RATE_LIMIT as (failures, window seconds)."""
         return parse_rate(self.login_address_rate_limit)
-
-    @property
-    def security_retention(self) -> SecurityRetention:
-        """What the retention of sessions, sign-in failures and audit rows keeps."""
-        from db.security_retention import SecurityRetention
-        from db.sessions import SessionPolicy
-
-        return SecurityRetention(
-            audit_days=self.audit_retention_days,
-            sessions=SessionPolicy.of(
-                idle_minutes=self.session_idle_minutes, max_hours=self.session_max_hours
-            ),
-            failure_window=timedelta(seconds=max(self.login_limit[1], self.login_address_limit[1])),
-        )
 
     @property
     def store_is_sqlite(self) -> bool:

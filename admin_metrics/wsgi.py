@@ -10,22 +10,16 @@ own engine pool and the scheduler leader election happens per worker, after fork
 from __future__ import annotations
 
 import gc
-import logging
 import sys
 from typing import Any
 
 from flask import Flask
 
 from admin_metrics.logs import configure_logging
+from admin_metrics.refused_start import record_refused_start
 from admin_metrics.settings import Settings, SettingsError, load_settings
 
-log = logging.getLogger(__name__)
-
 WSGI_APP = "admin_metrics.wsgi:create()"
-# Long-lived helpers stopped first, in this order; any other service with a
-# stop/shutdown/close method is stopped after them.
-SERVICE_STOP_ORDER = ("scheduler", "chart_renderer")
-_STOP_METHODS = ("stop", "shutdown", "close")
 
 
 def serving_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
@@ -35,7 +29,7 @@ def serving_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     ``gc.freeze()`` moves it out of the collector's sight, so full collections stay short
     (they were the 95th-percentile latency of large API responses: 115 ms vs 36 ms p50).
     """
-    from dashboard.app import create_app
+    from dashboard.app import create_app  # in the worker, after fork (see stop_services)
 
     app = create_app(settings, secret_key=secret_key)
     gc.freeze()
@@ -55,75 +49,19 @@ def create() -> Flask:
         raise SystemExit(2) from None
 
 
-def record_refused_start(message: str, store_url: str | None = None) -> bool:
-    """Write a ``settings_refused`` audit row when a store can be reached; True if written.
-
-    Best effort by design: the one-line message on stderr is the primary report, and the
-    store may be exactly what is misconfigured (then this says so in an INFO log line).
-    """
-    from sqlalchemy import inspect
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from admin_metrics.settings import store_url_despite_error
-    from db import audit
-    from db.engine import make_engine, session_factory, session_scope
-
-    url = store_url or store_url_despite_error()
-    if url is None:
-        return False
-    connect_args = {} if url.startswith("sqlite") else {"connect_timeout": 3}
-    engine = make_engine(url, connect_args=connect_args) if connect_args else make_engine(url)
-    try:
-        with engine.connect() as conn:
-            if not inspect(conn).has_table("audit_log"):
-                return False
-        with session_scope(session_factory(engine)) as session:
-            audit.record_event(
-                session,
-                audit.SETTINGS_REFUSED,
-                actor=audit.SYSTEM_ACTOR,
-                details={"error": message},
-            )
-        return True
-    except SQLAlchemyError as exc:
-        log.info("Refused start not recorded in the audit log: %s", exc.__class__.__name__)
-        return False
-    finally:
-        engine.dispose()
-
-
 def stop_services(app: Flask) -> list[str]:
     """Stop the app's background services (scheduler, chart renderer) and close the pool.
 
-    Returns the names of the services stopped. A failing service is logged and the others
-    are still stopped: a worker that is going away must not leave a lock or a browser behind.
+    Returns the names of the services stopped (see ``AppContext.close``).
     """
-    from dashboard.context import EXTENSION_KEY
+    # Imported here, like create_app: the gunicorn master reads this module for its options
+    # and must not load the app's modules before it forks the workers.
+    from dashboard.context import EXTENSION_KEY, AppContext
 
     ctx = app.extensions.get(EXTENSION_KEY)
-    if ctx is None:
+    if not isinstance(ctx, AppContext):
         return []
-    names = [n for n in SERVICE_STOP_ORDER if n in ctx.services]
-    names += [n for n in ctx.services if n not in names]
-    stopped: list[str] = []
-    for name in names:
-        service = ctx.services.get(name)
-        method = next(
-            (getattr(service, m) for m in _STOP_METHODS if callable(getattr(service, m, None))),
-            None,
-        )
-        if method is None:
-            continue
-        try:
-            method()
-        except Exception:
-            log.exception("Stopping service %r failed", name)
-            continue
-        stopped.append(name)
-    ctx.engine.dispose()
-    if stopped:
-        log.info("Background services stopped: %s", ", ".join(stopped))
-    return stopped
+    return ctx.close()
 
 
 def _worker_exit(server: Any, worker: Any) -> None:

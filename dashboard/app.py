@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from dash.exceptions import DependencyException
@@ -15,32 +14,24 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from admin_metrics.settings import Settings, SettingsError
 from collectors.scheduler import start_metrics_service
-from dashboard.api import register_api
+from dashboard.api.views import register_api
 from dashboard.auth import init_auth, public_endpoints, store_unavailable_response
 from dashboard.context import EXTENSION_KEY, AppContext, get_context, request_language
-from dashboard.dash_requests import callback_request_check
 from dashboard.i18n import t
-from dashboard.page import build_dash
+from dashboard.page.layout import build_dash
+from dashboard.paths import ASSETS_DIR
 from db.engine import make_engine, session_factory
 
 log = logging.getLogger(__name__)
 
 
-def _assets_dir() -> Path:
-    """``assets/`` beside the packages in a checkout; ``dashboard/static_assets`` in a wheel."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "static_assets"
-    return packaged if packaged.is_dir() else here.parent / "assets"
-
-
-ASSETS_DIR = _assets_dir()
 DASH_PATH = "admin/metrics/"
 
 
 def _script_sources() -> str:
     """``script-src``: our own files plus the hashes of Dash's few inline scripts (the
     renderer bootstrap, clientside callbacks), so no other inline script or eval can run."""
-    dash_app = get_context().services.get("dash")
+    dash_app = get_context().dash_app
     hashes = " ".join(dash_app.csp_hashes()) if dash_app is not None else ""  # quoted
     return f"'self' {hashes}".strip()
 
@@ -166,12 +157,10 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
 
     register_api(server, ctx)
 
-    dash_app = build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=ctx.url(DASH_PATH))
-    # After the sign-in guard: anonymous callers get 401, malformed calls 400, never a 500.
-    server.before_request(callback_request_check(lambda: dash_app.callback_map, ctx.url(DASH_PATH)))
+    build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=ctx.url(DASH_PATH))
     ctx.public_endpoints = public_endpoints(server, ctx.url(DASH_PATH))
     # Validates SOURCE_QUERIES_FILE (a bad entry raises SettingsError: one line) and, unless
     # METRICS_COLLECTION_ENABLED=false, joins the scheduler's leader election (after fork:
     # the factory runs in each worker); stopped at exit.
-    ctx.services["scheduler"] = start_metrics_service(settings)
+    ctx.scheduler = start_metrics_service(settings)
     return server

@@ -44,12 +44,12 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from dashboard.context import AppContext, get_context, request_language
+from dashboard.context import AppContext, get_context, record_audit, request_language
 from dashboard.i18n import t
 from db import audit
 from db.accounts import check_credentials, hash_password, hash_token
 from db.models import AdminUser, ApiToken
-from db.security_retention import prune_security_records
+from db.security_retention import SecurityRetention, prune_security_records
 from db.sessions import SessionPolicy, end_session, open_session, resolve_session
 from db.sign_in_limits import (
     Attempt,
@@ -191,20 +191,6 @@ def _limits(ctx: AppContext) -> tuple[Limit, Limit]:
     return Limit(n_user, timedelta(seconds=w_user)), Limit(n_addr, timedelta(seconds=w_addr))
 
 
-def record_audit(
-    db: Session,
-    action: str,
-    *,
-    actor: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Append an audit event for this request inside ``db``'s transaction (it commits or
-    fails with the action). The actor defaults to the signed-in user."""
-    if actor is None and current_user.is_authenticated:
-        actor = current_user.username
-    audit.record_event(db, action, actor=actor, address=request.remote_addr, details=details)
-
-
 def _store_failed(where: str, exc: SQLAlchemyError) -> None:
     """Remember for the guard that the store could not be asked (it answers 503)."""
     log.error("%s: store unavailable: %s", where, exc.__class__.__name__)
@@ -297,7 +283,7 @@ def _locked_response(lock: Lockout, now: datetime, lang: str) -> Response:
 def _prune(db: Session, ctx: AppContext, now: datetime) -> None:
     """Sign-in is rare and already writes: a good moment to drop what has expired, so the
     tables stay small even where the scheduler (and its retention job) is off."""
-    prune_security_records(db, ctx.settings.security_retention, now)
+    prune_security_records(db, SecurityRetention.of(ctx.settings), now)
 
 
 # --- views --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,21 @@ from db.sign_in_limits import prune_failures
 log = logging.getLogger(__name__)
 
 
+class RetentionSettings(Protocol):
+    """The settings this reads (``admin_metrics.settings.Settings`` has them; db imports
+    nothing of the application)."""
+
+    audit_retention_days: int
+    session_idle_minutes: int
+    session_max_hours: int
+
+    @property
+    def login_limit(self) -> tuple[int, int]: ...
+
+    @property
+    def login_address_limit(self) -> tuple[int, int]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SecurityRetention:
     """What to keep: audit days, the session policy, the longest sign-in window."""
@@ -26,6 +42,18 @@ class SecurityRetention:
     audit_days: int
     sessions: SessionPolicy
     failure_window: timedelta
+
+    @classmethod
+    def of(cls, settings: RetentionSettings) -> SecurityRetention:
+        return cls(
+            audit_days=settings.audit_retention_days,
+            sessions=SessionPolicy.of(
+                idle_minutes=settings.session_idle_minutes, max_hours=settings.session_max_hours
+            ),
+            failure_window=timedelta(
+                seconds=max(settings.login_limit[1], settings.login_address_limit[1])
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,18 +26,18 @@ from db import audit
 from db.accounts import disable_admin, set_admin_password
 from db.engine import make_engine
 from db.models import AdminUser
-from tests.auth_support import (
+from tests.support import (
+    ADMIN_PASSWORD,
     attempt,
     audit_actions,
     create_export,
+    page_export_request,
+    seed_history,
     session_cookie,
     sign_out,
     signed_in,
     table_rows,
 )
-from tests.conftest import ADMIN_PASSWORD
-from tests.dashboard_seed import seed_history
-from tests.test_export_page import _click as click_page_export
 
 WRONG = "wrong password!"
 NEW_PASSWORD = "another secret passphrase"
@@ -84,7 +84,7 @@ def test_every_security_event_is_recorded_without_secrets(
         secrets += [session_cookie(client), flask_session["_user_id"]]
     download = create_export(client)
     assert client.get(download).status_code == 200
-    page_export = click_page_export(client, "export-csv-button")
+    page_export = page_export_request(client, "export-csv-button")
     assert page_export.status_code == 200
     assert sign_out(client).status_code == 302
 
@@ -201,7 +201,7 @@ def test_the_retention_job_prunes_old_audit_rows_sessions_and_failures(
     from collectors.scheduler import MetricsService
     from db.sessions import open_session
     from db.sign_in_limits import Attempt, record_attempt
-    from tests.conftest import create_user
+    from tests.support import create_user
 
     create_user(store_url, "admin")
     now = datetime.now(UTC)

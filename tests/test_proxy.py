@@ -19,8 +19,7 @@ from dashboard.auth import session_policy
 from dashboard.context import get_context
 from db.models import AdminUser
 from db.sessions import resolve_session
-from tests.auth_support import audit_actions, table_rows
-from tests.conftest import create_user, login
+from tests.support import audit_actions, create_user, login, table_rows
 
 HEADER = "X-Forwarded-User"
 PROXY = {"REMOTE_ADDR": "10.20.0.5"}

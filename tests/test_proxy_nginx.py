@@ -29,13 +29,14 @@ from db.accounts import hash_token, new_token
 from db.engine import make_engine, session_factory, session_scope
 from db.migrate import upgrade
 from db.models import AdminUser, ApiToken
-from tests.conftest import ADMIN_PASSWORD, LiveServer, create_user
-from tests.fixtures_deploy import (
-    Nginx,
+from tests.fixtures_deploy import Nginx, proxy_location
+from tests.support import (
+    ADMIN_PASSWORD,
+    LiveServer,
     browser_login,
+    create_user,
     http_login,
     http_logout,
-    proxy_location,
     wait_for,
 )
 

@@ -19,21 +19,22 @@ from admin_metrics.cli import cli
 from dashboard.context import get_context
 from db.accounts import disable_admin, set_admin_password
 from db.models import AdminSession
-from tests.auth_support import (
+from tests.support import (
+    ADMIN_PASSWORD,
     OPEN,
     REFUSED,
     callback_body,
     create_export,
+    create_user,
     csrf_token,
     data_routes,
     replay,
+    seed_history,
     session_cookie,
     sign_out,
     signed_in,
     table_rows,
 )
-from tests.conftest import ADMIN_PASSWORD, create_user
-from tests.dashboard_seed import seed_history
 
 
 @pytest.fixture
@@ -145,7 +146,7 @@ def test_disabling_the_account_ends_every_session(seeded: Flask) -> None:
         assert data_routes(client, export_url, body) == REFUSED
         assert data_routes(replay(seeded, cookie), export_url, body) == REFUSED
     # Disabled accounts cannot sign in again either.
-    from tests.conftest import login
+    from tests.support import login
 
     assert login(seeded.test_client(), "admin").status_code == 401
 

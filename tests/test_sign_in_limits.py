@@ -15,8 +15,7 @@ import pytest
 from flask import Flask
 
 from dashboard.context import get_context
-from tests.auth_support import attempt, sign_out, table_rows
-from tests.conftest import ADMIN_PASSWORD, create_user
+from tests.support import ADMIN_PASSWORD, attempt, create_user, sign_out, table_rows
 
 WRONG = "wrong password!"
 

@@ -18,10 +18,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from db.engine import make_engine
 from db.migrate import upgrade
-from tests.conftest import LiveServer, create_user
-from tests.dashboard_seed import seed_history
-from tests.fixtures_deploy import browser_login, http_login
 from tests.pgserver import PgServer
+from tests.support import LiveServer, browser_login, create_user, http_login, seed_history
 
 LOAD_FAILED = "메트릭 데이터를 불러오는데 실패했습니다"
 

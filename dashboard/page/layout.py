@@ -14,12 +14,13 @@ from dash import dcc, html
 from flask import Flask, Response, has_request_context, request
 from flask_wtf.csrf import generate_csrf
 
-from dashboard import ids
-from dashboard.callbacks import register_callbacks, slot_marker
 from dashboard.context import AppContext, request_language
-from dashboard.export_callbacks import register_export_callbacks
 from dashboard.i18n import t
-from dashboard.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
+from dashboard.page import ids
+from dashboard.page.callbacks import register_callbacks, slot_marker
+from dashboard.page.dash_requests import callback_request_check
+from dashboard.page.export_callbacks import register_export_callbacks
+from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
 from db.metrics import METRICS
 
 REFRESH_MS = 60_000
@@ -345,7 +346,10 @@ def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path:
     server.after_request(_remember_language)
     register_callbacks(app, ctx)
     register_export_callbacks(app, ctx)
-    ctx.services["dash"] = app
+    # After the sign-in guard (init_auth ran first): anonymous callers get 401, malformed
+    # callback requests 400, never a 500.
+    server.before_request(callback_request_check(lambda: app.callback_map, base_path))
+    ctx.dash_app = app
     # Keep last: Dash sets itself up lazily on a worker's first request, and concurrent
     # first requests (the page's script tags) can then see a half-registered script list
     # and answer 500. Setting up now, once per process, avoids that race.
