@@ -272,7 +272,7 @@ def _locked_response(lock: Lockout, now: datetime, lang: str) -> Response:
     zone = ZoneInfo(get_context().settings.default_timezone)
     seconds = lock.seconds_left(now)
     message = t("login.locked", lang).format(
-        time=lock.until.astimezone(zone).strftime("%H:%M:%S"), seconds=seconds
+        time=lock.announced.astimezone(zone).strftime("%H:%M:%S"), seconds=seconds
     )
     html, status = _render_login(LoginForm(), message, 429)
     response = Response(html, status=status, mimetype="text/html")

@@ -19,6 +19,7 @@ the caller is told exactly when it ends.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
@@ -47,8 +48,15 @@ class Lockout:
     until: datetime
     scope: Scope
 
+    @property
+    def announced(self) -> datetime:
+        """``until`` rounded up to the second: the time to tell people (never too early)."""
+        whole = self.until.replace(microsecond=0)
+        return whole if whole == self.until else whole + timedelta(seconds=1)
+
     def seconds_left(self, now: datetime) -> int:
-        return max(1, int((self.until - now).total_seconds() + 0.999))
+        """Whole seconds until ``announced`` (for Retry-After), at least 1."""
+        return max(1, math.ceil((self.announced - now).total_seconds()))
 
 
 @dataclass(frozen=True, slots=True)
