@@ -34,13 +34,15 @@ def _declared_outputs(output: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _same_items(sent: object, declared: list[tuple[str, str]], *, values: bool) -> bool:
+def _same_items(sent: object, declared: list[tuple[str, str]]) -> bool:
+    """The same ids and properties in the same order (a ``value`` is left out by the
+    browser when the property is still undefined, e.g. a button never clicked)."""
     if not isinstance(sent, list) or len(sent) != len(declared):
         return False
     for item, (component, prop) in zip(sent, declared, strict=True):
         if not isinstance(item, dict) or item.get("id") != component:
             return False
-        if item.get("property") != prop or (values and "value" not in item):
+        if item.get("property") != prop:
             return False
     return True
 
@@ -55,18 +57,18 @@ def callback_body_problem(body: object, callback_map: Mapping[str, Any]) -> str 
     callback = callback_map[output]
     inputs = [(i["id"], i["property"]) for i in callback["inputs"]]
     state = [(s["id"], s["property"]) for s in callback["state"]]
-    if not _same_items(body.get("inputs"), inputs, values=True):
+    if not _same_items(body.get("inputs"), inputs):
         return "inputs do not match the callback"
-    if not _same_items(body.get("state", []), state, values=True):
+    if not _same_items(body.get("state", []), state):
         return "state does not match the callback"
     outputs = _declared_outputs(output)
     sent = body.get("outputs")
     if callback.get("no_output"):
         pass
     elif output.startswith(".."):
-        if not _same_items(sent, outputs, values=False):
+        if not _same_items(sent, outputs):
             return "outputs do not match the callback"
-    elif not _same_items([sent], outputs, values=False):
+    elif not _same_items([sent], outputs):
         return "outputs do not match the callback"
     changed = body.get("changedPropIds", [])
     known = {f"{component}.{prop}" for component, prop in inputs}
