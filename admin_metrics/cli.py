@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from admin_metrics import collect_commands, export_commands, token_commands
+from admin_metrics import collect_commands, export_commands, session_commands, token_commands
 from admin_metrics.cli_obj import Obj, pass_obj
 from admin_metrics.settings import Settings, SettingsError
 
@@ -213,6 +213,9 @@ for _command in (
     token_commands.create_token,
     token_commands.list_tokens,
     token_commands.revoke_token,
+    session_commands.sessions_group,
+    session_commands.disable_admin_command,
+    session_commands.audit_command,
 ):
     cli.add_command(_command)
 
@@ -224,6 +227,9 @@ def main() -> None:
         cli(standalone_mode=True)
     except SettingsError as exc:
         click.echo(str(exc), err=True)
+        from admin_metrics.refused_start import record_refused_start
+
+        record_refused_start(str(exc))
         sys.exit(2)
     except SQLAlchemyError as exc:  # the store went away mid-command: one line, no traceback
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]

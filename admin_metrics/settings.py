@@ -8,13 +8,15 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Annotated, Final, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import limits
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from admin_metrics.zones import zone_name
 
 # What ``admin-metrics demo`` leaves in DATA_DIR: its simulated source and that source's queries.
 DEMO_SOURCE_FILE: Final = "demo_source.db"
@@ -36,6 +38,17 @@ def _check_db_url(value: str | None) -> str | None:
     if backend not in ("postgresql", "sqlite"):
         raise ValueError(f"unsupported database '{backend}' (use postgresql:// or sqlite:///)")
     return value
+
+
+def parse_rate(value: str) -> tuple[int, int]:
+    """``"5 per minute"`` / ``"10 per 15 minutes"`` / ``"5/minute"`` → (5, 60) / (10, 900)."""
+    try:
+        item = limits.parse(value)
+    except ValueError:
+        raise ValueError("not a rate such as '5 per minute' or '10 per 15 minutes'") from None
+    if item.amount < 1:
+        raise ValueError("must allow at least one attempt")
+    return int(item.amount), int(item.get_expiry())
 
 
 class Settings(BaseSettings):
@@ -135,14 +148,42 @@ class Settings(BaseSettings):
     )
     auth_proxy_trusted: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated addresses/CIDRs allowed to send AUTH_PROXY_HEADER.",
+        description="Comma-separated addresses/CIDRs of the reverse proxy: allowed to send "
+        "AUTH_PROXY_HEADER, and the only peers whose X-Forwarded-For is believed.",
     )
     auth_proxy_auto_create: bool = Field(
         False, description="Create an admin account for an unknown proxy-signed-on user."
     )
-    login_rate_limit: str = Field(
-        "5 per minute", description="Login attempts allowed per address and user name."
+    proxy_fix_hops: int = Field(
+        1,
+        ge=0,
+        le=10,
+        description="Proxies in front of the app whose `X-Forwarded-For`/`-Proto` are "
+        "believed, and only when the TCP peer is in AUTH_PROXY_TRUSTED (0: never).",
     )
+    session_idle_minutes: int = Field(
+        120,
+        ge=1,
+        le=30 * 24 * 60,
+        description="A sign-in session ends after this many minutes without a request.",
+    )
+    session_max_hours: int = Field(
+        12,
+        ge=1,
+        le=90 * 24,
+        description="A sign-in session ends this many hours after sign-in, active or not.",
+    )
+    login_rate_limit: str = Field(
+        "5 per minute",
+        description="Failed sign-ins allowed per address and user name (or per browser "
+        "that signed in before), e.g. `5 per minute`, `10 per 15 minutes`.",
+    )
+    login_address_rate_limit: str = Field(
+        "30 per 5 minutes",
+        description="Failed sign-ins allowed per address over all user names (browsers "
+        "that signed in before are not counted).",
+    )
+    audit_retention_days: int = Field(365, ge=1, le=36500, description="Days of audit log kept.")
 
     # --- gunicorn (admin-metrics serve, container entrypoint) -------------------------
     web_bind: str = Field(
@@ -199,6 +240,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"'{cidr}' is not an IP address or CIDR") from None
         return value
 
+    @field_validator("login_rate_limit", "login_address_rate_limit")
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
     @field_validator("url_prefix")
     @classmethod
     def _normalise_prefix(cls, value: str) -> str:
@@ -210,10 +257,8 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _valid_tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}'") from None
+        if zone_name(value) is None:
+            raise ValueError(f"unknown time zone '{value}'")
         return value
 
     @field_validator("secret_key")
@@ -256,6 +301,16 @@ class Settings(BaseSettings):
         return self.source_database_url or self.store_url
 
     @property
+    def login_limit(self) -> tuple[int, int]:
+        """LOGIN_RATE_LIMIT as (failures, window seconds)."""
+        return parse_rate(self.login_rate_limit)
+
+    @property
+    def login_address_limit(self) -> tuple[int, int]:
+        """LOGIN_ADDRESS_RATE_LIMIT as (failures, window seconds)."""
+        return parse_rate(self.login_address_rate_limit)
+
+    @property
     def store_is_sqlite(self) -> bool:
         return make_url(self.store_url).get_backend_name() == "sqlite"
 
@@ -279,3 +334,28 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(_one_line(exc)) from None
     except _SourceError as exc:  # e.g. a value pydantic-settings could not decode
         raise SettingsError(f"Invalid setting: {exc}") from None
+
+
+class _StoreOnly(BaseSettings):
+    """Just the store's location, read the same way as ``Settings``."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+
+
+def store_url_despite_error() -> str | None:
+    """The store URL when the rest of the settings are wrong (to record the refused start
+    in the audit log); None when the store's own settings are what is wrong, or when the
+    embedded SQLite store does not exist yet (it is not created for this)."""
+    try:
+        values = _StoreOnly()
+        url = _check_db_url(values.database_url)
+    except (ValidationError, _SourceError, ValueError):
+        return None
+    if url:
+        return url
+    path = (values.data_dir / "metrics.db").resolve()
+    return f"sqlite:///{path}" if path.exists() else None

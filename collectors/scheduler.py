@@ -43,6 +43,7 @@ from collectors.runner import (
 )
 from db.engine import make_engine, session_factory, session_scope
 from db.exports import delete_expired_exports
+from db.security_retention import SecurityRetention, prune_security_records
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ class MetricsService:
                 self.settings.metrics_hourly_retention_days,
                 self.settings.metrics_daily_retention_days,
             )
+            prune_security_records(session, SecurityRetention.of(self.settings), self._clock())
 
     def cleanup_exports(self) -> None:
         with session_scope(self._sessions) as session:

@@ -17,9 +17,9 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "사용자 이름 또는 비밀번호가 올바르지 않습니다.",
         "Wrong user name or password.",
     ),
-    "login.rate_limited": (
-        "로그인 시도가 너무 많습니다. 잠시 후 다시 시도하세요.",
-        "Too many sign-in attempts. Please wait a minute and try again.",
+    "login.locked": (
+        "로그인 시도가 너무 많습니다. {time}에 다시 시도할 수 있습니다 ({seconds}초 후).",
+        "Too many sign-in attempts. You can try again at {time} (in {seconds} s).",
     ),
     "login.csrf": (
         "세션이 만료되었습니다. 다시 시도하세요.",
@@ -27,6 +27,9 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     ),
     "login.logged_out": ("로그아웃되었습니다.", "You have been signed out."),
     "nav.logout": ("로그아웃", "Sign out"),
+    "logout.title": ("로그아웃", "Sign out"),
+    "logout.confirm": ("로그아웃하시겠습니까?", "Sign out of the dashboard?"),
+    "logout.back": ("대시보드로 돌아가기", "Back to the dashboard"),
     "nav.language": ("English", "한국어"),
     "auth.required": ("관리자 로그인이 필요합니다.", "Administrator sign-in required."),
     "auth.forbidden": ("관리자 권한이 필요합니다.", "Administrator rights required."),
@@ -48,6 +51,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Failed to load the metric data",
     ),
     "dash.retry": ("다시 시도", "Retry"),
+    "dash.bad_request": ("잘못된 요청입니다.", "Bad request."),
     "dash.downsampled": ("{n}개 포인트에서 {m}개로 축소됨", "downsampled from {n} points"),
     "dash.range": ("기간", "Range"),
     "dash.days": ("{n}일", "{n} days"),

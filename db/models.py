@@ -156,3 +156,55 @@ class ExportFile(Base):
     downsampled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class AdminSession(Base):
+    """A signed-in browser. ``id`` is the SHA-256 of the random token in the cookie."""
+
+    __tablename__ = "admin_sessions"
+    __table_args__ = (
+        Index("idx_admin_sessions_user", "user_id"),
+        Index("idx_admin_sessions_last_seen", "last_seen_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="CASCADE"), nullable=False
+    )
+    method: Mapped[str] = mapped_column(String(16), nullable=False)  # "password" or "proxy"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class AuditEvent(Base):
+    """One security-relevant event (append-only: a trigger refuses UPDATE)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("idx_audit_log_occurred_at", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    actor: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    action: Mapped[str] = mapped_column(String(50), nullable=False)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    details: Mapped[str | None] = mapped_column(Text, nullable=True)  # a JSON object
+
+
+class SignInFailure(Base):
+    """A failed (or still running) sign-in attempt, counted in sliding windows."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("idx_sign_in_failures_user", "address", "username", "occurred_at"),
+        Index("idx_sign_in_failures_address", "address", "occurred_at"),
+        Index("idx_sign_in_failures_device", "device", "occurred_at"),
+        Index("idx_sign_in_failures_time", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    address: Mapped[str] = mapped_column(String(64), nullable=False)
+    username: Mapped[str] = mapped_column(String(150), nullable=False)  # normalised
+    device: Mapped[str | None] = mapped_column(String(64), nullable=True)
