@@ -11,7 +11,9 @@ from flask import Flask, Response, jsonify, redirect
 from sqlalchemy import text
 
 from admin_metrics.settings import Settings, SettingsError
-from collectors.scheduler import start_metrics_service
+from alerts.config import alert_config
+from alerts.service import AlertService
+from collectors.scheduler import SchedulerExtension, start_metrics_service
 from dashboard.api import register_api
 from dashboard.auth import init_auth, public_endpoints
 from dashboard.context import EXTENSION_KEY, AppContext, get_context
@@ -103,6 +105,18 @@ def _register_health(server: Flask, ctx: AppContext) -> None:
     server.add_url_rule(ctx.url("healthz"), "healthz", healthz)
 
 
+def _scheduler_extensions(settings: Settings, ctx: AppContext) -> list[SchedulerExtension]:
+    """Alerts and scheduled reports run on the collection leader, with the page's own
+    report service (PDF charts through the app's shared chart renderer)."""
+    if not settings.metrics_collection_enabled:
+        return []
+    from dashboard.chart_renderer import get_chart_renderer
+    from dashboard.report_presenter import ReportPresenter
+
+    presenter = ReportPresenter(settings, ctx.sessions, lambda: get_chart_renderer(ctx))
+    return [AlertService(ctx.sessions, alert_config(settings), presenter)]
+
+
 def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     """Build the whole application. ``secret_key`` overrides ``settings.secret_key`` (demo)."""
     key = secret_key or (settings.secret_key.get_secret_value() if settings.secret_key else None)
@@ -130,5 +144,7 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     # Validates SOURCE_QUERIES_FILE (a bad entry raises SettingsError: one line) and, unless
     # METRICS_COLLECTION_ENABLED=false, joins the scheduler's leader election (after fork:
     # the factory runs in each worker); stopped at exit.
-    ctx.services["scheduler"] = start_metrics_service(settings)
+    ctx.services["scheduler"] = start_metrics_service(
+        settings, extensions=_scheduler_extensions(settings, ctx)
+    )
     return server
