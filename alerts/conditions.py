@@ -55,7 +55,7 @@ def threshold_observation(
     tail = stamps[-slots:]
     if len(tail) < slots:
         return Observation(None, {**base, "reason": "too few slots"})
-    steps = np.diff(tail.asi8) // 1_000_000_000 if len(tail) > 1 else np.array([], dtype=np.int64)
+    steps = (tail[1:] - tail[:-1]).total_seconds().to_numpy()
     if (steps != slot_seconds).any() or not hits[-slots:].all():
         return Observation(None, {**base, "reason": "run not long enough"})
     return Observation(True, {**base, "values": [float(v) for v in values[-slots:]]})
