@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,6 +64,7 @@ class AlertService:
         self._evaluator = ThreadPoolExecutor(1, thread_name_prefix="alerts-evaluate")
         self._senders = ThreadPoolExecutor(senders, thread_name_prefix="alerts-send")
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._inflight: set[int] = set()
         self._evaluation_queued = False
         self._stopped = False
@@ -136,6 +139,20 @@ class AlertService:
         finally:
             with self._lock:
                 self._inflight.discard(delivery_id)
+                self._idle.notify_all()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until the queued evaluation and every delivery attempt in flight are done
+        (CLI, shutdown, tests). False if that took longer than ``timeout``."""
+        deadline = time.monotonic() + timeout
+        try:
+            self._evaluator.submit(lambda: None).result(timeout)
+        except FutureTimeout:
+            return False
+        with self._idle:
+            return self._idle.wait_for(
+                lambda: not self._inflight, timeout=max(0.0, deadline - time.monotonic())
+            )
 
     def check_reports(self) -> list[int]:
         """Queue the reports that are due and send them."""
