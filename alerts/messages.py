@@ -360,7 +360,13 @@ def report_email(
     message.add_alternative(_html_body(lead, attached, link, lang, table=table), subtype="html")
     for attachment in files.attachments:
         maintype, _, subtype = attachment.media_type.partition("/")
+        # Text files are UTF-8 (the CSV keeps its BOM for Excel): say so, or readers guess.
+        params = {"charset": "utf-8"} if maintype == "text" else None
         message.add_attachment(
-            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+            attachment.content,
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment.filename,
+            params=params,
         )
     return message
