@@ -232,6 +232,7 @@ def prepare_demo_source(settings: Settings) -> Settings:
 
 # Feature command modules register themselves on ``cli`` when imported.
 FEATURE_COMMANDS: tuple[str, ...] = (
+    "admin_metrics.alert_commands",
     "admin_metrics.collect_commands",
     "admin_metrics.export_commands",
     "admin_metrics.token_commands",
