@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,7 +26,7 @@ from alerts.delivery import BACKOFF_BASE_SECONDS, attempt_delivery
 from alerts.evaluate import evaluate_rules
 from alerts.reports import run_due_reports
 from alerts.types import AlertConfig, Presenter
-from db.alerts import due_delivery_ids
+from db.alerts import due_delivery_ids, prune_history
 from db.engine import session_scope
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 DELIVERY_POLL_SECONDS = 15.0
 EVALUATE_SECONDS = 300.0
 REPORT_CHECK_SECONDS = 60.0
+PRUNE_SECONDS = 6 * 3600.0
+HISTORY_KEPT = timedelta(days=365)  # firings and deliveries older than this are deleted
 SENDER_THREADS = 4
 
 
@@ -80,6 +82,7 @@ class AlertService:
             ("alerts-deliveries", self.pump, poll),
             ("alerts-evaluate", self.evaluate_soon, evaluate),
             ("reports", self.check_reports, reports),
+            ("alerts-prune", self.prune, PRUNE_SECONDS),
         ]
 
     def stop(self) -> None:
@@ -153,6 +156,16 @@ class AlertService:
             return self._idle.wait_for(
                 lambda: not self._inflight, timeout=max(0.0, deadline - time.monotonic())
             )
+
+    def prune(self) -> int:
+        """Keep a year of alert history (firings, deliveries with their attempts)."""
+        with session_scope(self.sessions) as session:
+            deleted = prune_history(session, self.clock() - HISTORY_KEPT)
+        if deleted:
+            log.info(
+                "Alert history pruned: %d row(s) older than %d days", deleted, HISTORY_KEPT.days
+            )
+        return deleted
 
     def check_reports(self) -> list[int]:
         """Queue the reports that are due and send them."""

@@ -534,3 +534,21 @@ def first_failure_at(session: Session) -> datetime | None:
         .limit(1)
     )
     return session.scalars(stmt).first()
+
+
+def prune_history(session: Session, before: datetime) -> int:
+    """Delete firings resolved before ``before`` (their deliveries and attempts go with them)
+    and finished report/test deliveries created before it. Returns the rows deleted."""
+    events = session.execute(
+        delete(AlertEvent).where(
+            AlertEvent.resolved_at.is_not(None), AlertEvent.resolved_at < before
+        )
+    )
+    others = session.execute(
+        delete(AlertDelivery).where(
+            AlertDelivery.event_id.is_(None),
+            AlertDelivery.status != "pending",
+            AlertDelivery.created_at < before,
+        )
+    )
+    return _rowcount(events) + _rowcount(others)

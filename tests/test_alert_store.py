@@ -213,3 +213,39 @@ def test_the_store_refuses_a_schedule_without_its_day(store_sessions: Callable[[
             language="ko",
             now=NOW,
         )
+
+
+def test_old_history_is_pruned_with_its_deliveries(store_sessions: Callable[[], Any]) -> None:
+    from db.models import AlertDelivery, AlertDeliveryAttempt
+
+    def delivery(session: Any, purpose: str, at: datetime, event_id: int | None) -> Any:
+        row = store.add_delivery(
+            session,
+            purpose=purpose,
+            kind="email",
+            target="a@intranet.example",
+            subject="s",
+            payload=b"x",
+            timeout_seconds=5,
+            max_attempts=1,
+            now=at,
+            event_id=event_id,
+        )
+        store.finish_attempt(
+            session, row.id, attempted_at=at, ok=True, error=None, duration_ms=1, retry_at=None
+        )
+        return row
+
+    old = NOW - timedelta(days=400)
+    with store_sessions() as session:
+        rule = _rule(session)
+        ancient = store.claim_firing(session, rule.id, old, {})
+        store.claim_resolution(session, ancient.id, old + timedelta(hours=1), {})
+        delivery(session, "firing", old, ancient.id)
+        delivery(session, "report", old, None)
+        recent = store.claim_firing(session, rule.id, NOW, {})  # still open: kept
+        delivery(session, "firing", NOW, recent.id)
+        assert store.prune_history(session, NOW - timedelta(days=365)) == 2
+        assert [e.id for e in store.recent_events(session)] == [recent.id]
+        assert session.scalar(sa.select(sa.func.count()).select_from(AlertDelivery)) == 1
+        assert session.scalar(sa.select(sa.func.count()).select_from(AlertDeliveryAttempt)) == 1
