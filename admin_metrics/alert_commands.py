@@ -14,7 +14,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from admin_metrics.cli import Obj, cli, pass_obj
+from admin_metrics.cli_obj import Obj, pass_obj
 from admin_metrics.settings import Settings
 from alerts.types import AlertInputError
 from db.metrics import METRIC_IDS
@@ -38,8 +38,8 @@ def _sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
 @contextmanager
 def _presenter(settings: Settings, sessions: sessionmaker[Session]) -> Iterator[Any]:
     """The page's formatting and report service; Chromium starts only if a PDF is built."""
-    from dashboard.chart_renderer import ChartRenderer
-    from dashboard.report_presenter import ReportPresenter
+    from dashboard.reports.chart_renderer import ChartRenderer
+    from dashboard.reports.mailing import ReportPresenter
 
     renderers: list[ChartRenderer] = []
 
@@ -49,7 +49,7 @@ def _presenter(settings: Settings, sessions: sessionmaker[Session]) -> Iterator[
         return renderers[0]
 
     try:
-        yield ReportPresenter(settings, sessions, renderer)
+        yield ReportPresenter(sessions, max_bytes=settings.export_max_bytes, renderer=renderer)
     finally:
         for chart_renderer in renderers:
             chart_renderer.close()
@@ -83,7 +83,7 @@ def _delivery_line(delivery: Any) -> str:
 
 
 # --- alerts ------------------------------------------------------------------------------
-@cli.group("alerts")
+@click.group("alerts")
 def alerts_group() -> None:
     """Alert rules and their channels (mail recipients, webhooks); history; a test message."""
 
@@ -396,7 +396,7 @@ def alerts_test(obj: Obj, rule: str) -> None:
 
 
 # --- reports -----------------------------------------------------------------------------
-@cli.group("reports")
+@click.group("reports")
 def reports_group() -> None:
     """Weekly/monthly PDF reports by mail, in the organisation's zone (DEFAULT_TIMEZONE)."""
 

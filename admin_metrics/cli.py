@@ -11,24 +11,9 @@ from typing import Any
 
 import click
 
-from admin_metrics.logs import configure_logging
-from admin_metrics.settings import Settings, SettingsError, load_settings
-
-
-class Obj:
-    """Settings are loaded lazily, so ``--help`` works with a broken environment."""
-
-    _settings: Settings | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings()
-            configure_logging(self._settings.log_level, self._settings.log_format)
-        return self._settings
-
-
-pass_obj = click.make_pass_decorator(Obj, ensure=True)
+from admin_metrics import alert_commands, collect_commands, export_commands, token_commands
+from admin_metrics.cli_obj import Obj, pass_obj
+from admin_metrics.settings import Settings, SettingsError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,7 +68,7 @@ def create_admin(obj: Obj, username: str) -> None:
     The password comes from ADMIN_PASSWORD, else an interactive prompt.
     """
     from db.accounts import AccountError, set_admin_password
-    from db.engine import make_engine, session_factory, session_scope
+    from db.engine import store_session
 
     password = os.environ.get("ADMIN_PASSWORD")
     if password is None:
@@ -92,14 +77,11 @@ def create_admin(obj: Obj, username: str) -> None:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat password: ") != password:
             raise click.ClickException("passwords do not match")
-    engine = make_engine(obj.settings.store_url)
     try:
-        with session_scope(session_factory(engine)) as session:
+        with store_session(obj.settings.store_url) as session:
             _user, created = set_admin_password(session, username, password)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        engine.dispose()
     click.echo(f"Admin '{username}' {'created' if created else 'password changed'}")
 
 
@@ -195,18 +177,14 @@ def demo_admin_password(settings: Settings) -> str:
 def demo(obj: Obj, host: str, port: int, no_serve: bool) -> None:
     """The embedded default: SQLite store, simulated source with history, demo admin, server."""
     from db.accounts import set_admin_password
-    from db.engine import make_engine, session_factory, session_scope
+    from db.engine import store_session
     from db.migrate import upgrade
 
     settings = obj.settings
     upgrade(settings.store_url)
     password = demo_admin_password(settings)
-    engine = make_engine(settings.store_url)
-    try:
-        with session_scope(session_factory(engine)) as session:
-            set_admin_password(session, DEMO_ADMIN, password)
-    finally:
-        engine.dispose()
+    with store_session(settings.store_url) as session:
+        set_admin_password(session, DEMO_ADMIN, password)
     settings = prepare_demo_source(settings)
     url = f"http://{host}:{port}{settings.url_prefix}admin/metrics/"
     click.echo("")
@@ -230,20 +208,21 @@ def prepare_demo_source(settings: Settings) -> Settings:
         return prepare_demo(settings, progress=progress)
 
 
-# Feature command modules register themselves on ``cli`` when imported.
-FEATURE_COMMANDS: tuple[str, ...] = (
-    "admin_metrics.alert_commands",
-    "admin_metrics.collect_commands",
-    "admin_metrics.export_commands",
-    "admin_metrics.token_commands",
-)
+# The feature verbs, registered explicitly (their modules know nothing of ``cli``).
+for _command in (
+    alert_commands.alerts_group,
+    alert_commands.reports_group,
+    collect_commands.collect,
+    collect_commands.status,
+    export_commands.export,
+    token_commands.create_token,
+    token_commands.list_tokens,
+    token_commands.revoke_token,
+):
+    cli.add_command(_command)
 
 
 def main() -> None:
-    import importlib
-
-    for module in FEATURE_COMMANDS:
-        importlib.import_module(module)
     try:
         cli(standalone_mode=True)
     except SettingsError as exc:
@@ -252,8 +231,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    # Run the imported module's ``main``: feature modules register their commands on
-    # ``admin_metrics.cli.cli``, not on this ``__main__`` copy of the group.
-    from admin_metrics.cli import main as _main
-
-    _main()
+    main()

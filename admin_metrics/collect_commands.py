@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import click
 
-from admin_metrics.cli import Obj, cli, pass_obj
+from admin_metrics.cli_obj import Obj, pass_obj
 
 
-@cli.command("collect")
+@click.command("collect")
 @click.option(
     "--granularity",
     type=click.Choice(["hourly", "daily"]),
@@ -45,25 +45,21 @@ def collect(obj: Obj, granularity: str, slot: str | None) -> None:
     )
 
 
-@cli.command("status")
+@click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @pass_obj
 def status(obj: Obj, as_json: bool) -> None:
     """Collection status: colour, last and next slot, failures in the last 24 h."""
-    from db.engine import make_engine, session_factory, session_scope
+    from db.engine import store_session
     from db.status import collection_status
 
     settings = obj.settings
-    engine = make_engine(settings.store_url)
-    try:
-        with session_scope(session_factory(engine)) as session:
-            result = collection_status(
-                session,
-                datetime.now(UTC),
-                collection_enabled=settings.metrics_collection_enabled,
-            )
-    finally:
-        engine.dispose()
+    with store_session(settings.store_url) as session:
+        result = collection_status(
+            session,
+            datetime.now(UTC),
+            collection_enabled=settings.metrics_collection_enabled,
+        )
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, redirect
@@ -14,30 +13,24 @@ from admin_metrics.settings import Settings, SettingsError
 from alerts.config import alert_config
 from alerts.service import AlertService
 from collectors.scheduler import SchedulerExtension, start_metrics_service
-from dashboard.api import register_api
+from dashboard.api.views import register_api
 from dashboard.auth import init_auth, public_endpoints
 from dashboard.context import EXTENSION_KEY, AppContext, get_context
-from dashboard.page import build_dash
+from dashboard.page.layout import build_dash
+from dashboard.paths import ASSETS_DIR
+from dashboard.reports.mailing import ReportPresenter
 from db.engine import make_engine, session_factory
 
 log = logging.getLogger(__name__)
 
 
-def _assets_dir() -> Path:
-    """``assets/`` beside the packages in a checkout; ``dashboard/static_assets`` in a wheel."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "static_assets"
-    return packaged if packaged.is_dir() else here.parent / "assets"
-
-
-ASSETS_DIR = _assets_dir()
 DASH_PATH = "admin/metrics/"
 
 
 def _script_sources() -> str:
     """``script-src``: our own files plus the hashes of Dash's few inline scripts (the
     renderer bootstrap, clientside callbacks), so no other inline script or eval can run."""
-    dash_app = get_context().services.get("dash")
+    dash_app = get_context().dash_app
     hashes = " ".join(dash_app.csp_hashes()) if dash_app is not None else ""  # quoted
     return f"'self' {hashes}".strip()
 
@@ -110,10 +103,9 @@ def _scheduler_extensions(settings: Settings, ctx: AppContext) -> list[Scheduler
     report service (PDF charts through the app's shared chart renderer)."""
     if not settings.metrics_collection_enabled:
         return []
-    from dashboard.chart_renderer import get_chart_renderer
-    from dashboard.report_presenter import ReportPresenter
-
-    presenter = ReportPresenter(settings, ctx.sessions, lambda: get_chart_renderer(ctx))
+    presenter = ReportPresenter(
+        ctx.sessions, max_bytes=settings.export_max_bytes, renderer=ctx.get_chart_renderer
+    )
     return [AlertService(ctx.sessions, alert_config(settings), presenter)]
 
 
@@ -144,7 +136,5 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     # Validates SOURCE_QUERIES_FILE (a bad entry raises SettingsError: one line) and, unless
     # METRICS_COLLECTION_ENABLED=false, joins the scheduler's leader election (after fork:
     # the factory runs in each worker); stopped at exit.
-    ctx.services["scheduler"] = start_metrics_service(
-        settings, extensions=_scheduler_extensions(settings, ctx)
-    )
+    ctx.scheduler = start_metrics_service(settings, extensions=_scheduler_extensions(settings, ctx))
     return server

@@ -1,9 +1,14 @@
-"""Admin accounts and API tokens: argon2 password hashes, SHA-256 token hashes."""
+"""Admin accounts and API tokens: argon2 password hashes, SHA-256 token hashes.
+
+A token is shown once, when it is created; the store keeps only its SHA-256 hash. It
+belongs to an admin account and is deleted with it (``ON DELETE CASCADE``).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
@@ -11,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import AdminUser
+from db.models import AdminUser, ApiToken
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the timing of "unknown user" equal to "wrong password".
@@ -69,3 +74,50 @@ def hash_token(token: str) -> str:
 
 def new_token() -> str:
     return "amh_" + secrets.token_urlsafe(32)
+
+
+MAX_NAME_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    name: str
+    username: str
+    created_at: datetime | None
+    last_used_at: datetime | None
+
+
+def create_api_token(session: Session, name: str, username: str) -> str:
+    """Store a new token for admin ``username``; returns the token (the only time it exists)."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise AccountError(f"token name must be 1 to {MAX_NAME_LENGTH} characters")
+    user = session.scalars(select(AdminUser).where(AdminUser.username == username)).first()
+    if user is None:
+        raise AccountError(f"no account named '{username}' (create it with create-admin)")
+    if not (user.is_admin and user.is_active):
+        raise AccountError(f"'{username}' is not an active administrator")
+    if session.scalars(select(ApiToken).where(ApiToken.name == name)).first() is not None:
+        raise AccountError(f"a token named '{name}' already exists (revoke it first)")
+    token = new_token()
+    session.add(ApiToken(name=name, token_hash=hash_token(token), user_id=user.id))
+    session.flush()
+    return token
+
+
+def list_api_tokens(session: Session) -> list[TokenInfo]:
+    rows = session.execute(
+        select(ApiToken.name, AdminUser.username, ApiToken.created_at, ApiToken.last_used_at)
+        .join(AdminUser, ApiToken.user_id == AdminUser.id)
+        .order_by(ApiToken.name)
+    )
+    return [TokenInfo(*row) for row in rows]
+
+
+def revoke_api_token(session: Session, name: str) -> bool:
+    """Delete the token called ``name``; False when there is none."""
+    token = session.scalars(select(ApiToken).where(ApiToken.name == name)).first()
+    if token is None:
+        return False
+    session.delete(token)
+    return True

@@ -29,13 +29,13 @@ from alerts import manage  # noqa: E402
 from alerts.config import alert_config  # noqa: E402
 from alerts.evaluate import evaluate_rules  # noqa: E402
 from alerts.service import AlertService  # noqa: E402
-from dashboard.report_presenter import ReportPresenter  # noqa: E402
+from dashboard.reports.mailing import ReportPresenter  # noqa: E402
 from db import alerts as store  # noqa: E402
 from db.engine import make_engine, session_factory, session_scope  # noqa: E402
 from db.metrics import METRIC_IDS  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import AlertDelivery, AlertEvent, MetricSnapshot  # noqa: E402
-from tests.alert_receivers import SmtpServer  # noqa: E402
+from tests.alert_receivers import SmtpServer, no_renderer  # noqa: E402
 
 END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -85,7 +85,7 @@ def main() -> None:
                 session, {"name": f"r{i}", "channel_ids": [mail.id], **rule}, config, now=END
             )
     now = END.replace(minute=1)
-    presenter = ReportPresenter(settings, sessions, lambda: None)  # type: ignore[arg-type,return-value]
+    presenter = ReportPresenter(sessions, max_bytes=settings.export_max_bytes, renderer=no_renderer)
     evaluation = timed(lambda: evaluate_rules(sessions, config, presenter, now=now), args.repeat, 2)
 
     service = AlertService(sessions, config, presenter, clock=lambda: now)

@@ -32,8 +32,7 @@ from benchlib import history_rows, p95, timed  # noqa: E402 (scripts/, beside th
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from admin_metrics.token_commands import create_api_token  # noqa: E402
-from db.accounts import set_admin_password  # noqa: E402
+from db.accounts import create_api_token, set_admin_password  # noqa: E402
 from db.engine import make_engine, session_factory, session_scope  # noqa: E402
 from db.metrics import METRIC_IDS  # noqa: E402
 from db.migrate import upgrade  # noqa: E402

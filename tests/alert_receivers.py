@@ -7,8 +7,6 @@ import email
 import email.policy
 import socket
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,16 +17,9 @@ from aiosmtpd.controller import Controller
 from tests.pgserver import free_port
 
 
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``condition`` until it is truthy (returned); AssertionError after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+def no_renderer() -> Any:
+    """A chart renderer source for tests that never build a PDF (alerts only)."""
+    raise AssertionError("this test builds no PDF")
 
 
 @dataclass

@@ -32,7 +32,8 @@ from alerts.rules import (
     parse_model,
 )
 from alerts.types import AlertConfig, AlertInputError
-from dashboard.report_presenter import ReportPresenter
+from dashboard.reports.mailing import ReportPresenter
+from tests.alert_receivers import no_renderer
 
 HOUR = 3600
 T0 = datetime(2026, 12, 3, 0, 0, tzinfo=UTC)
@@ -329,7 +330,7 @@ CONFIG = AlertConfig(
     zone="Asia/Seoul",
     default_language="ko",
 )
-PRESENTER = ReportPresenter(None, None, lambda: None)  # type: ignore[arg-type]
+PRESENTER = ReportPresenter(None, max_bytes=0, renderer=no_renderer)  # type: ignore[arg-type]
 
 
 def notice(lang: str, purpose: str = "firing") -> Notice:

@@ -15,8 +15,8 @@ from admin_metrics.settings import Settings
 from alerts import manage
 from alerts.config import alert_config
 from alerts.service import AlertService
-from dashboard.chart_renderer import ChartRenderer
-from dashboard.report_presenter import ReportPresenter
+from dashboard.reports.chart_renderer import ChartRenderer
+from dashboard.reports.mailing import ReportPresenter
 from db.engine import make_engine, session_factory, session_scope
 from db.metrics import METRIC_IDS, METRICS
 from db.models import MetricSnapshot
@@ -107,7 +107,9 @@ def test_weekly_report_job_mails_the_pdf_of_last_week_once(
             config,
             now=MONDAY_0900 - timedelta(days=3),
         )
-    presenter = ReportPresenter(settings, sessions, lambda: renderer)
+    presenter = ReportPresenter(
+        sessions, max_bytes=settings.export_max_bytes, renderer=lambda: renderer
+    )
     service = AlertService(sessions, config, presenter, clock=lambda: MONDAY_0900)
     try:
         assert len(service.check_reports()) == 1
@@ -179,7 +181,9 @@ def test_send_now_mails_the_last_complete_month_in_english(
             config,
             now=MONDAY_0900,
         )
-    presenter = ReportPresenter(settings, sessions, lambda: renderer)
+    presenter = ReportPresenter(
+        sessions, max_bytes=settings.export_max_bytes, renderer=lambda: renderer
+    )
     delivery = manage.send_report_now(
         sessions, "monthly", config, presenter, now=datetime(2026, 12, 3, 3, tzinfo=UTC)
     )

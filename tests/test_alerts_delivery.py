@@ -19,17 +19,12 @@ from alerts.config import alert_config
 from alerts.service import AlertService
 from collectors.queries import check_source_queries
 from collectors.scheduler import MetricsService
-from dashboard.report_presenter import ReportPresenter
+from dashboard.reports.mailing import ReportPresenter
 from db import alerts as store
 from db.engine import make_engine, session_factory, session_scope
 from db.models import AlertDelivery, MetricSnapshot
-from tests.alert_receivers import (
-    HangingReceiver,
-    SmtpServer,
-    WebhookReceiver,
-    wait_until,
-)
-from tests.collect_helpers import fill_source, run_sql, source_url_for
+from tests.alert_receivers import HangingReceiver, SmtpServer, WebhookReceiver, no_renderer
+from tests.support import fill_source, run_sql, source_url_for, wait_for
 
 SECRET = "webhook-secret-0123"
 SLOT0 = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
@@ -150,7 +145,9 @@ def test_threshold_rule_fires_on_the_crossing_collection_and_resolves_once_each(
 ) -> None:
     rule_id = add_rule_with_channels(sessions, alert_settings, hooks.url)
     clock = Clock(SLOT0)
-    presenter = ReportPresenter(alert_settings, sessions, lambda: None)  # type: ignore[arg-type,return-value]
+    presenter = ReportPresenter(
+        sessions, max_bytes=alert_settings.export_max_bytes, renderer=no_renderer
+    )
     alerts = AlertService(sessions, alert_config(alert_settings), presenter, clock=clock)
     service = MetricsService(
         alert_settings, check_source_queries(alert_settings), clock=clock, extensions=[alerts]
@@ -235,7 +232,9 @@ def test_a_failed_delivery_is_retried_by_the_leader_and_every_attempt_recorded(
     add_rule_with_channels(sessions, alert_settings, hooks.url)
     now = datetime.now(UTC)
     _seed_value(store_url, now.replace(minute=0, second=0, microsecond=0), 9)
-    presenter = ReportPresenter(alert_settings, sessions, lambda: None)  # type: ignore[arg-type,return-value]
+    presenter = ReportPresenter(
+        sessions, max_bytes=alert_settings.export_max_bytes, renderer=no_renderer
+    )
     alerts = AlertService(
         sessions, alert_config(alert_settings), presenter, backoff_base=0.3, poll_seconds=0.2
     )
@@ -244,9 +243,9 @@ def test_a_failed_delivery_is_retried_by_the_leader_and_every_attempt_recorded(
         settings, check_source_queries(settings), election_interval=0.2, extensions=[alerts]
     ).start()
     try:
-        wait_until(lambda: service.is_leader, 10, "the service to lead")
+        wait_for(lambda: service.is_leader, 10, "the service to lead")
         alerts.evaluate_soon()  # as after a collection
-        wait_until(lambda: len(hooks.hooks) >= 2, 20, "the webhook to be retried")
+        wait_for(lambda: len(hooks.hooks) >= 2, 20, "the webhook to be retried")
 
         def webhook_delivery() -> AlertDelivery | None:
             with session_scope(sessions) as session:
@@ -255,7 +254,7 @@ def test_a_failed_delivery_is_retried_by_the_leader_and_every_attempt_recorded(
                 ).one()
                 return row if row.status == "sent" else None
 
-        delivery = wait_until(webhook_delivery, 10, "the retry to be recorded")
+        delivery = wait_for(webhook_delivery, 10, "the retry to be recorded")
     finally:
         service.stop()
     assert (delivery.attempts, delivery.last_error, delivery.purpose) == (2, None, "firing")
@@ -284,7 +283,9 @@ def test_a_hanging_channel_does_not_delay_the_next_collection(
         settings = alert_settings.model_copy(
             update={"metrics_collection_enabled": True, "metrics_test_slot_seconds": 2}
         )
-        presenter = ReportPresenter(settings, sessions, lambda: None)  # type: ignore[arg-type,return-value]
+        presenter = ReportPresenter(
+            sessions, max_bytes=settings.export_max_bytes, renderer=no_renderer
+        )
         alerts = AlertService(
             sessions, alert_config(settings), presenter, backoff_base=0.2, poll_seconds=0.2
         )
@@ -292,7 +293,7 @@ def test_a_hanging_channel_does_not_delay_the_next_collection(
             settings, check_source_queries(settings), election_interval=0.2, extensions=[alerts]
         ).start()
         try:
-            wait_until(lambda: hanging.accepted >= 1, 20, "the webhook to hang")
+            wait_for(lambda: hanging.accepted >= 1, 20, "the webhook to hang")
             hang_started = datetime.now(UTC)
 
             def timed_out_attempts() -> int:
@@ -302,7 +303,7 @@ def test_a_hanging_channel_does_not_delay_the_next_collection(
                     ).one()
                     return delivery.attempts
 
-            wait_until(lambda: timed_out_attempts() >= 2, 30, "two timed-out attempts")
+            wait_for(lambda: timed_out_attempts() >= 2, 30, "two timed-out attempts")
             hang_ended = datetime.now(UTC)
         finally:
             service.stop()

@@ -23,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from admin_metrics.token_commands import create_api_token
+from db.accounts import create_api_token
 from db.engine import make_engine, session_factory, session_scope
 from db.metrics import METRIC_IDS
 from db.models import MetricCollectionFailure, MetricSnapshot
-from tests.conftest import create_user
+from tests.support import create_user
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from dashboard.context import get_context
 from db.accounts import hash_token, new_token
 from db.models import AdminUser, ApiToken
-from tests.conftest import ADMIN_PASSWORD, login
+from tests.support import ADMIN_PASSWORD, login
 
 
 def _concrete(rule: str) -> str:

@@ -10,7 +10,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from db.migrate import upgrade
-from tests.conftest import ADMIN_PASSWORD, create_user
+from tests.support import ADMIN_PASSWORD, create_user
 
 
 def requested_urls(browser) -> list[str]:  # type: ignore[no-untyped-def]

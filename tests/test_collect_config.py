@@ -15,7 +15,7 @@ import pytest
 
 from admin_metrics.settings import Settings, SettingsError
 from collectors.queries import check_source_queries
-from tests.collect_helpers import fill_source, run_sql, source_url_for
+from tests.support import fill_source, run_sql, source_url_for
 
 BAD_FILES = {
     "update": ("tag_count = \"UPDATE tags SET name = 'x'\"", "tag_count", "not a SELECT"),

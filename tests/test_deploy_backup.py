@@ -22,7 +22,7 @@ from db.engine import make_engine, session_factory, session_scope
 from db.metrics import METRIC_IDS
 from db.migrate import upgrade
 from db.models import MetricCollectionFailure, MetricSnapshot
-from tests.conftest import create_user, login
+from tests.support import create_user, login
 
 
 def _libpq(url: str) -> str:

@@ -14,11 +14,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard import ids
 from dashboard.context import get_context
-from dashboard.export_callbacks import page_export_spec
+from dashboard.page import ids
+from dashboard.page.export_callbacks import page_export_spec
 from db.metrics import METRIC_IDS
-from tests.test_export_helpers import seed_recent_hourly
+from tests.support import seed_recent_hourly
 
 UPDATE = "/admin/metrics/_dash-update-component"
 

@@ -19,8 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from admin_metrics.logs import JsonFormatter, configure_logging
 from db.migrate import upgrade
-from tests.conftest import ADMIN_PASSWORD, LiveServer, create_user, login
-from tests.fixtures_deploy import browser_login
+from tests.support import ADMIN_PASSWORD, LiveServer, browser_login, create_user, login
 
 SEED_LOG_MESSAGES = (
     "Metrics scheduler started",

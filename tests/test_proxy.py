@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from dashboard.context import get_context
 from db.models import AdminUser
-from tests.conftest import create_user, login
+from tests.support import create_user, login
 
 HEADER = "X-Forwarded-User"
 PROXY = {"REMOTE_ADDR": "10.20.0.5"}

@@ -29,8 +29,15 @@ from db.accounts import hash_token, new_token
 from db.engine import make_engine, session_factory, session_scope
 from db.migrate import upgrade
 from db.models import AdminUser, ApiToken
-from tests.conftest import ADMIN_PASSWORD, LiveServer, create_user
-from tests.fixtures_deploy import Nginx, browser_login, http_login, proxy_location, wait_for
+from tests.fixtures_deploy import Nginx, proxy_location
+from tests.support import (
+    ADMIN_PASSWORD,
+    LiveServer,
+    browser_login,
+    create_user,
+    http_login,
+    wait_for,
+)
 
 PREFIX = "/portal/metrics/"
 SSO_PASSWORDS = {"alice": "alice-portal-pw", "viewer": "viewer-portal-pw", "carol": "carol-pw"}

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from admin_metrics.settings import Settings, SettingsError, load_settings
-from tests.conftest import REPO
+from tests.support import REPO
 
 
 @pytest.mark.parametrize(

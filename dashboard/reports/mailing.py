@@ -3,37 +3,25 @@
 ``alerts`` may not import the web wing, so the composition root (the app factory, the
 CLI) hands it a ``ReportPresenter``: the page's own value formatting and the page's own
 CSV/PDF export service. ``build_report_files`` is the one place that calls the export
-service for mailed reports — when the service moves or changes its signature, only this
-function follows.
+service for mailed reports. Like the rest of the reports room: no Flask, no Dash, no
+settings object — the limit and the renderer come in as values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from admin_metrics.settings import Settings
 from alerts.types import Attachment, ReportError, ReportFiles, ReportRequest, SummaryLine
-from dashboard.export_service import (
-    MEDIA_TYPES,
-    ExportError,
-    ExportSpec,
-    load_export_data,
-    render_data,
-)
-from dashboard.figures import format_percent_change, format_value, summarize
+from dashboard.charts.formatting import format_percent_change, format_value
+from dashboard.charts.summaries import summarize
+from dashboard.reports.export_service import RendererSource, load_export_data, render_data
+from dashboard.reports.types import MEDIA_TYPES, ExportError, ExportSpec
 from db.engine import session_scope
 from db.metrics import METRIC_IDS, METRICS_BY_ID
-
-if TYPE_CHECKING:
-    from dashboard.chart_renderer import ChartRenderer
-
-RendererSource = Callable[[], "ChartRenderer"]
 
 
 def report_filename(request: ReportRequest, fmt: str) -> str:
@@ -45,10 +33,11 @@ def report_filename(request: ReportRequest, fmt: str) -> str:
 
 
 def build_report_files(
-    settings: Settings,
     sessions: sessionmaker[Session],
-    renderer: RendererSource,
     request: ReportRequest,
+    *,
+    max_bytes: int,
+    renderer: RendererSource,
 ) -> ReportFiles:
     """The PDF (and optionally the CSV) of all six metrics over the request's period, with
     the comparison to the period before, plus the mail's summary lines — all from one read
@@ -65,10 +54,11 @@ def build_report_files(
     with session_scope(sessions) as session:
         data = load_export_data(session, spec)
     try:
-        pdf = render_data(settings, data, spec, renderer=renderer(), now=request.now)
+        pdf = render_data(data, spec, max_bytes=max_bytes, renderer=renderer(), now=request.now)
         attachments = [Attachment(report_filename(request, "pdf"), pdf.content, MEDIA_TYPES["pdf"])]
         if request.include_csv:
-            csv = render_data(settings, data, replace(spec, fmt="csv"), now=request.now)
+            csv_spec = replace(spec, fmt="csv")
+            csv = render_data(data, csv_spec, max_bytes=max_bytes, now=request.now)
             attachments.append(Attachment(report_filename(request, "csv"), csv.content, "text/csv"))
     except ExportError as exc:
         raise ReportError(str(exc)) from exc
@@ -94,10 +84,10 @@ class ReportPresenter:
     """``alerts.types.Presenter`` over the dashboard's formatting and export service."""
 
     def __init__(
-        self, settings: Settings, sessions: sessionmaker[Session], renderer: RendererSource
+        self, sessions: sessionmaker[Session], *, max_bytes: int, renderer: RendererSource
     ) -> None:
-        self._settings = settings
         self._sessions = sessions
+        self._max_bytes = max_bytes
         self._renderer = renderer
 
     def format_value(self, value: float | None, metric_type: str, lang: str) -> str:
@@ -107,4 +97,6 @@ class ReportPresenter:
         return format_percent_change(change)
 
     def build_report(self, request: ReportRequest) -> ReportFiles:
-        return build_report_files(self._settings, self._sessions, self._renderer, request)
+        return build_report_files(
+            self._sessions, request, max_bytes=self._max_bytes, renderer=self._renderer
+        )

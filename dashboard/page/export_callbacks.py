@@ -15,16 +15,12 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 
-from dashboard import ids
 from dashboard.context import AppContext
-from dashboard.export_service import (
-    ExportError,
-    ExportSpec,
-    ExportTooLarge,
-    export_for_app,
-)
 from dashboard.i18n import t
-from dashboard.view_state import resolve_view
+from dashboard.page import ids
+from dashboard.page.view_state import resolve_view
+from dashboard.reports.export_service import export_file
+from dashboard.reports.types import ExportError, ExportSpec, ExportTooLarge
 from db.metrics import METRIC_IDS
 
 log = logging.getLogger(__name__)
@@ -90,7 +86,12 @@ def register_export_callbacks(app: Dash, ctx: AppContext) -> None:
             spec = page_export_spec(
                 ctx, fmt=fmt, search=search, tz_name=tz_name, lang=lang, now=datetime.now(UTC)
             )
-            result = export_for_app(ctx, spec)
+            result = export_file(
+                ctx.sessions,
+                spec,
+                max_bytes=ctx.settings.export_max_bytes,
+                renderer=ctx.get_chart_renderer,
+            )
         except ExportTooLarge as exc:
             log.warning("Page export too large: %s", exc)
             return no_update, _message("export.too_large", lang, "warning")

@@ -13,12 +13,12 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import Flask, Response, has_request_context, request
 
-from dashboard import ids
-from dashboard.callbacks import register_callbacks, slot_marker
 from dashboard.context import AppContext, request_language
-from dashboard.export_callbacks import register_export_callbacks
 from dashboard.i18n import t
-from dashboard.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
+from dashboard.page import ids
+from dashboard.page.callbacks import register_callbacks, slot_marker
+from dashboard.page.export_callbacks import register_export_callbacks
+from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
 from db.metrics import METRICS
 
 REFRESH_MS = 60_000
@@ -330,7 +330,7 @@ def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path:
     server.after_request(_remember_language)
     register_callbacks(app, ctx)
     register_export_callbacks(app, ctx)
-    ctx.services["dash"] = app
+    ctx.dash_app = app
     # Keep last: Dash sets itself up lazily on a worker's first request, and concurrent
     # first requests (the page's script tags) can then see a half-registered script list
     # and answer 500. Setting up now, once per process, avoids that race.

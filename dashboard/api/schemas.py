@@ -1,9 +1,8 @@
-"""REST API v1 request and response models (pydantic): validation, error codes, OpenAPI.
+"""REST API v1 request and response schemas (pydantic).
 
-Requests are validated here and nowhere else; a failure becomes an ``ApiProblem`` with a
-stable English ``code`` and a catalogue key for the Korean/English ``error`` message.
-The same models generate the OpenAPI document (``build_openapi``), so the document cannot
-drift from what the views accept.
+Requests are validated here and nowhere else; a failure raises a pydantic error whose type
+is a stable code of ``dashboard.api.errors`` (``problem_from_validation`` turns it into an
+``ApiProblem``). The same schemas generate the OpenAPI document (``dashboard.api.openapi``).
 
 Timestamps must carry an offset (``Z`` or ``+09:00``): a naive or date-only value is
 ambiguous (KST or UTC?) and is refused with ``METRICS_TIMEZONE_REQUIRED``.
@@ -12,9 +11,9 @@ ambiguous (KST or UTC?) and is refused with ``METRICS_TIMEZONE_REQUIRED``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -23,12 +22,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic.json_schema import models_json_schema
 from pydantic_core import PydanticCustomError
 
 MetricId = Literal[
@@ -50,80 +47,6 @@ DEFAULT_RANGE: Final = timedelta(days=7)
 RETENTION_GRACE: Final = timedelta(days=1)
 MAX_LABEL_LENGTH: Final = 100
 DEFAULT_PERIOD_LABELS: Final = ("이번 주", "지난 주")
-
-
-# --- errors -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ErrorInfo:
-    status: int
-    message_key: str
-
-
-ERRORS: Final[dict[str, ErrorInfo]] = {
-    "METRICS_MISSING_PARAMETER": ErrorInfo(400, "api.missing_parameter"),
-    "METRICS_UNKNOWN_METRIC": ErrorInfo(400, "api.unknown_metric"),
-    "METRICS_UNKNOWN_GRANULARITY": ErrorInfo(400, "api.unknown_granularity"),
-    "METRICS_INVALID_DATE": ErrorInfo(400, "api.invalid_date"),
-    "METRICS_TIMEZONE_REQUIRED": ErrorInfo(400, "api.timezone_required"),
-    "METRICS_INVALID_TIME_RANGE": ErrorInfo(400, "api.invalid_time_range"),
-    "METRICS_RANGE_OUTSIDE_RETENTION": ErrorInfo(400, "api.outside_retention"),
-    "METRICS_INVALID_PARAMETER": ErrorInfo(400, "api.invalid_parameter"),
-    "EXPORT_INVALID_BODY": ErrorInfo(400, "api.invalid_body"),
-    "EXPORT_INVALID_METRIC_COUNT": ErrorInfo(400, "api.export_metric_count"),
-    "EXPORT_INVALID_FORMAT": ErrorInfo(400, "api.export_invalid_format"),
-    "EXPORT_RANGE_TOO_LONG": ErrorInfo(400, "api.export_range_too_long"),
-    "EXPORT_TOO_LARGE": ErrorInfo(413, "api.export_too_large"),
-    "EXPORT_FAILED": ErrorInfo(503, "api.export_failed"),
-    "EXPORT_NOT_FOUND": ErrorInfo(404, "api.export_not_found"),
-    "API_NOT_FOUND": ErrorInfo(404, "api.not_found"),
-    "API_METHOD_NOT_ALLOWED": ErrorInfo(405, "api.method_not_allowed"),
-    "API_REQUEST_TOO_LARGE": ErrorInfo(413, "api.request_too_large"),
-    "API_BAD_REQUEST": ErrorInfo(400, "api.bad_request"),
-    "STORE_UNAVAILABLE": ErrorInfo(503, "api.store_unavailable"),
-    "API_INTERNAL_ERROR": ErrorInfo(500, "error.internal"),
-}
-
-
-class ApiProblem(Exception):
-    """An expected failure: becomes ``{error, code}`` with ``ERRORS[code].status``."""
-
-    def __init__(self, code: str, **params: str) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-    @property
-    def status(self) -> int:
-        return ERRORS[self.code].status
-
-
-# Which code a built-in pydantic error on a field means.
-_FIELD_CODES: Final[dict[str, str]] = {
-    "metric_type": "METRICS_UNKNOWN_METRIC",
-    "metric_types": "METRICS_UNKNOWN_METRIC",
-    "granularity": "METRICS_UNKNOWN_GRANULARITY",
-    "format": "EXPORT_INVALID_FORMAT",
-}
-
-
-def problem_from_validation(exc: ValidationError) -> ApiProblem:
-    """The first error of a validation failure as an ``ApiProblem`` (its field named)."""
-    error = exc.errors(include_url=False)[0]
-    loc = [str(part) for part in error["loc"] if not isinstance(part, int)]
-    name = loc[0] if loc else ""
-    kind = error["type"]
-    if kind in ERRORS:  # raised by our own validators with the code as the type
-        extra = {key: str(value) for key, value in error.get("ctx", {}).items()}
-        return ApiProblem(kind, field=name, **extra)
-    if kind == "missing":
-        return ApiProblem("METRICS_MISSING_PARAMETER", field=name)
-    if kind in ("json_invalid", "model_type", "model_attributes_type", "dict_type"):
-        return ApiProblem("EXPORT_INVALID_BODY", field=name)
-    if name == "metric_types" and kind in ("too_short", "too_long"):
-        return ApiProblem("EXPORT_INVALID_METRIC_COUNT", field=name)
-    if name == "metric_types" and kind == "list_type":
-        return ApiProblem("METRICS_INVALID_PARAMETER", field=name)
-    return ApiProblem(_FIELD_CODES.get(name, "METRICS_INVALID_PARAMETER"), field=name)
 
 
 # --- timestamps ---------------------------------------------------------------------------
@@ -413,202 +336,3 @@ class ExportResponse(BaseModel):
     file_size_bytes: int = Field(ge=0)
     expires_at: datetime
     downsampled: bool
-
-
-# --- OpenAPI ------------------------------------------------------------------------------
-_RESPONSE_MODELS: Final = (
-    ApiError,
-    CurrentResponse,
-    TimeseriesResponse,
-    ComparisonResponse,
-    StatusResponse,
-    ExportResponse,
-)
-_ALIASES: Final[dict[str, str]] = {"start_time": "start_date", "end_time": "end_date"}
-
-
-@dataclass
-class _Operation:
-    method: str
-    path: str
-    summary: str
-    response: type[BaseModel] | None
-    query: type[BaseModel] | None = None
-    body: type[BaseModel] | None = None
-    errors: tuple[int, ...] = ()  # besides 400, 401, 403 which every operation can answer
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-_OPERATIONS: Final = (
-    _Operation("get", "/metrics/current", "Latest hourly slot of all metrics", CurrentResponse),
-    _Operation(
-        "get",
-        "/metrics/timeseries",
-        "One metric over a range (≤ 1000 points, LTTB)",
-        TimeseriesResponse,
-        query=TimeseriesQuery,
-    ),
-    _Operation(
-        "get",
-        "/metrics/comparison",
-        "Two periods of one metric and the % change of their averages",
-        ComparisonResponse,
-        query=ComparisonQuery,
-    ),
-    _Operation("get", "/metrics/status", "Collection status", StatusResponse),
-    _Operation(
-        "post",
-        "/metrics/export",
-        "Create a CSV or PDF export (≤ 90 days); download it from `download_url`",
-        ExportResponse,
-        body=ExportRequest,
-        errors=(413, 503),
-    ),
-    _Operation(
-        "get",
-        "/exports/{export_id}",
-        "Download an export until it expires",
-        None,
-        errors=(404,),
-    ),
-)
-
-
-def _strip(schema: dict[str, Any]) -> dict[str, Any]:
-    """A query parameter's schema: no title/description, no null branch, no null default."""
-    schema = {k: v for k, v in schema.items() if k not in ("title", "description")}
-    if "anyOf" in schema:
-        branches = [b for b in schema.pop("anyOf") if b.get("type") != "null"]
-        if len(branches) == 1:
-            schema.update(branches[0])
-        else:
-            schema["anyOf"] = branches
-    if schema.get("default", "") is None:
-        schema.pop("default")
-    return schema
-
-
-def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema(mode="validation")
-    required = set(schema.get("required", []))
-    params = []
-    for name, prop in schema["properties"].items():
-        params.append(
-            {
-                "name": name,
-                "in": "query",
-                "required": name in required,
-                "description": prop.get("description", ""),
-                "schema": _strip(prop),
-            }
-        )
-    for alias, target in _ALIASES.items():
-        if target in schema["properties"]:
-            params.append(
-                {
-                    "name": alias,
-                    "in": "query",
-                    "required": False,
-                    "description": f"Alias of `{target}` (`{target}` wins when both are given).",
-                    "schema": _strip(schema["properties"][target]),
-                }
-            )
-    return params
-
-
-_ERROR_TEXT: Final = {
-    400: "Invalid input: unknown metric or granularity, malformed or naive timestamp, "
-    "end ≤ start, range outside retention, export over 90 days, 0 or > 6 metrics, bad format, "
-    "a repeated parameter, `lang` other than ko/en.",
-    401: "Missing or wrong token (`WWW-Authenticate: Bearer`).",
-    403: "The token's or session's account is not an active administrator.",
-    404: "Unknown or expired export.",
-    413: "The export does not fit EXPORT_MAX_BYTES even reduced (EXPORT_TOO_LARGE), "
-    "or the request body is too large.",
-    503: "The export could not be generated (EXPORT_FAILED).",
-}
-
-
-def build_openapi(server_url: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of API v1, mounted at ``server_url`` (e.g. ``/api/v1``)."""
-    _refs, defs = models_json_schema(
-        [(model, "serialization") for model in _RESPONSE_MODELS] + [(ExportRequest, "validation")],
-        ref_template="#/components/schemas/{model}",
-    )
-    schemas = defs.get("$defs", {})
-
-    def ref(model: type[BaseModel]) -> dict[str, str]:
-        name = model.__name__
-        if name not in schemas:  # pydantic suffixes names whose modes differ
-            name = next(n for n in schemas if n.startswith(name + "-"))
-        return {"$ref": f"#/components/schemas/{name}"}
-
-    def json_response(description: str, model: type[BaseModel]) -> dict[str, Any]:
-        return {"description": description, "content": {"application/json": {"schema": ref(model)}}}
-
-    lang = {
-        "name": "lang",
-        "in": "query",
-        "required": False,
-        "description": "Language of `error` messages (default: DEFAULT_LANGUAGE).",
-        "schema": {"type": "string", "enum": ["ko", "en"]},
-    }
-    paths: dict[str, Any] = {}
-    for op in _OPERATIONS:
-        parameters = [lang]
-        if op.query is not None:
-            parameters = _query_parameters(op.query) + parameters
-        if "{export_id}" in op.path:
-            parameters.insert(
-                0,
-                {
-                    "name": "export_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string", "format": "uuid"},
-                },
-            )
-        responses: dict[str, Any] = {}
-        if op.response is not None:
-            status = "201" if op.method == "post" else "200"
-            responses[status] = json_response("Success", op.response)
-        else:
-            responses["200"] = {
-                "description": "The file (`Content-Disposition: attachment`).",
-                "content": {
-                    "text/csv": {"schema": {"type": "string"}},
-                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-                },
-            }
-        for code in (400, *op.errors, 401, 403):
-            responses[str(code)] = json_response(_ERROR_TEXT[code], ApiError)
-        operation: dict[str, Any] = {
-            "summary": op.summary,
-            "operationId": op.method + op.path.replace("/", "_").replace("{", "").replace("}", ""),
-            "parameters": parameters,
-            "responses": responses,
-        }
-        if op.body is not None:
-            operation["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": ref(op.body)}},
-            }
-        paths.setdefault(op.path, {})[op.method] = operation
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Admin Metrics History API",
-            "version": "1.0.0",
-            "description": "System-wide metrics history of the LLM web app. Every operation "
-            "needs an active administrator: `Authorization: Bearer <token>` "
-            "(`admin-metrics create-token`) or a signed-in browser session. Errors are "
-            "`{error, code}`; timestamps are ISO 8601 with offset (naive ones are refused).",
-        },
-        "servers": [{"url": server_url}],
-        "security": [{"bearerAuth": []}],
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-        },
-    }

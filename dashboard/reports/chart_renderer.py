@@ -12,7 +12,6 @@ Why this shape (measured on this kind of machine):
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
 import os
 import threading
@@ -22,16 +21,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from dashboard.export_service import ExportError
+from dashboard.reports.types import ExportError
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from dashboard.context import AppContext
-
 log = logging.getLogger(__name__)
 
-SERVICE_KEY: Final = "chart_renderer"
 _END: Final = object()  # end of a batch of figures
 
 
@@ -234,24 +230,3 @@ class ChartRenderer:
             await asyncio.wait_for(k.close(), 10)
         except Exception as exc:  # noqa: BLE001 - the browser is being discarded
             log.warning("Chart renderer: browser close failed: %s", exc)
-
-
-_create_lock = threading.Lock()
-
-
-def get_chart_renderer(ctx: AppContext) -> ChartRenderer:
-    """The app's renderer (created on first use, closed at exit)."""
-    with _create_lock:
-        renderer: ChartRenderer | None = ctx.services.get(SERVICE_KEY)
-        if renderer is None:
-            renderer = ChartRenderer(ctx.settings.chromium_path)
-            ctx.services[SERVICE_KEY] = renderer
-            atexit.register(renderer.close)
-        return renderer
-
-
-def close_chart_renderer(ctx: AppContext) -> None:
-    """Close the app's renderer if one was started (SIGTERM handlers, tests)."""
-    renderer: ChartRenderer | None = ctx.services.pop(SERVICE_KEY, None)
-    if renderer is not None:
-        renderer.close()

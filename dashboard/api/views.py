@@ -1,6 +1,6 @@
 """REST API v1 (SPEC §6): a Flask blueprint at ``{URL_PREFIX}api/v1`` on the Dash server.
 
-Thin views: validate with ``dashboard.api_models`` → one ``db`` query function → JSON.
+Thin views: validate with ``dashboard.api.schemas`` → one ``db`` query function → JSON.
 Authentication is the app-wide guard (``dashboard.auth``): a bearer token or a signed-in
 session of an active admin; 401 with ``WWW-Authenticate: Bearer`` / 403 otherwise.
 Every failure is JSON ``{error, code}``; no input produces a 500.
@@ -24,19 +24,25 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from dashboard.api_models import (
-    ERRORS,
-    ApiProblem,
+from dashboard.api.errors import ERRORS, ApiProblem, problem_from_validation
+from dashboard.api.openapi import build_openapi
+from dashboard.api.schemas import (
     ComparisonQuery,
     ExportRequest,
     TimeseriesQuery,
     ValidationSettings,
-    build_openapi,
-    problem_from_validation,
 )
+from dashboard.charts.series import lttb, percent_change, period_average
 from dashboard.context import AppContext, get_context, request_language
 from dashboard.i18n import LANGUAGES, t
-from dashboard.series import lttb, percent_change, period_average
+from dashboard.reports.export_service import create_export
+from dashboard.reports.types import (
+    MEDIA_TYPES,
+    ExportError,
+    ExportSpec,
+    ExportTooLarge,
+    InvalidExportSpec,
+)
 from db.exports import get_export
 from db.queries import latest_values, timeseries
 from db.status import collection_status
@@ -278,15 +284,11 @@ def comparison() -> Response:
 @bp.get("/metrics/status")
 def status() -> Response:
     ctx = get_context()
-    scheduler = ctx.services.get("scheduler")
-    collecting = getattr(scheduler, "is_collecting", False)
-    if callable(collecting):
-        collecting = collecting()
     with ctx.session() as session:
         result = collection_status(
             session,
             collection_enabled=ctx.settings.metrics_collection_enabled,
-            is_collecting=bool(collecting),
+            is_collecting=ctx.scheduler is not None and ctx.scheduler.is_collecting,
         )
     return jsonify(result.to_json())
 
@@ -302,17 +304,6 @@ def export() -> tuple[Response, int, dict[str, str]]:
         )
     except ValidationError as exc:
         raise problem_from_validation(exc) from None
-    try:  # imported here: the API works (and says EXPORT_FAILED) without the export feature
-        from dashboard.export_service import (
-            ExportError,
-            ExportSpec,
-            ExportTooLarge,
-            InvalidExportSpec,
-            create_export,
-        )
-    except ImportError:
-        log.exception("Export service unavailable")
-        raise ApiProblem("EXPORT_FAILED") from None
     try:
         spec = ExportSpec(
             metric_types=body.unique_metric_types,
@@ -323,7 +314,14 @@ def export() -> tuple[Response, int, dict[str, str]]:
             tz=body.timezone or "UTC",
             lang=request_language(),
         )
-        row = create_export(ctx, spec, user_id=getattr(current_user, "id", None))
+        row = create_export(
+            ctx.sessions,
+            spec,
+            max_bytes=ctx.settings.export_max_bytes,
+            ttl_seconds=ctx.settings.export_ttl_seconds,
+            renderer=ctx.get_chart_renderer,
+            user_id=getattr(current_user, "id", None),
+        )
     except InvalidExportSpec as exc:
         log.info("Export request refused: %s", exc)
         raise ApiProblem("METRICS_INVALID_PARAMETER") from None
@@ -345,8 +343,6 @@ def export() -> tuple[Response, int, dict[str, str]]:
 
 @bp.get("/exports/<export_id>")
 def download(export_id: str) -> Response:
-    from dashboard.export_service import MEDIA_TYPES
-
     with get_context().session() as session:
         row = get_export(session, export_id)
         if row is None:

@@ -10,33 +10,23 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 
-from dashboard import ids
+from dashboard.charts.figures import build_empty_store_figure, build_metric_figure
+from dashboard.charts.formatting import period_text
+from dashboard.charts.series import Series
 from dashboard.context import AppContext
-from dashboard.figures import (
-    build_empty_store_figure,
-    build_metric_figure,
-    format_delta,
-    format_percent_change,
-    format_timestamp,
-    format_value,
-    is_notable_change,
-    summarize,
-)
 from dashboard.i18n import t
-from dashboard.view_state import (
+from dashboard.page import ids
+from dashboard.page.cards import card_body, status_badge
+from dashboard.page.view_state import (
     COMPARE_CUSTOM,
     COMPARE_PREVIOUS,
     CUSTOM,
@@ -50,33 +40,9 @@ from dashboard.view_state import (
 )
 from db.metrics import METRIC_IDS
 from db.queries import latest_slot, timeseries_many
-from db.status import CollectionStatus, collection_status, next_hourly_slot
+from db.status import collection_status, next_hourly_slot
 
 log = logging.getLogger(__name__)
-
-CACHE_SIZE = 64
-Series = dict[str, pd.DataFrame]
-
-
-class SeriesCache:
-    """A small thread-safe LRU of query results keyed by what determines them."""
-
-    def __init__(self, size: int = CACHE_SIZE) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[Any, ...], Series] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_load(self, key: tuple[Any, ...], load: Callable[[], Series]) -> Series:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = load()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +54,7 @@ class ViewData:
 
 def load_view(ctx: AppContext, state: ViewState, periods: Periods) -> ViewData:
     """The six series of the selection (and of the comparison period) from the store."""
-    cache: SeriesCache = ctx.services.setdefault("dash.series_cache", SeriesCache())
+    cache = ctx.series_cache
     with ctx.session() as session:
         slots = (latest_slot(session, "hourly"), latest_slot(session, "daily"))
         if slots == (None, None):
@@ -117,83 +83,6 @@ def slot_marker(ctx: AppContext) -> str:
     except Exception:
         log.exception("Dashboard: checking the latest slot failed")
         return "error"
-
-
-def _period_text(period: Period, tz: str) -> str:
-    first = pd.Timestamp(period.start).tz_convert(tz).strftime("%Y-%m-%d")
-    last = pd.Timestamp(period.end).tz_convert(tz).strftime("%Y-%m-%d")
-    return first if first == last else f"{first} – {last}"
-
-
-def _card_body(
-    metric_type: str, df: pd.DataFrame, compare_df: pd.DataFrame | None, tz: str, lang: str
-) -> list[Any]:
-    s = summarize(df, metric_type=metric_type, compare_df=compare_df)
-    change = format_delta(s.change, metric_type, lang)
-    if s.change_percent is not None:
-        change += f" ({format_percent_change(s.change_percent)})"
-    body: list[Any] = [
-        html.Div(format_value(s.latest, metric_type, lang), className="value-card-value"),
-        html.Div(
-            format_timestamp(s.latest_at, tz) if s.latest_at is not None else "",
-            className="value-card-time",
-        ),
-        html.Div(
-            [html.Span(t("dash.change_range", lang) + " "), html.Span(change)],
-            className="value-card-change",
-        ),
-    ]
-    if compare_df is not None:
-        notable = is_notable_change(s.compare_percent)
-        body.append(
-            html.Div(
-                [
-                    html.Span(t("dash.change_compare", lang) + " "),
-                    html.Span(
-                        format_percent_change(s.compare_percent),
-                        className="compare-badge"
-                        + (" compare-notable" if notable else "")
-                        + (" compare-up" if (s.compare_percent or 0) > 0 else "")
-                        + (" compare-down" if (s.compare_percent or 0) < 0 else ""),
-                    ),
-                ],
-                className="value-card-compare",
-            )
-        )
-    return body
-
-
-def _status_badge(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
-    colours = {
-        "healthy": "success",
-        "warning": "warning",
-        "error": "danger",
-        "pending": "secondary",
-    }
-    last = (
-        format_timestamp(status.last_collection_at, tz)
-        if status.last_collection_at
-        else t("dash.status.never", lang)
-    )
-    nxt = (
-        format_timestamp(status.next_collection_at, tz)
-        if status.next_collection_at
-        else t("dash.status.off", lang)
-    )
-    return [
-        dbc.Badge(
-            t(f"dash.status.{status.status}", lang),
-            color=colours[status.status],
-            className=f"status-light status-{status.status}",
-            id="status-light",
-        ),
-        html.Span(
-            f"{t('dash.status.last', lang)} {last} · "
-            f"{t('dash.status.failures', lang)} {status.failure_count_24h} · "
-            f"{t('dash.status.next', lang)} {nxt}",
-            className="status-text",
-        ),
-    ]
 
 
 def register_callbacks(app: Dash, ctx: AppContext) -> None:
@@ -294,7 +183,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         except Exception:
             log.exception("Dashboard: reading the collection status failed")
             return []
-        return _status_badge(status, tz, lang)
+        return status_badge(status, tz, lang)
 
     # Not on page load (the layout carries the current marker), so the first drawing of the
     # graphs does not wait for this round trip.
@@ -357,7 +246,10 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
                 [html.Div("—", className="value-card-value")] for _ in METRIC_IDS
             ]
         labels = (
-            (_period_text(periods.current, tz), _period_text(periods.previous, tz))
+            (
+                period_text(periods.current.start, periods.current.end, tz),
+                period_text(periods.previous.start, periods.previous.end, tz),
+            )
             if periods.previous
             else None
         )
@@ -379,5 +271,5 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
                     x_range=(periods.current.start, periods.current.end),
                 )
             )
-            cards.append(_card_body(metric, df, compare_df, tz, lang))
+            cards.append(card_body(metric, df, compare_df, tz, lang))
         return figures, cards

@@ -1,6 +1,6 @@
 """The PDF report layout (ReportLab, A4): header, summary table, one chart per metric.
 
-Charts come from the page's own figure builder (``dashboard.figures``), rendered to PNG by
+Charts come from the page's own figure builder (``dashboard.charts.figures``), rendered to PNG by
 the shared ``ChartRenderer``. Text is set in NanumGothic, a TrueType font embedded in the
 file (ReportLab's CID font HYGothic is *not* embedded and shows blank in many viewers).
 """
@@ -11,8 +11,7 @@ import io
 import threading
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from PIL import Image as PILImage
@@ -34,31 +33,24 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from dashboard.app import ASSETS_DIR
-from dashboard.export_service import ExportData, ExportError, ExportSpec
-from dashboard.figures import (
-    build_metric_figure,
+from dashboard.charts.figures import build_metric_figure
+from dashboard.charts.formatting import (
     format_number,
     format_percent_change,
     format_value,
     is_notable_change,
-    summarize,
+    period_text,
 )
+from dashboard.charts.series import MAX_POINTS
+from dashboard.charts.summaries import summarize
 from dashboard.i18n import t
-from dashboard.series import MAX_POINTS
+from dashboard.paths import FONT_DIRS
+from dashboard.reports.chart_renderer import ChartRenderer
+from dashboard.reports.types import ExportData, ExportError, ExportSpec
 from db.metrics import METRICS_BY_ID
-
-if TYPE_CHECKING:
-    from dashboard.chart_renderer import ChartRenderer
 
 FONT: Final = "NanumGothic"
 FONT_BOLD: Final = "NanumGothic-Bold"
-# A copy shipped under assets/fonts/ first (for machines without the Debian package; the
-# chart images still need a system Korean font for Chromium), then Debian's fonts-nanum.
-FONT_DIRS: Final[tuple[Path, ...]] = (
-    ASSETS_DIR / "fonts",
-    Path("/usr/share/fonts/truetype/nanum"),
-)
 FONT_FILES: Final[dict[str, str]] = {FONT: "NanumGothic.ttf", FONT_BOLD: "NanumGothicBold.ttf"}
 
 CHART_WIDTH_PX: Final = 900
@@ -115,10 +107,6 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _period_text(start: datetime, end: datetime, zone: ZoneInfo) -> str:
-    return f"{start.astimezone(zone):%Y-%m-%d %H:%M} – {end.astimezone(zone):%Y-%m-%d %H:%M}"
-
-
 def _zone_text(tz: str, at: datetime) -> str:
     offset = at.astimezone(ZoneInfo(tz)).strftime("%z")
     return f"{tz} (UTC{offset[:3]}:{offset[3:]})"
@@ -127,7 +115,7 @@ def _zone_text(tz: str, at: datetime) -> str:
 def _header(spec: ExportSpec, now: datetime, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     lang, zone = spec.lang, spec.zone
     rows = [
-        (t("export.pdf.period", lang), _period_text(spec.start, spec.end, zone)),
+        (t("export.pdf.period", lang), period_text(spec.start, spec.end, spec.tz, minutes=True)),
         (t("export.pdf.granularity", lang), t(f"export.pdf.{spec.granularity}", lang)),
         (t("export.pdf.timezone", lang), _zone_text(spec.tz, spec.end)),
         (t("export.pdf.generated", lang), f"{now.astimezone(zone):%Y-%m-%d %H:%M:%S}"),
@@ -211,7 +199,7 @@ def _summary(
     for row, colour in highlight:
         style.append(("TEXTCOLOR", (5, row), (5, row), colour))
     table.setStyle(TableStyle(style))
-    previous = _period_text(spec.previous_start, spec.start, spec.zone)
+    previous = period_text(spec.previous_start, spec.start, spec.tz, minutes=True)
     return [
         Paragraph(t("export.pdf.summary", lang), styles["h2"]),
         table,
@@ -340,7 +328,7 @@ def build_pdf_report(
         (_NumberedCanvas,),
         {
             "lang": spec.lang,
-            "footer_left": f"{title} · {_period_text(spec.start, spec.end, spec.zone)}",
+            "footer_left": f"{title} · {period_text(spec.start, spec.end, spec.tz, minutes=True)}",
         },
     )
     doc.build(story, canvasmaker=canvas_class)
