@@ -247,6 +247,12 @@ def send_report_now(
     the schedule's own occurrences are not affected)."""
     with session_scope(sessions) as session:
         schedule_id = find_schedule(session, key).id
+    if config.smtp is None:
+        raise AlertInputError(
+            "no mail relay configured (set SMTP_HOST and SMTP_FROM)",
+            status=503,
+            code="REPORT_SEND_FAILED",
+        )
     delivery_id = build_report_delivery(
         sessions,
         schedule_id,

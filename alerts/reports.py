@@ -83,6 +83,14 @@ def latest_occurrence(times: ScheduleTimes, now: datetime, tz: str) -> datetime:
     return candidate
 
 
+def next_occurrence(times: ScheduleTimes, now: datetime, tz: str) -> datetime:
+    """The first scheduled instant after ``now``."""
+    latest = latest_occurrence(times, now, tz)
+    # A week later, or 31 days later (always inside the next month, before the one after).
+    step = timedelta(days=7 if times.frequency == "weekly" else 31)
+    return latest_occurrence(times, latest + step, tz)
+
+
 def report_period(frequency: str, at: datetime, tz: str) -> tuple[datetime, datetime]:
     """The complete period a report sent at ``at`` covers, as aware local midnights."""
     zone = ZoneInfo(tz)

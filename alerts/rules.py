@@ -17,10 +17,31 @@ from db.metrics import METRIC_IDS
 from db.models import AlertRule
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
+# Row ids are 32-bit in the store: a larger number can name nothing.
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Address = Annotated[str, Field(min_length=3, max_length=320)]
+
+
+def _has_control_characters(value: Any) -> bool:
+    if isinstance(value, str):
+        return any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+    if isinstance(value, dict):
+        return any(_has_control_characters(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_control_characters(v) for v in value)
+    return False
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _printable(cls, data: Any) -> Any:
+        """Names, addresses and URLs are one line of text (no NUL, newline, escape...)."""
+        if _has_control_characters(data):
+            raise ValueError("text must not contain control characters")
+        return data
 
 
 class ThresholdCondition(_Strict):
@@ -85,7 +106,7 @@ class RuleDraft(_Strict):
         None, ge=5, le=7 * 24 * 60, description="Re-send while it lasts, every N minutes."
     )
     language: Literal["ko", "en"] | None = Field(None, description="Default: DEFAULT_LANGUAGE.")
-    channel_ids: list[int] = Field(default_factory=list, max_length=20)
+    channel_ids: list[RowId] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _metric_fits_condition(self) -> RuleDraft:
@@ -103,7 +124,7 @@ class RulePatch(_Strict):
     enabled: bool | None = None
     reminder_minutes: int | None = Field(None, ge=5, le=7 * 24 * 60)
     language: Literal["ko", "en"] | None = None
-    channel_ids: list[int] | None = Field(None, max_length=20)
+    channel_ids: list[RowId] | None = Field(None, max_length=20)
 
 
 def fix_metric(draft: RuleDraft) -> None:
@@ -160,7 +181,7 @@ class ChannelDraft(_Strict):
 
     name: Name
     kind: Literal["email", "webhook"]
-    recipients: list[str] = Field(default_factory=list, max_length=100)
+    recipients: list[Address] = Field(default_factory=list, max_length=100)
     url: str | None = Field(None, max_length=2000)
     secret: str | None = Field(
         None, min_length=8, max_length=500, description="Signs the body (X-Signature-SHA256)."
@@ -209,8 +230,8 @@ class ScheduleDraft(_Strict):
     frequency: Literal["weekly", "monthly"]
     weekday: int | None = Field(None, ge=0, le=6)
     day_of_month: int | None = Field(None, ge=1, le=28)
-    time: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    recipients: list[str] = Field(min_length=1, max_length=100)
+    time: str = Field("09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    recipients: list[Address] = Field(min_length=1, max_length=100)
     include_csv: bool = False
     language: Literal["ko", "en"] | None = None
     enabled: bool = True
@@ -247,6 +268,17 @@ def parse_model(model: type[M], data: Any) -> M:
 
     try:
         return model.model_validate(data)
+    except ValidationError as exc:
+        raise AlertInputError(validation_message(exc)) from None
+
+
+def parse_json(model: type[M], raw: bytes | str) -> M:
+    """Validate a JSON body strictly (no "5" for 5, no extra fields): what the API accepts
+    is exactly what its JSON Schema says, plus the rules a schema cannot express."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise AlertInputError(validation_message(exc)) from None
 

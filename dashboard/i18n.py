@@ -151,6 +151,16 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "메트릭 저장소에 연결할 수 없습니다. 잠시 후 다시 시도하세요.",
         "The metrics store is unreachable. Please try again shortly.",
     ),
+    "api.alert_invalid": (
+        "알림 설정이 올바르지 않습니다: {detail}",
+        "Invalid alert settings: {detail}",
+    ),
+    "api.alert_not_found": ("찾을 수 없습니다: {detail}", "Not found: {detail}"),
+    "api.alert_conflict": ("이미 있는 이름입니다: {detail}", "The name is taken: {detail}"),
+    "api.report_send_failed": (
+        "보고서를 보내지 못했습니다: {detail}",
+        "The report could not be sent: {detail}",
+    ),
     # --- exports (export.*) ---
     "export.failed": ("데이터 내보내기에 실패했습니다", "Data export failed"),
     "export.too_large": (
