@@ -126,6 +126,15 @@ class RulePatch(_Strict):
     language: Literal["ko", "en"] | None = None
     channel_ids: list[RowId] | None = Field(None, max_length=20)
 
+    @model_validator(mode="after")
+    def _null_only_where_it_means_something(self) -> RulePatch:
+        """``metric_type: null`` (no metric) and ``reminder_minutes: null`` (no reminder)
+        mean something; a null name, condition, level, state, language or channel list not."""
+        for key in ("name", "condition", "level", "enabled", "language", "channel_ids"):
+            if key in self.model_fields_set and getattr(self, key) is None:
+                raise ValueError(f"{key} cannot be null")
+        return self
+
 
 def fix_metric(draft: RuleDraft) -> None:
     """Threshold/change need one of the six metrics; the storage forecast is about

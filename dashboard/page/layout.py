@@ -16,6 +16,8 @@ from flask import Flask, Response, has_request_context, request
 from dashboard.context import AppContext, request_language
 from dashboard.i18n import t
 from dashboard.page import ids
+from dashboard.page.alert_callbacks import register_alert_callbacks
+from dashboard.page.alerts_panel import alerts_button, alerts_modal
 from dashboard.page.callbacks import register_callbacks, slot_marker
 from dashboard.page.export_callbacks import register_export_callbacks
 from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
@@ -44,6 +46,7 @@ def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
                 ),
                 html.Div(
                     [
+                        alerts_button(lang),
                         html.A(
                             t("nav.language", lang),
                             id=ids.LANG_LINK,
@@ -257,6 +260,7 @@ def serve_layout(ctx: AppContext, lang: str, latest: str | None = None) -> html.
             dcc.Store(id=ids.LATEST_SLOT, data=latest),
             dcc.Interval(id=ids.REFRESH_INTERVAL, interval=REFRESH_MS),
             _header(ctx, lang),
+            alerts_modal(lang),
             dbc.Container(
                 [
                     _controls(lang),
@@ -330,6 +334,7 @@ def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path:
     server.after_request(_remember_language)
     register_callbacks(app, ctx)
     register_export_callbacks(app, ctx)
+    register_alert_callbacks(app, ctx)
     ctx.dash_app = app
     # Keep last: Dash sets itself up lazily on a worker's first request, and concurrent
     # first requests (the page's script tags) can then see a half-registered script list
