@@ -11,7 +11,13 @@ from typing import Any
 
 import click
 
-from admin_metrics import collect_commands, export_commands, session_commands, token_commands
+from admin_metrics import (
+    alert_commands,
+    collect_commands,
+    export_commands,
+    session_commands,
+    token_commands,
+)
 from admin_metrics.cli_obj import Obj, pass_obj
 from admin_metrics.settings import Settings, SettingsError
 
@@ -207,6 +213,8 @@ def prepare_demo_source(settings: Settings) -> Settings:
 
 # The feature verbs, registered explicitly (their modules know nothing of ``cli``).
 for _command in (
+    alert_commands.alerts_group,
+    alert_commands.reports_group,
     collect_commands.collect,
     collect_commands.status,
     export_commands.export,

@@ -6,11 +6,19 @@ Nothing else in the code base reads ``os.environ``: factories receive a ``Settin
 from __future__ import annotations
 
 import ipaddress
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Final, Literal
 
 import limits
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 from sqlalchemy.engine import make_url
@@ -199,6 +207,65 @@ class Settings(BaseSettings):
         30, ge=1, le=600, description="Seconds in-flight requests get to finish on SIGTERM."
     )
 
+    # --- alerts and scheduled reports (mail relay, webhooks) --------------------------
+    smtp_host: str | None = Field(
+        None,
+        description="The intranet mail relay that sends alert and report mails. "
+        "Unset: no mail (webhooks still work).",
+    )
+    smtp_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port of the mail relay. Unset: 25 (`none`), 587 (`starttls`) or 465 (`ssl`).",
+    )
+    smtp_security: Literal["none", "starttls", "ssl"] = Field(
+        "starttls",
+        description="`starttls` (upgrade a plain connection, refused if the relay cannot), "
+        "`ssl` (TLS from the first byte) or `none` (plain, for a relay on a trusted segment).",
+    )
+    smtp_username: str | None = Field(
+        None, description="Login at the relay (with SMTP_PASSWORD). Unset: no login."
+    )
+    smtp_password: SecretStr | None = Field(
+        None, description="Password for SMTP_USERNAME (never logged or shown)."
+    )
+    smtp_from: str | None = Field(
+        None,
+        description="Sender address of alert and report mails, e.g. "
+        "`Admin Metrics <metrics@intranet.example>`. Required with SMTP_HOST.",
+    )
+    smtp_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA that signed the relay's certificate (an internal CA). "
+        "Unset: the system's CAs.",
+    )
+    public_url: AnyHttpUrl | None = Field(
+        None,
+        description="The app's address as admins open it (with URL_PREFIX), e.g. "
+        "`https://intranet.example/metrics/`: the only link mails carry. Unset: no link.",
+    )
+    storage_capacity_bytes: int | None = Field(
+        None,
+        ge=1,
+        description="Capacity of the LLM app's document storage, for the storage-forecast "
+        "alert rule. Unset: that rule cannot be used.",
+    )
+    alert_delivery_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=120,
+        description="Time limit of one mail or webhook delivery attempt (a webhook channel "
+        "may set its own).",
+    )
+    alert_delivery_attempts: int = Field(
+        6,
+        ge=1,
+        le=20,
+        description="Attempts per alert or report delivery before it is recorded as failed "
+        "(waits 30 s, 2 min, 8 min, 32 min, then hourly).",
+    )
+
     # --- presentation, logging -------------------------------------------------------
     default_language: Literal["ko", "en"] = Field(
         "ko", description="UI language when the browser does not choose one."
@@ -217,7 +284,19 @@ class Settings(BaseSettings):
     def _valid_db_url(cls, value: str | None) -> str | None:
         return _check_db_url(value)
 
-    @field_validator("source_queries_file", "auth_proxy_header", mode="before")
+    @field_validator(
+        "source_queries_file",
+        "auth_proxy_header",
+        "smtp_host",
+        "smtp_port",
+        "smtp_username",
+        "smtp_password",
+        "smtp_from",
+        "smtp_ca_file",
+        "public_url",
+        "storage_capacity_bytes",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # docker-compose passes unset optional variables as empty strings.
@@ -268,6 +347,38 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters")
         return value
 
+    @field_validator("smtp_from")
+    @classmethod
+    def _valid_sender(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _name, address = parseaddr(value)
+        if "@" not in address or " " in address:
+            raise ValueError("must be a mail address such as metrics@intranet.example")
+        return value
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_a_base(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and (value.query or value.fragment):
+            raise ValueError("must be the app's base address, without ?query or #fragment")
+        return value
+
+    @model_validator(mode="after")
+    def _smtp_complete(self) -> Settings:
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("SMTP_FROM is required when SMTP_HOST is set")
+        if bool(self.smtp_username) != bool(self.smtp_password):
+            raise ValueError("SMTP_USERNAME and SMTP_PASSWORD must be set together")
+        return self
+
     @model_validator(mode="after")
     def _demo_folder_uses_the_demo_source(self) -> Settings:
         """In the demo's folder (DATA_DIR holding the demo's source, embedded store, no
@@ -314,14 +425,27 @@ class Settings(BaseSettings):
     def store_is_sqlite(self) -> bool:
         return make_url(self.store_url).get_backend_name() == "sqlite"
 
+    @property
+    def smtp_port_or_default(self) -> int:
+        """SMTP_PORT, or the usual port of SMTP_SECURITY."""
+        return self.smtp_port or {"none": 25, "starttls": 587, "ssl": 465}[self.smtp_security]
+
+    @property
+    def public_base_url(self) -> str | None:
+        """PUBLIC_URL with exactly one trailing slash (links are joined onto it)."""
+        return str(self.public_url).rstrip("/") + "/" if self.public_url else None
+
 
 def _one_line(exc: ValidationError) -> str:
     err = exc.errors()[0]
-    name = "_".join(str(p) for p in err["loc"]).upper() or "settings"
+    name = "_".join(str(p) for p in err["loc"]).upper()
     msg = err["msg"].removeprefix("Value error, ")
+    if not name:  # a rule over several settings: the message names them
+        return f"Invalid setting: {msg}"
     value = err.get("input")
     shown = ""
-    if isinstance(value, str | int | float) and "SECRET" not in name and "URL" not in name:
+    secret = any(word in name for word in ("SECRET", "PASSWORD", "URL"))
+    if isinstance(value, str | int | float) and not secret:
         shown = f" (got {value!r})"
     return f"Invalid setting {name}: {msg}{shown}"
 

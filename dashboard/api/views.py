@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from dashboard.api.alert_views import add_alert_routes
 from dashboard.api.errors import ERRORS, ApiProblem, problem_from_validation
 from dashboard.api.openapi import build_openapi
 from dashboard.api.schemas import (
@@ -56,6 +57,8 @@ GZIP_MIN_BYTES: Final = 1024
 GZIP_LEVEL: Final = 5
 
 bp = Blueprint("api", __name__)
+# The alert and report resources share this blueprint's error handling and guard.
+add_alert_routes(bp)
 
 Q = TypeVar("Q", bound=BaseModel)
 

@@ -17,6 +17,8 @@ from flask_wtf.csrf import generate_csrf
 from dashboard.context import AppContext, request_language
 from dashboard.i18n import t
 from dashboard.page import ids
+from dashboard.page.alert_callbacks import register_alert_callbacks
+from dashboard.page.alerts_panel import alerts_button, alerts_modal
 from dashboard.page.callbacks import register_callbacks, slot_marker
 from dashboard.page.dash_requests import callback_request_check
 from dashboard.page.export_callbacks import register_export_callbacks
@@ -51,6 +53,7 @@ def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
                 ),
                 html.Div(
                     [
+                        alerts_button(lang),
                         html.A(
                             t("nav.language", lang),
                             id=ids.LANG_LINK,
@@ -273,6 +276,7 @@ def serve_layout(ctx: AppContext, lang: str, latest: str | None = None) -> html.
             dcc.Store(id=ids.LATEST_SLOT, data=latest),
             dcc.Interval(id=ids.REFRESH_INTERVAL, interval=REFRESH_MS),
             _header(ctx, lang),
+            alerts_modal(lang),
             dbc.Container(
                 [
                     _controls(lang),
@@ -349,6 +353,7 @@ def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path:
     # After the sign-in guard (init_auth ran first): anonymous callers get 401, malformed
     # callback requests 400, never a 500.
     server.before_request(callback_request_check(lambda: app.callback_map, base_path))
+    register_alert_callbacks(app, ctx)
     ctx.dash_app = app
     # Keep last: Dash sets itself up lazily on a worker's first request, and concurrent
     # first requests (the page's script tags) can then see a half-registered script list
