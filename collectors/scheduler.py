@@ -135,14 +135,17 @@ class MetricsService:
         collect the current slot unless its grace window has passed or it is stored."""
         with self._job_lock:
             now = self._clock()
-            account_for_slots(
-                self._sessions,
-                now,
-                owner=self.owner,
-                slot_seconds=self.slot_seconds,
-                grace_seconds=self.grace_seconds,
-                lookback=timedelta(days=self.settings.metrics_hourly_retention_days),
-            )
+            try:
+                account_for_slots(
+                    self._sessions,
+                    now,
+                    owner=self.owner,
+                    slot_seconds=self.slot_seconds,
+                    grace_seconds=self.grace_seconds,
+                    lookback=timedelta(days=self.settings.metrics_hourly_retention_days),
+                )
+            except Exception:  # noqa: BLE001 - the current slot still gets its collection
+                log.exception("Accounting for past slots failed; retried at the next run")
             slot = hourly_slot(now, self.slot_seconds)
             if (now - slot).total_seconds() > self.grace_seconds:
                 return None  # too late for the current slot: accounted for next time

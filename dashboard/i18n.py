@@ -84,6 +84,30 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "dash.status.failures": ("24시간 실패", "Failures (24 h)"),
     "dash.status.never": ("없음", "never"),
     "dash.status.off": ("꺼짐", "off"),
+    "dash.status.details": ("최근 수집 실패 보기", "Show recent collection failures"),
+    "dash.status.recent_failures": ("최근 24시간 수집 실패", "Collection failures, last 24 h"),
+    "dash.status.no_failures": (
+        "최근 24시간 동안 실패한 수집이 없습니다.",
+        "No failed collections in the last 24 hours.",
+    ),
+    "dash.status.col_time": ("시각", "Time"),
+    "dash.status.col_metric": ("메트릭", "Metric"),
+    "dash.status.col_reason": ("원인", "Reason"),
+    "dash.status.all_metrics": ("전체 메트릭", "All metrics"),
+    "dash.status.n_metrics": ("메트릭 {n}개", "{n} metrics"),
+    # The two reasons the collector records in fixed words (collectors.accounting).
+    "dash.status.reason_missed": (
+        "실행 중인 수집기가 없어 이 시각의 메트릭이 수집되지 않음",
+        "No collector was running at this time; the metrics were not collected",
+    ),
+    "dash.status.reason_stopped": (
+        "수집 도중 수집기가 중단되어 이 시각의 메트릭이 저장되지 않음",
+        "The collector stopped during the collection; the metrics were not stored",
+    ),
+    "dash.status.failed_slots": (
+        "실패한 수집 {failed}회 (수집기 없음·중단 {missed}회)",
+        "{failed} failed slot(s) ({missed} with no collector running or stopped)",
+    ),
     "dash.export_csv": ("CSV 내보내기", "Export CSV"),
     "dash.export_pdf": ("PDF 내보내기", "Export PDF"),
     "dash.invalid_range": (

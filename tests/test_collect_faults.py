@@ -583,6 +583,14 @@ def test_status_says_when_the_latest_slot_failed_and_counts_missed_slots(
     assert after.latest_slot_succeeded is True and after.missed_slots_24h == 3
 
 
+def test_the_collectors_fixed_reasons_have_english_words_in_the_catalogue() -> None:
+    from dashboard.i18n import t
+
+    assert t("dash.status.reason_missed", "ko") == MISSED_MESSAGE
+    assert t("dash.status.reason_stopped", "ko") == STOPPED_MESSAGE
+    assert t("dash.status.reason_missed", "en").startswith("No collector was running")
+
+
 # --- start-up check of the source ---------------------------------------------------------------
 def test_the_source_check_names_each_failing_metric_and_its_cause(
     tmp_path: Path, make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture

@@ -11,6 +11,9 @@ LATEST_SLOT: Final = "latest-slot"  # dcc.Store: newest slots seen, changes → 
 REFRESH_INTERVAL: Final = "refresh-interval"
 
 STATUS_BADGE: Final = "status-badge"
+STATUS_BUTTON: Final = "status-button"  # the badge as a button: opens the failures popover
+STATUS_POPOVER: Final = "status-popover"
+STATUS_FAILURES: Final = "status-failures"  # the popover's body: recent failed slots
 LANG_LINK: Final = "lang-link"
 LOGOUT_LINK: Final = "logout-link"
 

@@ -47,7 +47,24 @@ def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
                 html.Div(
                     [
                         html.H1(t("app.title", lang), id="page-title", className="page-title"),
-                        html.Div(id=ids.STATUS_BADGE, className="status-badge"),
+                        html.Button(
+                            html.Div(id=ids.STATUS_BADGE, className="status-badge"),
+                            id=ids.STATUS_BUTTON,
+                            type="button",
+                            className="status-button",
+                            title=t("dash.status.details", lang),
+                        ),
+                        dbc.Popover(
+                            [
+                                dbc.PopoverHeader(t("dash.status.recent_failures", lang)),
+                                dbc.PopoverBody(id=ids.STATUS_FAILURES),
+                            ],
+                            id=ids.STATUS_POPOVER,
+                            target=ids.STATUS_BUTTON,
+                            trigger="legacy",
+                            placement="bottom-start",
+                            class_name="status-popover",
+                        ),
                     ],
                     className="d-flex flex-wrap align-items-center gap-3",
                 ),
