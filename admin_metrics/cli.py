@@ -11,24 +11,15 @@ from typing import Any
 
 import click
 
-from admin_metrics.logs import configure_logging
-from admin_metrics.settings import Settings, SettingsError, load_settings
-
-
-class Obj:
-    """Settings are loaded lazily, so ``--help`` works with a broken environment."""
-
-    _settings: Settings | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings()
-            configure_logging(self._settings.log_level, self._settings.log_format)
-        return self._settings
-
-
-pass_obj = click.make_pass_decorator(Obj, ensure=True)
+from admin_metrics import (
+    alert_commands,
+    collect_commands,
+    export_commands,
+    session_commands,
+    token_commands,
+)
+from admin_metrics.cli_obj import Obj, pass_obj
+from admin_metrics.settings import Settings, SettingsError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,7 +74,7 @@ def create_admin(obj: Obj, username: str) -> None:
     The password comes from ADMIN_PASSWORD, else an interactive prompt.
     """
     from db.accounts import AccountError, set_admin_password
-    from db.engine import make_engine, session_factory, session_scope
+    from db.engine import store_session
 
     password = os.environ.get("ADMIN_PASSWORD")
     if password is None:
@@ -92,14 +83,11 @@ def create_admin(obj: Obj, username: str) -> None:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat password: ") != password:
             raise click.ClickException("passwords do not match")
-    engine = make_engine(obj.settings.store_url)
     try:
-        with session_scope(session_factory(engine)) as session:
+        with store_session(obj.store_url) as session:
             _user, created = set_admin_password(session, username, password)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        engine.dispose()
     click.echo(f"Admin '{username}' {'created' if created else 'password changed'}")
 
 
@@ -128,9 +116,13 @@ def run_server(
     if workers is not None:
         options["workers"] = workers
 
-    from collectors.queries import check_source_queries
+    from collectors.queries import check_source_queries, probe_source
 
-    check_source_queries(settings)  # a bad SOURCE_QUERIES_FILE: one line, before any fork
+    queries = check_source_queries(settings)  # a bad SOURCE_QUERIES_FILE: one line, then exit
+    if settings.metrics_collection_enabled:
+        # Each query once, read-only, within the deadline: a warning line per failing metric,
+        # so a wrong SOURCE_DATABASE_URL shows at start, not an hour later.
+        probe_source(settings, queries)
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -151,17 +143,10 @@ def run_server(
 @pass_obj
 def serve(obj: Obj, host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web app (dashboard, API, scheduler) with gunicorn."""
-    from db.migrate import current_revision, head_revision
-
     settings = obj.settings
     if settings.secret_key is None:
         raise SettingsError("Invalid setting SECRET_KEY: required (at least 16 characters)")
-    current, head = current_revision(settings.store_url), head_revision()
-    if current != head:
-        raise click.ClickException(
-            f"the database schema is at revision {current or '(none)'}, this version needs "
-            f"{head}: run `admin-metrics db upgrade` first"
-        )
+    obj.check_store()  # no, an old or an unreachable store: one line, then exit
     run_server(settings, host, port, workers, None)
 
 
@@ -195,18 +180,14 @@ def demo_admin_password(settings: Settings) -> str:
 def demo(obj: Obj, host: str, port: int, no_serve: bool) -> None:
     """The embedded default: SQLite store, simulated source with history, demo admin, server."""
     from db.accounts import set_admin_password
-    from db.engine import make_engine, session_factory, session_scope
+    from db.engine import store_session
     from db.migrate import upgrade
 
     settings = obj.settings
     upgrade(settings.store_url)
     password = demo_admin_password(settings)
-    engine = make_engine(settings.store_url)
-    try:
-        with session_scope(session_factory(engine)) as session:
-            set_admin_password(session, DEMO_ADMIN, password)
-    finally:
-        engine.dispose()
+    with store_session(settings.store_url) as session:
+        set_admin_password(session, DEMO_ADMIN, password)
     settings = prepare_demo_source(settings)
     url = f"http://{host}:{port}{settings.url_prefix}admin/metrics/"
     click.echo("")
@@ -230,29 +211,39 @@ def prepare_demo_source(settings: Settings) -> Settings:
         return prepare_demo(settings, progress=progress)
 
 
-# Feature command modules register themselves on ``cli`` when imported.
-FEATURE_COMMANDS: tuple[str, ...] = (
-    "admin_metrics.collect_commands",
-    "admin_metrics.export_commands",
-    "admin_metrics.token_commands",
-)
+# The feature verbs, registered explicitly (their modules know nothing of ``cli``).
+for _command in (
+    alert_commands.alerts_group,
+    alert_commands.reports_group,
+    collect_commands.collect,
+    collect_commands.status,
+    export_commands.export,
+    token_commands.create_token,
+    token_commands.list_tokens,
+    token_commands.revoke_token,
+    session_commands.sessions_group,
+    session_commands.disable_admin_command,
+    session_commands.audit_command,
+):
+    cli.add_command(_command)
 
 
 def main() -> None:
-    import importlib
+    from sqlalchemy.exc import SQLAlchemyError
 
-    for module in FEATURE_COMMANDS:
-        importlib.import_module(module)
     try:
         cli(standalone_mode=True)
     except SettingsError as exc:
         click.echo(str(exc), err=True)
+        from admin_metrics.refused_start import record_refused_start
+
+        record_refused_start(str(exc))
         sys.exit(2)
+    except SQLAlchemyError as exc:  # the store went away mid-command: one line, no traceback
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+        click.echo(f"Error: database error: {reason}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
-    # Run the imported module's ``main``: feature modules register their commands on
-    # ``admin_metrics.cli.cli``, not on this ``__main__`` copy of the group.
-    from admin_metrics.cli import main as _main
-
-    _main()
+    main()

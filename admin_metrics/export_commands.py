@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from admin_metrics.cli import Obj, cli, pass_obj
+from admin_metrics.cli_obj import Obj, pass_obj
 from db.metrics import GRANULARITIES, METRIC_IDS
+
+if TYPE_CHECKING:
+    from dashboard.reports.types import ExportSpec
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +29,7 @@ def _parse_instant(value: str, name: str) -> datetime:
         ) from None
 
 
-@cli.command("export")
+@click.command("export")
 @click.option("--format", "fmt", type=click.Choice(["csv", "pdf"]), required=True)
 @click.option(
     "--metrics",
@@ -62,10 +66,12 @@ def export(
     output: Path,
 ) -> None:
     """Write a CSV or PDF report of stored metrics to OUTPUT (same service as the page/API)."""
-    from dashboard.chart_renderer import ChartRenderer
-    from dashboard.export_service import ExportError, ExportSpec, InvalidExportSpec, render_export
+    # Imported here, so the other verbs start without pandas, plotly and ReportLab.
     from dashboard.i18n import t
-    from db.engine import make_engine, session_factory, session_scope
+    from dashboard.reports.chart_renderer import ChartRenderer
+    from dashboard.reports.export_service import render_export
+    from dashboard.reports.types import ExportError, ExportSpec, InvalidExportSpec
+    from db.engine import store_session
 
     settings = obj.settings
     try:
@@ -82,17 +88,32 @@ def export(
         raise click.UsageError(str(exc)) from None
 
     renderer = ChartRenderer(settings.chromium_path) if fmt == "pdf" else None
-    engine = make_engine(settings.store_url)
     try:
-        with session_scope(session_factory(engine)) as session:
-            result = render_export(settings, session, spec, renderer=renderer)
+        with store_session(obj.store_url) as session:
+            result = render_export(
+                session, spec, max_bytes=settings.export_max_bytes, renderer=renderer
+            )
     except ExportError as exc:
         log.error("Export failed: %s", exc)
         raise click.ClickException(f"{t('export.failed', spec.lang)}: {exc}") from None
     finally:
         if renderer is not None:
             renderer.close()
-        engine.dispose()
     output.write_bytes(result.content)
+    _audit_export(settings.store_url, spec, output)
     note = ", downsampled" if result.downsampled else ""
     click.echo(f"Wrote {output} ({len(result.content):,} bytes{note})")
+
+
+def _audit_export(store_url: str, spec: ExportSpec, output: Path) -> None:
+    """Who exported what goes to the audit log, from the command line too."""
+    from db import audit
+    from db.engine import store_session
+
+    with store_session(store_url) as session:
+        audit.record_event(
+            session,
+            audit.EXPORT_CREATED,
+            actor=audit.CLI_ACTOR,
+            details={**spec.describe(), "via": "cli", "file": output.name},
+        )

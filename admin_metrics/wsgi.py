@@ -10,22 +10,16 @@ own engine pool and the scheduler leader election happens per worker, after fork
 from __future__ import annotations
 
 import gc
-import logging
 import sys
 from typing import Any
 
 from flask import Flask
 
 from admin_metrics.logs import configure_logging
+from admin_metrics.refused_start import record_refused_start
 from admin_metrics.settings import Settings, SettingsError, load_settings
 
-log = logging.getLogger(__name__)
-
 WSGI_APP = "admin_metrics.wsgi:create()"
-# Long-lived helpers stopped first, in this order; any other service with a
-# stop/shutdown/close method is stopped after them.
-SERVICE_STOP_ORDER = ("scheduler", "chart_renderer")
-_STOP_METHODS = ("stop", "shutdown", "close")
 
 
 def serving_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
@@ -35,7 +29,7 @@ def serving_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     ``gc.freeze()`` moves it out of the collector's sight, so full collections stay short
     (they were the 95th-percentile latency of large API responses: 115 ms vs 36 ms p50).
     """
-    from dashboard.app import create_app
+    from dashboard.app import create_app  # in the worker, after fork (see stop_services)
 
     app = create_app(settings, secret_key=secret_key)
     gc.freeze()
@@ -43,47 +37,31 @@ def serving_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
 
 
 def create() -> Flask:
+    store_url: str | None = None
     try:
         settings = load_settings()
+        store_url = settings.store_url
         configure_logging(settings.log_level, settings.log_format)
         return serving_app(settings)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
+        record_refused_start(str(exc), store_url)
         raise SystemExit(2) from None
 
 
 def stop_services(app: Flask) -> list[str]:
     """Stop the app's background services (scheduler, chart renderer) and close the pool.
 
-    Returns the names of the services stopped. A failing service is logged and the others
-    are still stopped: a worker that is going away must not leave a lock or a browser behind.
+    Returns the names of the services stopped (see ``AppContext.close``).
     """
-    from dashboard.context import EXTENSION_KEY
+    # Imported here, like create_app: the gunicorn master reads this module for its options
+    # and must not load the app's modules before it forks the workers.
+    from dashboard.context import EXTENSION_KEY, AppContext
 
     ctx = app.extensions.get(EXTENSION_KEY)
-    if ctx is None:
+    if not isinstance(ctx, AppContext):
         return []
-    names = [n for n in SERVICE_STOP_ORDER if n in ctx.services]
-    names += [n for n in ctx.services if n not in names]
-    stopped: list[str] = []
-    for name in names:
-        service = ctx.services.get(name)
-        method = next(
-            (getattr(service, m) for m in _STOP_METHODS if callable(getattr(service, m, None))),
-            None,
-        )
-        if method is None:
-            continue
-        try:
-            method()
-        except Exception:
-            log.exception("Stopping service %r failed", name)
-            continue
-        stopped.append(name)
-    ctx.engine.dispose()
-    if stopped:
-        log.info("Background services stopped: %s", ", ".join(stopped))
-    return stopped
+    return ctx.close()
 
 
 def _worker_exit(server: Any, worker: Any) -> None:

@@ -1,18 +1,36 @@
-"""Per-app state shared by the Flask views, Dash callbacks and the API (no globals)."""
+"""Per-app state shared by the Flask views, Dash callbacks and the API (no globals).
+
+The long-lived helpers are named, typed attributes; ``close()`` stops them in order when a
+worker goes away (gunicorn's ``worker_exit``, tests).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import atexit
+import logging
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, request
+from flask_login import current_user
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from admin_metrics.settings import Settings
+from dashboard.charts.series import SeriesCache
+from dashboard.reports.chart_renderer import ChartRenderer
+from db import audit
 from db.engine import session_scope
+
+if TYPE_CHECKING:
+    from dash import Dash
+
+    from collectors.scheduler import MetricsService
+
+log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "admin_metrics"
 
@@ -23,8 +41,15 @@ class AppContext:
     engine: Engine
     sessions: sessionmaker[Session]
     public_endpoints: frozenset[str] = frozenset()
-    # Filled by features that need long-lived helpers (scheduler, chart renderer, ...).
-    services: dict[str, Any] = field(default_factory=dict)
+    # The collection scheduler (None when METRICS_COLLECTION_ENABLED=false).
+    scheduler: MetricsService | None = None
+    # The page's query results, shared by every admin viewing the same range.
+    series_cache: SeriesCache = field(default_factory=SeriesCache)
+    # The Dash app (its CSP hashes go into every response).
+    dash_app: Dash | None = None
+    # Kaleido for PDF charts: created on first use (get_chart_renderer), never for CSVs.
+    chart_renderer: ChartRenderer | None = None
+    _renderer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -34,6 +59,41 @@ class AppContext:
     def url(self, path: str = "") -> str:
         """An absolute path under the configured URL prefix."""
         return self.settings.url_prefix + path.lstrip("/")
+
+    def get_chart_renderer(self) -> ChartRenderer:
+        """The app's renderer, created on first use (thread-safe) and closed at exit."""
+        with self._renderer_lock:
+            if self.chart_renderer is None:
+                self.chart_renderer = ChartRenderer(self.settings.chromium_path)
+                atexit.register(self.chart_renderer.close)
+            return self.chart_renderer
+
+    def close(self) -> list[str]:
+        """Stop the scheduler, then the chart renderer, then close the store's pool.
+
+        Returns the names of the helpers stopped. A failing one is logged and the others are
+        still stopped: a worker that is going away must not leave a lock or a browser behind.
+        """
+        with self._renderer_lock:
+            renderer, self.chart_renderer = self.chart_renderer, None
+        steps: list[tuple[str, Callable[[], None]]] = []
+        if self.scheduler is not None:
+            steps.append(("scheduler", self.scheduler.stop))
+            self.scheduler = None
+        if renderer is not None:
+            steps.append(("chart_renderer", renderer.close))
+        stopped: list[str] = []
+        for name, stop in steps:
+            try:
+                stop()
+            except Exception:
+                log.exception("Stopping service %r failed", name)
+                continue
+            stopped.append(name)
+        self.engine.dispose()
+        if stopped:
+            log.info("Background services stopped: %s", ", ".join(stopped))
+        return stopped
 
 
 def get_context(app: Flask | None = None) -> AppContext:
@@ -47,3 +107,18 @@ def request_language() -> str:
     settings = get_context().settings
     lang = request.args.get("lang") or request.cookies.get("lang") or settings.default_language
     return lang if lang in ("ko", "en") else settings.default_language
+
+
+def record_audit(
+    db: Session,
+    action: str,
+    *,
+    actor: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append an audit event for this request inside ``db``'s transaction (it commits or
+    fails with the action). The actor defaults to the signed-in user, the address is the
+    client's (through a trusted proxy: the forwarded one)."""
+    if actor is None and current_user.is_authenticated:
+        actor = current_user.username
+    audit.record_event(db, action, actor=actor, address=request.remote_addr, details=details)

@@ -64,3 +64,15 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def store_session(url: str) -> Iterator[Session]:
+    """A committed session on a short-lived engine that is disposed afterwards: one
+    command-line verb's whole use of the store."""
+    engine = make_engine(url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()

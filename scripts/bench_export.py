@@ -22,9 +22,10 @@ from benchlib import history_rows, p95, timed  # noqa: E402 (scripts/, beside th
 from sqlalchemy import delete, insert  # noqa: E402
 
 from admin_metrics.settings import Settings  # noqa: E402
-from dashboard.chart_renderer import ChartRenderer  # noqa: E402
-from dashboard.export_service import ExportSpec, render_export  # noqa: E402
-from db.engine import make_engine, session_factory, session_scope  # noqa: E402
+from dashboard.reports.chart_renderer import ChartRenderer  # noqa: E402
+from dashboard.reports.export_service import render_export  # noqa: E402
+from dashboard.reports.types import ExportSpec  # noqa: E402
+from db.engine import make_engine, session_factory, session_scope, store_session  # noqa: E402
 from db.metrics import METRIC_IDS  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import MetricSnapshot  # noqa: E402
@@ -34,12 +35,10 @@ END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 def seed(url: str) -> None:
     """30 days hourly and 90 days daily for all six metrics, ending now."""
-    engine = make_engine(url)
     rows = history_rows(END, hourly_days=30, daily_days=90, growth=10)
-    with session_scope(session_factory(engine)) as session:
+    with store_session(url) as session:
         session.execute(delete(MetricSnapshot))
         session.execute(insert(MetricSnapshot), rows)
-    engine.dispose()
 
 
 def main() -> None:
@@ -60,7 +59,11 @@ def main() -> None:
 
     def export(spec: ExportSpec, renderer: ChartRenderer | None = None) -> int:
         with session_scope(sessions) as session:
-            return len(render_export(settings, session, spec, renderer=renderer).content)
+            return len(
+                render_export(
+                    session, spec, renderer=renderer, max_bytes=settings.export_max_bytes
+                ).content
+            )
 
     rows: list[tuple[str, str, str]] = []
     for label, granularity, days in (

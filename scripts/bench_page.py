@@ -30,12 +30,18 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from admin_metrics.settings import Settings  # noqa: E402
-from dashboard.callbacks import SeriesCache  # noqa: E402
+from dashboard.charts.series import SeriesCache  # noqa: E402
 from dashboard.context import get_context  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
-from tests.conftest import CHROMIUM_FLAGS, chromium_binary, create_user, login  # noqa: E402
-from tests.dashboard_seed import render_request, seed_history  # noqa: E402
 from tests.pgserver import PgServer, free_port  # noqa: E402
+from tests.support import (  # noqa: E402
+    CHROMIUM_FLAGS,
+    chromium_binary,
+    create_user,
+    login,
+    render_request,
+    seed_history,
+)
 
 CASES = (
     ("7 d hourly", "?range=7&granularity=hourly"),
@@ -94,7 +100,7 @@ def bench_callback(pg_url: str, runs: int) -> list[tuple[str, str]]:
             client.post("/admin/metrics/_dash-update-component", json=body)  # warm-up
             for _ in range(runs):
                 if mode == "uncached":
-                    ctx.services["dash.series_cache"] = SeriesCache()
+                    ctx.series_cache = SeriesCache()
                 start = time.perf_counter()
                 response = client.post("/admin/metrics/_dash-update-component", json=body)
                 timings[mode].append((time.perf_counter() - start) * 1000)

@@ -1,34 +1,39 @@
 """Shared fixtures: real PostgreSQL and SQLite stores (through migrations), settings,
 app personas (admin, non-admin, anonymous), a live server subprocess and headless Chromium.
+
+Only fixtures live here (nothing imports this file); helpers are in ``tests/support.py``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from admin_metrics.settings import Settings
 from db.engine import make_engine, session_factory, session_scope
 from db.migrate import upgrade
-from tests.pgserver import PgServer, free_port
+from tests.pgserver import PgServer
+from tests.support import (
+    CHROMIUM_FLAGS,
+    LiveServer,
+    admin_exec,
+    chromium_binary,
+    create_user,
+    login,
+    pg_url_for,
+    start_live_server,
+    stop_live_server,
+)
 
 pytest_plugins = ["tests.fixtures_deploy"]
-
-REPO = Path(__file__).resolve().parent.parent
-ADMIN_PASSWORD = "correct horse battery"
 
 
 # --- PostgreSQL --------------------------------------------------------------------------
@@ -45,25 +50,12 @@ def pg_admin_url() -> Iterator[str]:
         server.stop()
 
 
-def _pg_url(admin_url: str, dbname: str) -> str:
-    return sa.engine.make_url(admin_url).set(database=dbname).render_as_string(hide_password=False)
-
-
-def _admin_exec(admin_url: str, sql: str) -> None:
-    engine = make_engine(admin_url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(sql))
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def pg_template(pg_admin_url: str) -> str:
     """A database migrated to head once; each test clones it (fast, and still migrations)."""
     name = f"amh_tmpl_{uuid.uuid4().hex[:8]}"
-    _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
-    upgrade(_pg_url(pg_admin_url, name))
+    admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
+    upgrade(pg_url_for(pg_admin_url, name))
     return name
 
 
@@ -71,18 +63,18 @@ def pg_template(pg_admin_url: str) -> str:
 def pg_url(pg_admin_url: str, pg_template: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for one test."""
     name = f"amh_t_{uuid.uuid4().hex[:10]}"
-    _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    yield _pg_url(pg_admin_url, name)
-    _admin_exec(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_exec(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    yield pg_url_for(pg_admin_url, name)
+    admin_exec(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
 def empty_pg_url(pg_admin_url: str) -> Iterator[str]:
     """A fresh PostgreSQL database with no tables at all."""
     name = f"amh_e_{uuid.uuid4().hex[:10]}"
-    _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
-    yield _pg_url(pg_admin_url, name)
-    _admin_exec(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_exec(pg_admin_url, f'CREATE DATABASE "{name}"')
+    yield pg_url_for(pg_admin_url, name)
+    admin_exec(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --- SQLite ------------------------------------------------------------------------------
@@ -136,44 +128,17 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     return factory
 
 
-def create_user(
-    url: str, username: str, password: str = ADMIN_PASSWORD, *, admin: bool = True
-) -> None:
-    from db.accounts import set_admin_password
-
-    engine = make_engine(url)
-    try:
-        with session_scope(session_factory(engine)) as session:
-            user, _ = set_admin_password(session, username, password)
-            user.is_admin = admin
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture
 def app(store_url: str, make_settings: Callable[..., Settings]) -> Iterator[Flask]:
     from dashboard.app import create_app
+    from dashboard.context import get_context
 
     create_user(store_url, "admin")
     create_user(store_url, "viewer", admin=False)
     flask_app = create_app(make_settings(database_url=store_url))
     flask_app.config["TESTING"] = True
     yield flask_app
-    from dashboard.context import get_context
-
     get_context(flask_app).engine.dispose()
-
-
-def login(client: FlaskClient, username: str, password: str = ADMIN_PASSWORD) -> Any:
-    import re
-
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert token, "login form has a CSRF token"
-    return client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": token.group(1)},
-    )
 
 
 @pytest.fixture
@@ -197,68 +162,6 @@ def viewer_client(app: Flask) -> FlaskClient:
 
 
 # --- live server and browser -------------------------------------------------------------
-class LiveServer:
-    def __init__(self, proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
-        self.proc, self.url, self.log = proc, url, log
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def start_live_server(
-    env_overrides: dict[str, str], tmp_path: Path, *, workers: int = 1, timeout: float = 60
-) -> LiveServer:
-    port = free_port()
-    log = tmp_path / f"server-{port}.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "SOURCE_"))}
-    env.update(
-        {
-            "SECRET_KEY": "live-secret-key-0123456789abcdef",
-            "DATA_DIR": str(tmp_path / "var"),
-            "METRICS_COLLECTION_ENABLED": "false",
-        }
-    )
-    env.update(env_overrides)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "admin_metrics.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    prefix = env.get("URL_PREFIX", "/").strip("/")
-    base = f"http://127.0.0.1:{port}/" + (prefix + "/" if prefix else "")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited:\n{log.read_text(errors='replace')}")
-        try:
-            if requests.get(base + "healthz", timeout=2).status_code == 200:
-                return LiveServer(proc, base, log)
-        except (requests.ConnectionError, requests.Timeout):  # a worker still booting
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"server did not become healthy:\n{log.read_text(errors='replace')}")
-
-
-def stop_live_server(server: LiveServer) -> None:
-    server.proc.terminate()
-    try:
-        server.proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
-
-
 @pytest.fixture
 def live_server_factory(
     tmp_path: Path, request: pytest.FixtureRequest
@@ -283,27 +186,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()
     setattr(item, "rep_" + report.when, report)
-
-
-CHROMIUM_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--window-size=1400,1000",
-    "--disable-quic",
-)
-
-
-def chromium_binary() -> str | None:
-    for path in ("/usr/bin/chromium", "/usr/lib/chromium/chromium"):
-        if Path(path).exists():
-            return path
-    return shutil.which("chromium")
 
 
 @pytest.fixture

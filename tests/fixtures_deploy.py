@@ -5,13 +5,11 @@ and sign-in over real HTTP (``requests``) or in the browser.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -19,51 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import ADMIN_PASSWORD
 from tests.pgserver import free_port
-
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def http_login(
-    session: requests.Session, base: str, username: str, password: str = ADMIN_PASSWORD
-) -> requests.Response:
-    """Sign in through the login form at ``{base}login`` (CSRF token included)."""
-    page = session.get(base + "login", timeout=10)
-    token = CSRF.search(page.text)
-    assert token, f"login form with a CSRF token at {base}login ({page.status_code})"
-    return session.post(
-        base + "login",
-        data={"username": username, "password": password, "csrf_token": token.group(1)},
-        allow_redirects=False,
-        timeout=10,
-    )
-
-
-def browser_login(browser: Any, password: str = ADMIN_PASSWORD, username: str = "admin") -> None:
-    """Fill the login form the browser is showing and submit it."""
-    wait = WebDriverWait(browser, 30)
-    wait.until(ec.presence_of_element_located((By.ID, "username")))
-    browser.find_element(By.ID, "username").send_keys(username)
-    browser.find_element(By.ID, "password").send_keys(password)
-    browser.find_element(By.ID, "login-submit").click()
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
-    """Poll ``condition`` until it returns something truthy, or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+from tests.support import wait_for
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -4,7 +4,6 @@ status, exports, access (401/403), validation codes, headers, OpenAPI conformanc
 from __future__ import annotations
 
 import gzip
-import sys
 import types
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,8 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pydantic import BaseModel
 
-from admin_metrics.token_commands import create_api_token
-from dashboard.api_models import (
+from dashboard.api import views as api_views
+from dashboard.api.schemas import (
     ApiError,
     ComparisonResponse,
     CurrentResponse,
@@ -29,7 +28,9 @@ from dashboard.api_models import (
     parse_timestamp,
 )
 from dashboard.context import get_context
-from db.accounts import hash_token, new_token
+from dashboard.reports.types import ExportError, ExportTooLarge
+from db.accounts import create_api_token, hash_token, new_token
+from db.engine import session_scope
 from db.exports import save_export
 from db.metrics import METRIC_IDS
 from db.models import AdminUser, ApiToken, MetricCollectionFailure, MetricSnapshot
@@ -120,11 +121,11 @@ def readonly(
     """One app for the many validation cases (they only read): ``(client, auth headers)``."""
     from admin_metrics.settings import Settings
     from dashboard.app import create_app
-    from tests.conftest import _admin_exec, _pg_url, create_user
+    from tests.support import admin_exec, create_user, pg_url_for
 
     name = f"amh_api_{uuid.uuid4().hex[:10]}"
-    _admin_exec(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    url = _pg_url(pg_admin_url, name)
+    admin_exec(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    url = pg_url_for(pg_admin_url, name)
     create_user(url, "admin")
     flask_app = create_app(
         Settings(  # type: ignore[call-arg]
@@ -139,7 +140,7 @@ def readonly(
         token = create_api_token(session, "readonly", "admin")
     yield flask_app.test_client(), {"Authorization": f"Bearer {token}"}
     get_context(flask_app).engine.dispose()
-    _admin_exec(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_exec(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def conforms(model: type[BaseModel], response: Any) -> dict[str, Any]:
@@ -354,8 +355,10 @@ def test_status_reports_collection_state(stored: Flask, api: Callable[..., Any])
         ],
     )
     body = conforms(StatusResponse, api("/metrics/status"))
-    assert body["last_collection_at"] == iso(TOP)
+    assert body["last_collection_at"] == iso(TOP) == body["last_successful_slot"]
     assert body["failure_count_24h"] == 1
+    assert body["failed_slots_24h"] == 1 and body["missed_slots_24h"] == 0
+    assert body["latest_slot_succeeded"] is True
     assert body["recent_failures"] == [
         {
             "metric_type": "tag_count",
@@ -372,7 +375,9 @@ def test_status_reports_collection_state(stored: Flask, api: Callable[..., Any])
 def test_status_is_pending_before_the_first_collection_and_shows_collecting(
     app: Flask, api: Callable[..., Any]
 ) -> None:
-    get_context(app).services["scheduler"] = types.SimpleNamespace(is_collecting=True)
+    get_context(app).scheduler = types.SimpleNamespace(  # type: ignore[assignment]
+        is_collecting=True, stop=lambda: None
+    )
     body = api("/metrics/status").get_json()
     assert body["status"] == "pending"
     assert body["last_collection_at"] is None
@@ -619,30 +624,24 @@ def test_metric_id_type_matches_the_catalogue() -> None:
 
 
 # --- exports ----------------------------------------------------------------------------------
-class FakeExportService(types.ModuleType):
-    """Stands in for dashboard.export_service to test the API's wiring of its interface."""
+class FakeExportService:
+    """Stands in for ``create_export`` to test the API's wiring of the export service."""
 
-    def __init__(self, app: Flask, outcome: str = "ok") -> None:
-        super().__init__("dashboard.export_service")
-        import dashboard.export_service as real
-
-        self.ExportSpec = real.ExportSpec
-        self.ExportError = real.ExportError
-        self.ExportTooLarge = real.ExportTooLarge
-        self.InvalidExportSpec = real.InvalidExportSpec
-        self.MEDIA_TYPES = real.MEDIA_TYPES
+    def __init__(self, outcome: str = "ok") -> None:
         self.outcome = outcome
         self.specs: list[Any] = []
         self.users: list[int | None] = []
 
-    def create_export(self, ctx: Any, spec: Any, *, user_id: int | None) -> Any:
+    def create_export(
+        self, sessions: Any, spec: Any, *, user_id: int | None, **_limits: Any
+    ) -> Any:
         self.specs.append(spec)
         self.users.append(user_id)
         if self.outcome == "too-large":
-            raise self.ExportTooLarge("12 MB even at 3 points per series")
+            raise ExportTooLarge("12 MB even at 3 points per series")
         if self.outcome == "fail":
-            raise self.ExportError("Chromium not found")
-        with ctx.session() as session:
+            raise ExportError("Chromium not found")
+        with session_scope(sessions) as session:
             return save_export(
                 session,
                 content="\ufeff시각,활성 사용자 (명)\n".encode(),
@@ -655,10 +654,10 @@ class FakeExportService(types.ModuleType):
 
 
 @pytest.fixture
-def fake_exports(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Any]]:
+def fake_exports(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Any]]:
     def install(outcome: str) -> FakeExportService:
-        fake = FakeExportService(app, outcome)
-        monkeypatch.setitem(sys.modules, "dashboard.export_service", fake)
+        fake = FakeExportService(outcome)
+        monkeypatch.setattr(api_views, "create_export", fake.create_export)
         return fake
 
     yield install
@@ -870,7 +869,7 @@ def test_unexpected_failure_is_a_logged_json_500_not_a_page(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("query bug")
 
-    monkeypatch.setattr("dashboard.api.latest_values", broken)
+    monkeypatch.setattr(api_views, "latest_values", broken)
     response = api("/metrics/current")
     assert response.status_code == 500
     assert response.get_json()["code"] == "API_INTERNAL_ERROR"

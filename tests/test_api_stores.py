@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
-from admin_metrics.token_commands import create_api_token
 from dashboard.context import get_context
+from db.accounts import create_api_token
 from db.models import MetricSnapshot
 
 

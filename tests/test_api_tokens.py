@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 from flask import Flask
 
-import admin_metrics.token_commands  # noqa: F401 - registers the commands on ``cli``
 from admin_metrics.cli import cli
 from dashboard.context import get_context
 from db.accounts import hash_token

@@ -19,13 +19,12 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard import ids
-from dashboard.figures import format_exact
+from dashboard.charts.formatting import format_exact
+from dashboard.page import ids
 from db.engine import make_engine
 from db.metrics import METRIC_IDS
 from db.models import MetricSnapshot
-from tests.conftest import ADMIN_PASSWORD, LiveServer, create_user
-from tests.dashboard_seed import metric_value, seed_history
+from tests.support import LiveServer, create_user, metric_value, seed_history, sign_in
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 30
@@ -83,17 +82,6 @@ def all_drawn(browser: Any) -> list[dict[str, Any]] | None:
 
 def query(browser: Any) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(browser.current_url).query).items()}
-
-
-def sign_in(browser: Any, server: LiveServer, path: str = "admin/metrics/") -> None:
-    browser.get(server.url + "login")
-    wait_for(browser, lambda b: b.find_elements(By.ID, "username"), "login form")
-    browser.find_element(By.ID, "username").send_keys("admin")
-    browser.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
-    browser.find_element(By.ID, "login-submit").click()
-    wait_for(browser, lambda b: "/admin/metrics/" in b.current_url, "signed in")
-    if path != "admin/metrics/":
-        browser.get(server.url + path)
 
 
 def click_option(browser: Any, group_id: str, label: str) -> None:

@@ -28,7 +28,7 @@ from collectors.source import make_source_engine
 from db.engine import make_engine, session_factory, session_scope
 from db.metrics import METRIC_IDS
 from db.models import MetricCollectionFailure, MetricSnapshot
-from tests.collect_helpers import fill_source, run_sql, source_url_for
+from tests.support import fill_source, run_sql, source_url_for
 
 SLOT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

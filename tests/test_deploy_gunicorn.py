@@ -21,9 +21,8 @@ from typing import Any
 import requests
 from flask import Flask
 
-from tests.conftest import REPO
-from tests.fixtures_deploy import wait_for
 from tests.pgserver import free_port
+from tests.support import REPO, wait_for
 
 log = logging.getLogger("tests.held_app")
 
@@ -50,8 +49,8 @@ def held_app() -> Flask:
     app = create()
     ctx = get_context(app)
     markers = Path(ctx.settings.data_dir)
-    ctx.services["scheduler"] = _RecordingService("scheduler", markers)
-    ctx.services["chart_renderer"] = _RecordingService("chart_renderer", markers)
+    ctx.scheduler = _RecordingService("scheduler", markers)  # type: ignore[assignment]
+    ctx.chart_renderer = _RecordingService("chart_renderer", markers)  # type: ignore[assignment]
 
     def held() -> str:
         (markers / "request-started").write_text(str(os.getpid()))
@@ -136,7 +135,7 @@ def test_sigterm_finishes_in_flight_request_then_stops_services(tmp_path: Path) 
     assert (markers / f"stopped-scheduler-{busy_pid}").exists()
     assert response.status_code == 200 and response.text == "finished"
     stopped = sorted(p.name.rsplit("-", 1)[0] for p in markers.glob("stopped-*"))
-    # Both workers stopped both services (scheduler first: see SERVICE_STOP_ORDER).
+    # Both workers stopped both services (scheduler first: see AppContext.close).
     assert stopped == ["stopped-chart_renderer"] * 2 + ["stopped-scheduler"] * 2
     text = log_path.read_text(errors="replace")
     assert text.count("Background services stopped: scheduler, chart_renderer") == 2

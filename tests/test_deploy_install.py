@@ -20,9 +20,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.conftest import REPO, create_user
-from tests.fixtures_deploy import http_login
 from tests.pgserver import free_port
+from tests.support import REPO, create_user, http_login
 
 pytestmark = pytest.mark.slow
 

@@ -17,8 +17,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from db.migrate import upgrade
-from tests.conftest import LiveServer, create_user, login
-from tests.fixtures_deploy import browser_login, wait_for
+from tests.support import LiveServer, browser_login, create_user, login, wait_for
 
 # The portal page: its iframe shows whatever ``?src=`` names (the app's address is known
 # only once the app runs, and the app must know the portal's origin before it starts).

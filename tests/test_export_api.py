@@ -13,12 +13,12 @@ import pytest
 from flask import Flask
 from pypdf import PdfReader
 
-from dashboard.chart_renderer import SERVICE_KEY, ChartRenderer
 from dashboard.context import get_context
+from dashboard.reports.chart_renderer import ChartRenderer
 from db.accounts import hash_token, new_token
 from db.metrics import METRIC_IDS
 from db.models import AdminUser, ApiToken, ExportFile
-from tests.test_export_helpers import seed_recent_hourly
+from tests.support import seed_recent_hourly
 
 EXPORT = "/api/v1/metrics/export"
 
@@ -108,7 +108,7 @@ def test_expired_export_is_404(app, anon_client) -> None:  # type: ignore[no-unt
 
 
 def test_api_pdf_export(app, anon_client, renderer) -> None:  # type: ignore[no-untyped-def]
-    get_context(app).services[SERVICE_KEY] = renderer
+    get_context(app).chart_renderer = renderer
     newest = _seed(app)
     auth = _token(app)
     body = _body(newest, "pdf", metric_types=list(METRIC_IDS))
@@ -122,7 +122,7 @@ def test_api_pdf_export(app, anon_client, renderer) -> None:  # type: ignore[no-
 
 def test_export_that_cannot_fit_is_413(app, anon_client, renderer) -> None:  # type: ignore[no-untyped-def]
     ctx = get_context(app)
-    ctx.services[SERVICE_KEY] = renderer
+    ctx.chart_renderer = renderer
     ctx.settings = ctx.settings.model_copy(update={"export_max_bytes": 1024})
     newest = _seed(app)
     response = anon_client.post(EXPORT, json=_body(newest, "pdf"), headers=_token(app))

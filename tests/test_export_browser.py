@@ -13,13 +13,11 @@ from pypdf import PdfReader
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard import ids
+from dashboard.page import ids
 from db.engine import make_engine, session_factory, session_scope
 from db.metrics import METRIC_IDS
 from db.migrate import upgrade
-from tests.conftest import create_user
-from tests.test_browser_dashboard import sign_in
-from tests.test_export_helpers import seed_recent_hourly
+from tests.support import create_user, seed_recent_hourly, sign_in
 
 pytestmark = pytest.mark.browser
 VIEWER_ZONE = "America/New_York"

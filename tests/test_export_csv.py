@@ -14,26 +14,21 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from dashboard.export_service import (
-    ExportSpec,
-    ExportTooLarge,
-    InvalidExportSpec,
-    create_export,
-    csv_bytes,
-    export_filename,
-    fit_csv,
-    render_export,
-    wide_table,
-)
+from admin_metrics.settings import Settings
+from dashboard.reports.csv_export import csv_bytes, fit_csv, wide_table
+from dashboard.reports.export_service import create_export, render_export
+from dashboard.reports.types import ExportSpec, ExportTooLarge, InvalidExportSpec, export_filename
 from db.exports import get_export
 from db.metrics import METRIC_IDS
 from db.queries import timeseries_many
-from tests.test_export_helpers import GAP_HOURS, HOURS, T0, seed_hourly, stored_value
+from tests.support import GAP_HOURS, HOURS, T0, seed_hourly, stored_value
 
 BOM = b"\xef\xbb\xbf"
 # The installed entry point (``python -m admin_metrics.cli`` would not load feature commands).
 CLI = str(Path(sys.executable).parent / "admin-metrics")
 END = T0 + timedelta(hours=HOURS - 1)
+
+MAX_BYTES: int = Settings.model_fields["export_max_bytes"].default  # EXPORT_MAX_BYTES
 
 
 def _spec(**overrides: Any) -> ExportSpec:
@@ -62,7 +57,7 @@ def seeded(store_sessions: Any) -> Any:
 
 def test_csv_has_bom_korean_headers_and_exactly_the_stored_values(seeded, make_settings) -> None:  # type: ignore[no-untyped-def]
     with seeded() as session:
-        result = render_export(make_settings(), session, _spec())
+        result = render_export(session, _spec(), max_bytes=MAX_BYTES)
     assert result.content.startswith(BOM)
     assert result.filename.startswith("metrics_") and result.filename.endswith(".csv")
     assert result.downsampled is False
@@ -87,7 +82,7 @@ def test_csv_has_bom_korean_headers_and_exactly_the_stored_values(seeded, make_s
 
 def test_csv_gaps_are_blank_cells(seeded, make_settings) -> None:  # type: ignore[no-untyped-def]
     with seeded() as session:
-        content = render_export(make_settings(), session, _spec()).content
+        content = render_export(session, _spec(), max_bytes=MAX_BYTES).content
     lines = content.decode("utf-8-sig").splitlines()
     gap_line = lines[1 + GAP_HOURS[0]]
     assert gap_line == (T0 + timedelta(hours=GAP_HOURS[0])).isoformat() + "," * len(METRIC_IDS)
@@ -95,8 +90,8 @@ def test_csv_gaps_are_blank_cells(seeded, make_settings) -> None:  # type: ignor
 
 def test_csv_timestamps_carry_the_offset_of_the_requested_zone(seeded, make_settings) -> None:  # type: ignore[no-untyped-def]
     with seeded() as session:
-        utc = _read(render_export(make_settings(), session, _spec(tz="UTC")).content)
-        seoul = _read(render_export(make_settings(), session, _spec(tz="Asia/Seoul")).content)
+        utc = _read(render_export(session, _spec(tz="UTC"), max_bytes=MAX_BYTES).content)
+        seoul = _read(render_export(session, _spec(tz="Asia/Seoul"), max_bytes=MAX_BYTES).content)
     assert utc.columns[0] == "시각 (UTC)" and seoul.columns[0] == "시각 (Asia/Seoul)"
     assert utc.iloc[0, 0] == "2025-11-01T00:00:00+00:00"
     assert seoul.iloc[0, 0] == "2025-11-01T09:00:00+09:00"
@@ -114,7 +109,7 @@ def test_naive_range_is_read_in_the_export_zone(seeded, make_settings) -> None: 
     # 09:00–11:00 in Seoul is 00:00–02:00 UTC: three slots.
     spec = _spec(start=datetime(2025, 11, 1, 9), end=datetime(2025, 11, 1, 11), tz="Asia/Seoul")
     with seeded() as session:
-        table = _read(render_export(make_settings(), session, spec).content)
+        table = _read(render_export(session, spec, max_bytes=MAX_BYTES).content)
     assert list(table.iloc[:, 0]) == [
         "2025-11-01T09:00:00+09:00",
         "2025-11-01T10:00:00+09:00",
@@ -125,7 +120,7 @@ def test_naive_range_is_read_in_the_export_zone(seeded, make_settings) -> None: 
 def test_csv_in_english(seeded, make_settings) -> None:  # type: ignore[no-untyped-def]
     spec = _spec(metric_types=("storage_bytes", "tag_count"), lang="en")
     with seeded() as session:
-        table = _read(render_export(make_settings(), session, spec).content)
+        table = _read(render_export(session, spec, max_bytes=MAX_BYTES).content)
     assert list(table.columns) == ["Timestamp (UTC)", "Storage (bytes)", "Tags (tags)"]
 
 
@@ -137,10 +132,10 @@ def test_tiny_size_cap_downsamples_until_it_fits_and_logs_both_lines(  # type: i
     spec = _spec(end=T0 + timedelta(days=30))
     settings = make_settings(export_max_bytes=4096)
     with (
-        caplog.at_level(logging.INFO, logger="dashboard.export_service"),
+        caplog.at_level(logging.INFO, logger="dashboard.reports.csv_export"),
         store_sessions() as session,
     ):
-        result = render_export(settings, session, spec)
+        result = render_export(session, spec, max_bytes=settings.export_max_bytes)
     assert result.downsampled is True
     assert len(result.content) <= 4096
     assert result.content.startswith(BOM)
@@ -167,7 +162,7 @@ def test_export_too_large_when_even_the_strongest_reduction_does_not_fit(seeded)
 
 def test_empty_range_gives_a_header_only_file(store_sessions, make_settings) -> None:  # type: ignore[no-untyped-def]
     with store_sessions() as session:
-        content = render_export(make_settings(), session, _spec()).content
+        content = render_export(session, _spec(), max_bytes=MAX_BYTES).content
     header = (
         "시각 (UTC),활성 사용자 (명),저장 공간 (bytes),활성 세션 (개),대화 수 (개),문서 수 (개)"
     )
@@ -231,7 +226,14 @@ def test_create_export_stores_the_file_until_it_expires(app, store_url) -> None:
     with ctx.session() as session:
         seed_hourly(session)
     now = datetime.now(UTC)
-    row = create_export(ctx, _spec(), user_id=None, now=now)
+    row = create_export(
+        ctx.sessions,
+        _spec(),
+        max_bytes=ctx.settings.export_max_bytes,
+        ttl_seconds=ctx.settings.export_ttl_seconds,
+        user_id=None,
+        now=now,
+    )
     assert row.format == "csv" and row.size_bytes == len(row.content) and not row.downsampled
     assert row.expires_at == now + timedelta(seconds=ctx.settings.export_ttl_seconds)
     # Another engine (think: another worker or replica) serves it, until it expires.

@@ -14,15 +14,21 @@ import plotly.graph_objects as go
 import pytest
 from pypdf import PdfReader
 
-from dashboard.chart_renderer import SERVICE_KEY, ChartRenderer, get_chart_renderer
-from dashboard.export_service import ExportError, ExportSpec, create_export, render_export
-from dashboard.figures import format_percent_change
-from dashboard.pdf_report import summary_label, summary_value
+from admin_metrics.settings import Settings
+from dashboard.charts.formatting import format_percent_change
+from dashboard.context import AppContext
+from dashboard.reports import pdf_report
+from dashboard.reports.chart_renderer import ChartRenderer
+from dashboard.reports.export_service import create_export, render_export
+from dashboard.reports.pdf_report import summary_label, summary_value
+from dashboard.reports.types import ExportError, ExportSpec
 from db.metrics import METRIC_IDS, METRICS_BY_ID
-from tests.test_export_helpers import HOURS, T0, seed_hourly, stored_value
+from tests.support import HOURS, T0, seed_hourly, stored_value
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 END = T0 + timedelta(hours=HOURS - 1)
+
+MAX_BYTES: int = Settings.model_fields["export_max_bytes"].default  # EXPORT_MAX_BYTES
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +91,7 @@ def test_pdf_has_korean_names_summary_numbers_embedded_font_and_one_chart_each( 
                 )
             )
     with session_scope(factory) as session:
-        result = render_export(
-            make_settings(database_url=sqlite_url), session, _spec(), renderer=renderer
-        )
+        result = render_export(session, _spec(), renderer=renderer, max_bytes=MAX_BYTES)
     engine.dispose()
 
     assert result.content.startswith(b"%PDF-")
@@ -129,12 +133,12 @@ def test_pdf_through_the_service_uses_the_app_renderer_and_is_stored(app, render
     from dashboard.context import get_context
 
     ctx = get_context(app)
-    ctx.services[SERVICE_KEY] = renderer
-    assert get_chart_renderer(ctx) is renderer
+    ctx.chart_renderer = renderer
+    assert ctx.get_chart_renderer() is renderer
     with ctx.session() as session:
         seed_hourly(session)
     spec = _spec(metric_types=("active_users", "storage_bytes"), lang="en", tz="UTC")
-    row = create_export(ctx, spec, user_id=None)
+    row = _create(ctx, spec)
     assert row.format == "pdf" and row.filename.endswith(".pdf")
     reader = PdfReader(io.BytesIO(row.content))
     text = _text(reader)
@@ -149,10 +153,22 @@ def test_missing_chromium_fails_fast_with_a_clear_error(app) -> None:  # type: i
     ctx.settings = ctx.settings.model_copy(update={"chromium_path": Path("/nonexistent")})
     started = time.monotonic()
     with pytest.raises(ExportError, match="Chromium not found at /nonexistent"):
-        create_export(ctx, _spec(), user_id=None)
+        _create(ctx, _spec())
     assert time.monotonic() - started < 5
-    renderer = ctx.services[SERVICE_KEY]
+    renderer = ctx.get_chart_renderer()
     assert not renderer.browser_open  # nothing was started
+
+
+def _create(ctx: AppContext, spec: ExportSpec) -> Any:
+    """Store an export with the app's store, limits and renderer (as the API does)."""
+    return create_export(
+        ctx.sessions,
+        spec,
+        max_bytes=ctx.settings.export_max_bytes,
+        ttl_seconds=ctx.settings.export_ttl_seconds,
+        renderer=ctx.get_chart_renderer,
+        user_id=None,
+    )
 
 
 def _figure(title: str) -> go.Figure:
@@ -216,7 +232,11 @@ def test_generation_time_is_printed_in_the_export_zone(sqlite_url, make_settings
     now = datetime(2025, 11, 2, 5, 30, 52, tzinfo=UTC)
     with session_scope(session_factory(engine)) as session:
         result = render_export(
-            make_settings(), session, _spec(metric_types=("tag_count",)), renderer=renderer, now=now
+            session,
+            _spec(metric_types=("tag_count",)),
+            renderer=renderer,
+            now=now,
+            max_bytes=MAX_BYTES,
         )
     engine.dispose()
     text = _text(PdfReader(io.BytesIO(result.content)))
@@ -234,8 +254,6 @@ def test_summary_cells_scale_bytes_and_keep_counts_plain() -> None:
 
 
 def test_missing_korean_font_is_a_clear_error(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from dashboard import pdf_report
-
     monkeypatch.setattr(pdf_report, "FONT_DIRS", (tmp_path,))
     monkeypatch.setattr(pdf_report.pdfmetrics, "getRegisteredFontNames", lambda: [])
     with pytest.raises(ExportError, match="NanumGothic.ttf not found .*fonts-nanum"):

@@ -7,17 +7,17 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from dashboard.figures import (
-    build_empty_store_figure,
-    build_metric_figure,
+from dashboard.charts.figures import build_empty_store_figure, build_metric_figure
+from dashboard.charts.formatting import (
     format_bytes,
     format_delta,
     format_percent_change,
     format_value,
     is_notable_change,
-    reduce_points,
-    summarize,
+    period_text,
 )
+from dashboard.charts.series import reduce_points
+from dashboard.charts.summaries import summarize
 
 
 def frame(
@@ -253,3 +253,11 @@ def test_bytes_axis_is_scaled_and_hover_is_exact() -> None:
     assert series.y[0] == pytest.approx(3.0)
     assert [a.text for a in fig.layout.annotations if a.name == "unit"] == ["GB"]
     assert "3,221,225,473 bytes" in series.text[1]
+
+
+def test_period_text_writes_dates_or_minutes_in_the_zone() -> None:
+    start = datetime(2025, 11, 1, 15, 0, tzinfo=UTC)
+    end = datetime(2025, 11, 8, 15, 0, tzinfo=UTC)
+    assert period_text(start, end, "Asia/Seoul") == "2025-11-02 – 2025-11-09"
+    assert period_text(start, start, "UTC") == "2025-11-01"
+    assert period_text(start, end, "UTC", minutes=True) == "2025-11-01 15:00 – 2025-11-08 15:00"

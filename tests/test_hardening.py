@@ -19,8 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from admin_metrics.logs import JsonFormatter, configure_logging
 from db.migrate import upgrade
-from tests.conftest import ADMIN_PASSWORD, LiveServer, create_user, login
-from tests.fixtures_deploy import browser_login
+from tests.support import ADMIN_PASSWORD, LiveServer, browser_login, create_user, login
 
 SEED_LOG_MESSAGES = (
     "Metrics scheduler started",
@@ -123,7 +122,7 @@ def test_failed_logins_are_limited_per_address_and_user(
     assert "로그인 시도가 너무 많습니다" in body
     assert 'id="login-error"' in body, "shown on the login form"
     assert 0 < int(limited.headers["Retry-After"]) <= 60
-    assert "Login rate limit" in caplog.text and "'admin'" in caplog.text
+    assert "Sign-in refused during a lockout" in caplog.text and "'admin'" in caplog.text
     # Even the right password waits until the window passes.
     assert login(client, "admin", ADMIN_PASSWORD).status_code == 429
     # Another user from the same address, and the same user from another address, are not

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db.engine import make_engine
 from db.migrate import current_revision, downgrade, upgrade
-from tests.conftest import REPO
+from tests.support import REPO
 
 METRIC_TABLES = {"metric_snapshots", "metric_collection_failures"}
 

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard import ids
-from dashboard.view_state import (
+from dashboard.page import ids
+from dashboard.page.view_state import (
     ViewState,
     from_controls,
     parse_query,
@@ -18,7 +18,7 @@ from dashboard.view_state import (
     resolve_timezone,
 )
 from db.metrics import METRIC_IDS
-from tests.dashboard_seed import render_request, seed_history
+from tests.support import render_request, seed_history
 
 NOW = datetime(2026, 11, 29, 1, 30, tzinfo=UTC)
 

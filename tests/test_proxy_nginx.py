@@ -29,8 +29,16 @@ from db.accounts import hash_token, new_token
 from db.engine import make_engine, session_factory, session_scope
 from db.migrate import upgrade
 from db.models import AdminUser, ApiToken
-from tests.conftest import ADMIN_PASSWORD, LiveServer, create_user
-from tests.fixtures_deploy import Nginx, browser_login, http_login, proxy_location, wait_for
+from tests.fixtures_deploy import Nginx, proxy_location
+from tests.support import (
+    ADMIN_PASSWORD,
+    LiveServer,
+    browser_login,
+    create_user,
+    http_login,
+    http_logout,
+    wait_for,
+)
 
 PREFIX = "/portal/metrics/"
 SSO_PASSWORDS = {"alice": "alice-portal-pw", "viewer": "viewer-portal-pw", "carol": "carol-pw"}
@@ -186,7 +194,7 @@ def test_every_url_lives_under_the_prefix_through_nginx(portal: Portal) -> None:
     assert spec.status_code == 200
 
     # Sign-out returns to the login form under the prefix.
-    out = s.get(base + "logout", allow_redirects=False, timeout=10)
+    out = http_logout(s, base)
     assert urlsplit(out.headers["Location"]).path == PREFIX + "login"
     assert s.get(base + "admin/metrics/", allow_redirects=False, timeout=10).status_code == 302
 

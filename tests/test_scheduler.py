@@ -24,7 +24,7 @@ from db.engine import make_engine, session_factory, session_scope
 from db.metrics import METRIC_IDS
 from db.models import MetricCollectionFailure, MetricSnapshot
 from db.status import classify, collection_status
-from tests.collect_helpers import fill_source, source_url_for
+from tests.support import fill_source, source_url_for
 
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
 
@@ -220,7 +220,7 @@ def test_gunicorn_workers_elect_one_leader_and_fail_over(
     request: pytest.FixtureRequest,
     live_server_factory: Callable[..., Any],
 ) -> None:
-    from tests.collect_helpers import SOURCE_SCHEMA, run_sql
+    from tests.support import SOURCE_SCHEMA, run_sql
 
     run_sql(
         empty_pg_url,
@@ -272,7 +272,7 @@ def test_app_factory_starts_the_service_only_when_enabled(
     from dashboard.context import get_context
 
     disabled = create_app(make_settings(database_url=store_url, source_database_url=source_url))
-    assert get_context(disabled).services["scheduler"] is None
+    assert get_context(disabled).scheduler is None
     get_context(disabled).engine.dispose()
 
     # Yesterday has hourly data but no daily row: the new leader rolls it up at start.
@@ -290,7 +290,7 @@ def test_app_factory_starts_the_service_only_when_enabled(
             metrics_collection_enabled=True,
         )
     )
-    service = get_context(enabled).services["scheduler"]
+    service = get_context(enabled).scheduler
     try:
         assert isinstance(service, MetricsService)
         wait_for(lambda: service.is_leader, 10, "the only worker to lead")

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from admin_metrics.settings import Settings, SettingsError, load_settings
-from tests.conftest import REPO
+from tests.support import REPO
 
 
 @pytest.mark.parametrize(
@@ -22,6 +22,12 @@ from tests.conftest import REPO
         ({"METRICS_COLLECTION_ENABLED": "maybe"}, "METRICS_COLLECTION_ENABLED"),
         ({"AUTH_PROXY_TRUSTED": "10.0.0.0/8,nonsense"}, "AUTH_PROXY_TRUSTED"),
         ({"DEFAULT_TIMEZONE": "Mars/Olympus"}, "DEFAULT_TIMEZONE"),
+        ({"DEFAULT_TIMEZONE": "America"}, "DEFAULT_TIMEZONE"),
+        ({"DEFAULT_TIMEZONE": "x" * 300}, "DEFAULT_TIMEZONE"),
+        ({"LOGIN_RATE_LIMIT": "lots"}, "LOGIN_RATE_LIMIT"),
+        ({"LOGIN_ADDRESS_RATE_LIMIT": "0 per minute"}, "LOGIN_ADDRESS_RATE_LIMIT"),
+        ({"SESSION_IDLE_MINUTES": "0"}, "SESSION_IDLE_MINUTES"),
+        ({"PROXY_FIX_HOPS": "-1"}, "PROXY_FIX_HOPS"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"EXPORT_TTL_SECONDS": "-5"}, "EXPORT_TTL_SECONDS"),
     ],

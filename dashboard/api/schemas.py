@@ -1,0 +1,358 @@
+"""REST API v1 request and response schemas (pydantic).
+
+Requests are validated here and nowhere else; a failure raises a pydantic error whose type
+is a stable code of ``dashboard.api.errors`` (``problem_from_validation`` turns it into an
+``ApiProblem``). The same schemas generate the OpenAPI document (``dashboard.api.openapi``).
+
+Timestamps must carry an offset (``Z`` or ``+09:00``): a naive or date-only value is
+ambiguous (KST or UTC?) and is refused with ``METRICS_TIMEZONE_REQUIRED``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+MetricId = Literal[
+    "active_users",
+    "storage_bytes",
+    "active_sessions",
+    "conversation_count",
+    "document_count",
+    "tag_count",
+]
+GranularityName = Literal["hourly", "daily"]
+ExportFormatName = Literal["csv", "pdf"]
+
+MAX_EXPORT_METRICS: Final = 6
+MAX_EXPORT_RANGE: Final = timedelta(days=90)
+DEFAULT_RANGE: Final = timedelta(days=7)
+# A client computing "now − 30 days" a moment before the server does, or starting at local
+# midnight, must not be refused: retention is checked with one day of slack.
+RETENTION_GRACE: Final = timedelta(days=1)
+MAX_LABEL_LENGTH: Final = 100
+DEFAULT_PERIOD_LABELS: Final = ("이번 주", "지난 주")
+
+
+# --- timestamps ---------------------------------------------------------------------------
+# RFC 3339 date-time; a space instead of the offset's "+" is accepted because an unencoded
+# "+09:00" in a query string arrives as " 09:00".
+_TIMESTAMP = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})(?P<frac>\.\d+)?"
+    r"(?P<offset>[Zz]|[+\- ]\d{2}:\d{2})?$"
+)
+
+
+def parse_timestamp(value: object) -> datetime:
+    """An ISO 8601 / RFC 3339 timestamp with offset, as an aware UTC ``datetime``."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise PydanticCustomError("METRICS_TIMEZONE_REQUIRED", "timestamp without offset")
+        return value.astimezone(UTC)
+    if not isinstance(value, str):
+        raise PydanticCustomError("METRICS_INVALID_DATE", "timestamp must be a string")
+    text = value.strip()
+    match = _TIMESTAMP.match(text)
+    if match is None:
+        if re.match(r"^\d{4}-\d{2}-\d{2}$", text):
+            raise PydanticCustomError("METRICS_TIMEZONE_REQUIRED", "date without time and offset")
+        raise PydanticCustomError("METRICS_INVALID_DATE", "not an ISO 8601 timestamp")
+    offset = match["offset"]
+    if offset is None:
+        raise PydanticCustomError("METRICS_TIMEZONE_REQUIRED", "timestamp without offset")
+    if offset in ("Z", "z"):
+        offset = "+00:00"
+    elif offset[0] == " ":
+        offset = "+" + offset[1:]
+    frac = (match["frac"] or "")[:7]  # Python keeps microseconds: drop finer digits
+    try:
+        parsed = datetime.fromisoformat(f"{match['date']}T{match['time']}{frac}{offset}")
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise PydanticCustomError("METRICS_INVALID_DATE", "not a valid instant") from None
+
+
+Timestamp = Annotated[datetime, BeforeValidator(parse_timestamp)]
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    """What request validation needs to know: the clock and the retention settings."""
+
+    now: datetime
+    hourly_retention_days: int
+    daily_retention_days: int
+
+    def retention_days(self, granularity: str) -> int:
+        if granularity == "hourly":
+            return self.hourly_retention_days
+        return self.daily_retention_days
+
+
+def _context(info: ValidationInfo) -> ValidationSettings:
+    context = info.context
+    if not isinstance(context, ValidationSettings):
+        raise TypeError("validate API requests with context=ValidationSettings(...)")
+    return context
+
+
+def check_range(
+    start: datetime, end: datetime, granularity: str, context: ValidationSettings
+) -> None:
+    """``end > start`` and ``start`` within the retention of ``granularity``."""
+    if end <= start:
+        raise PydanticCustomError("METRICS_INVALID_TIME_RANGE", "end must be after start")
+    oldest = context.now - timedelta(days=context.retention_days(granularity)) - RETENTION_GRACE
+    if start < oldest:
+        raise PydanticCustomError(
+            "METRICS_RANGE_OUTSIDE_RETENTION",
+            "start beyond {days} days of {granularity} retention",
+            {"days": context.retention_days(granularity), "granularity": granularity},
+        )
+
+
+# --- requests -----------------------------------------------------------------------------
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class TimeseriesQuery(_Query):
+    """``GET /metrics/timeseries``: one metric's stored values in a range."""
+
+    metric_type: MetricId = Field(description="One of the six metric ids.")
+    granularity: GranularityName = Field("hourly", description="Hourly slots or daily rollups.")
+    start_date: Timestamp | None = Field(
+        None,
+        validation_alias=AliasChoices("start_date", "start_time"),
+        description="Range start, inclusive (ISO 8601 with offset). Default: end − 7 days.",
+    )
+    end_date: Timestamp | None = Field(
+        None,
+        validation_alias=AliasChoices("end_date", "end_time"),
+        description="Range end, inclusive (ISO 8601 with offset). Default: now.",
+    )
+
+    @model_validator(mode="after")
+    def _defaults_and_range(self, info: ValidationInfo) -> TimeseriesQuery:
+        context = _context(info)
+        end = self.end_date or context.now
+        start = self.start_date or end - DEFAULT_RANGE
+        check_range(start, end, self.granularity, context)
+        self.start_date, self.end_date = start, end
+        return self
+
+    @property
+    def start(self) -> datetime:
+        assert self.start_date is not None
+        return self.start_date
+
+    @property
+    def end(self) -> datetime:
+        assert self.end_date is not None
+        return self.end_date
+
+
+class ComparisonQuery(_Query):
+    """``GET /metrics/comparison``: two periods of one metric and the change of their averages.
+
+    Defaults: period 1 is the 7 days up to now, period 2 the period of the same length just
+    before it.
+    """
+
+    metric_type: MetricId = Field(description="One of the six metric ids.")
+    granularity: GranularityName = Field("hourly", description="Hourly slots or daily rollups.")
+    period1_start: Timestamp | None = Field(
+        None, description="Period 1 start (ISO 8601 with offset). Default: period1_end − 7 days."
+    )
+    period1_end: Timestamp | None = Field(
+        None, description="Period 1 end (ISO 8601 with offset). Default: now."
+    )
+    period2_start: Timestamp | None = Field(
+        None,
+        description="Period 2 start. Default: period2_end minus the length of period 1.",
+    )
+    period2_end: Timestamp | None = Field(None, description="Period 2 end. Default: period1_start.")
+    period1_label: str = Field(
+        DEFAULT_PERIOD_LABELS[0], max_length=MAX_LABEL_LENGTH, description="Label of period 1."
+    )
+    period2_label: str = Field(
+        DEFAULT_PERIOD_LABELS[1], max_length=MAX_LABEL_LENGTH, description="Label of period 2."
+    )
+
+    @model_validator(mode="after")
+    def _defaults_and_ranges(self, info: ValidationInfo) -> ComparisonQuery:
+        context = _context(info)
+        p1_end = self.period1_end or context.now
+        p1_start = self.period1_start or p1_end - DEFAULT_RANGE
+        check_range(p1_start, p1_end, self.granularity, context)
+        p2_end = self.period2_end or p1_start
+        p2_start = self.period2_start or p2_end - (p1_end - p1_start)
+        check_range(p2_start, p2_end, self.granularity, context)
+        self.period1_start, self.period1_end = p1_start, p1_end
+        self.period2_start, self.period2_end = p2_start, p2_end
+        return self
+
+    def period(self, number: int) -> tuple[str, datetime, datetime]:
+        """``(label, start, end)`` of period 1 or 2 (after defaults were applied)."""
+        label, start, end = (
+            (self.period1_label, self.period1_start, self.period1_end)
+            if number == 1
+            else (self.period2_label, self.period2_start, self.period2_end)
+        )
+        assert start is not None and end is not None
+        return label, start, end
+
+
+class ExportRequest(BaseModel):
+    """``POST /metrics/export`` body."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    metric_types: list[MetricId] = Field(
+        min_length=1,
+        max_length=MAX_EXPORT_METRICS,
+        description="1 to 6 metric ids (a repeated id counts once).",
+    )
+    start_date: Timestamp = Field(
+        validation_alias=AliasChoices("start_date", "start_time"),
+        description="Range start (ISO 8601 with offset).",
+    )
+    end_date: Timestamp = Field(
+        validation_alias=AliasChoices("end_date", "end_time"),
+        description="Range end (ISO 8601 with offset); at most 90 days after the start.",
+    )
+    granularity: GranularityName = Field("hourly", description="Hourly slots or daily rollups.")
+    format: ExportFormatName = Field(description="`csv` (UTF-8 with BOM) or `pdf` (A4 report).")
+    timezone: str | None = Field(
+        None,
+        max_length=64,
+        description="IANA time zone for the file's timestamps (default: UTC).",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError("METRICS_INVALID_PARAMETER", "unknown time zone") from None
+        return value
+
+    @model_validator(mode="after")
+    def _range(self, info: ValidationInfo) -> ExportRequest:
+        context = _context(info)
+        if self.end_date <= self.start_date:
+            raise PydanticCustomError("METRICS_INVALID_TIME_RANGE", "end must be after start")
+        if self.end_date - self.start_date > MAX_EXPORT_RANGE:
+            raise PydanticCustomError("EXPORT_RANGE_TOO_LONG", "range over 90 days")
+        check_range(self.start_date, self.end_date, self.granularity, context)
+        return self
+
+    @property
+    def unique_metric_types(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.metric_types))
+
+
+# --- responses (documentation and tests; the views build plain dicts) ----------------------
+class ApiError(BaseModel):
+    error: str = Field(description="Human-readable message (Korean by default, `?lang=en`).")
+    code: str = Field(description="Stable English error code, e.g. METRICS_INVALID_TIME_RANGE.")
+
+
+class DataPoint(BaseModel):
+    timestamp: datetime = Field(description="The slot (UTC, ISO 8601 with offset).")
+    value: int = Field(ge=0)
+
+
+class CurrentResponse(BaseModel):
+    timestamp: datetime | None = Field(description="The newest hourly slot; null when empty.")
+    metrics: dict[MetricId, int] = Field(description="Value per metric id at that slot.")
+
+
+class TimeseriesResponse(BaseModel):
+    metric_type: MetricId
+    granularity: GranularityName
+    data: list[DataPoint] = Field(max_length=1000, description="Oldest first, ≤ 1000 points.")
+    start_date: datetime
+    end_date: datetime
+    total_points: int = Field(ge=0, description="Stored points in the range (before LTTB).")
+    downsampled: bool = Field(description="True when `data` was reduced with LTTB.")
+
+
+class ComparisonPeriod(BaseModel):
+    label: str
+    start_date: datetime
+    end_date: datetime
+    average: float | None = Field(description="Mean of all stored values; null when empty.")
+    total_points: int = Field(ge=0)
+    downsampled: bool
+    data: list[DataPoint] = Field(max_length=1000)
+
+
+class ComparisonResponse(BaseModel):
+    metric_type: MetricId
+    granularity: GranularityName
+    period1: ComparisonPeriod
+    period2: ComparisonPeriod
+    change_percentage: float | None = Field(
+        description="(avg1 − avg2) / avg2 × 100; null when period 2 is empty or averages 0."
+    )
+
+
+class RecentFailureModel(BaseModel):
+    metric_type: str
+    attempted_at: datetime
+    error_message: str
+
+
+class StatusResponse(BaseModel):
+    status: Literal["healthy", "warning", "error", "pending"] = Field(
+        description="By lateness of the last stored slot and failed slots in 24 h (SPEC §4)."
+    )
+    last_collection_at: datetime | None
+    next_collection_at: datetime | None = Field(description="Null when collection is off.")
+    failure_count_24h: int = Field(
+        ge=0, description="Failure rows of the last 24 h, without those of slots stored since."
+    )
+    failed_slots_24h: int = Field(
+        ge=0, description="Slots of the last 24 h with failure rows and no stored values."
+    )
+    missed_slots_24h: int = Field(
+        ge=0,
+        description="Of those, slots no collector finished: none was running, or it stopped "
+        "during the collection.",
+    )
+    last_successful_slot: datetime | None = Field(
+        description="The newest stored hourly slot (same as last_collection_at)."
+    )
+    latest_slot_succeeded: bool | None = Field(
+        description="Whether the newest slot with any record was stored; null before the first."
+    )
+    recent_failures: list[RecentFailureModel] = Field(
+        description="Newest first; failures of slots stored after all are left out."
+    )
+    is_collecting: bool
+
+
+class ExportResponse(BaseModel):
+    download_url: str = Field(description="Path of `GET /exports/{export_id}` on this server.")
+    file_size_bytes: int = Field(ge=0)
+    expires_at: datetime
+    downsampled: bool

@@ -1,0 +1,373 @@
+"""REST API v1 (SPEC §6): a Flask blueprint at ``{URL_PREFIX}api/v1`` on the Dash server.
+
+Thin views: validate with ``dashboard.api.schemas`` → one ``db`` query function → JSON.
+Authentication is the app-wide guard (``dashboard.auth``): a bearer token or a signed-in
+session of an active admin; 401 with ``WWW-Authenticate: Bearer`` / 403 otherwise.
+Every failure is JSON ``{error, code}``; no input produces a 500.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import string
+from datetime import UTC, datetime
+from functools import lru_cache
+from io import BytesIO
+from typing import Any, Final, Literal, TypeVar
+
+import numpy as np
+import pandas as pd
+from flask import Blueprint, Flask, Response, jsonify, request, send_file
+from flask_login import current_user
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from dashboard.api.alert_views import add_alert_routes
+from dashboard.api.errors import ERRORS, ApiProblem, problem_from_validation
+from dashboard.api.openapi import build_openapi
+from dashboard.api.schemas import (
+    ComparisonQuery,
+    ExportRequest,
+    TimeseriesQuery,
+    ValidationSettings,
+)
+from dashboard.charts.series import lttb, percent_change, period_average
+from dashboard.context import AppContext, get_context, record_audit, request_language
+from dashboard.i18n import LANGUAGES, t
+from dashboard.reports.export_service import create_export
+from dashboard.reports.types import (
+    MEDIA_TYPES,
+    ExportError,
+    ExportSpec,
+    ExportTooLarge,
+    InvalidExportSpec,
+)
+from db import audit
+from db.exports import get_export
+from db.queries import latest_values, timeseries
+from db.status import collection_status
+
+log = logging.getLogger(__name__)
+
+API_PATH: Final = "api/v1"
+# Below this a JSON body is not worth compressing.
+GZIP_MIN_BYTES: Final = 1024
+GZIP_LEVEL: Final = 5
+
+bp = Blueprint("api", __name__)
+# The alert and report resources share this blueprint's error handling and guard.
+add_alert_routes(bp)
+
+Q = TypeVar("Q", bound=BaseModel)
+
+
+def register_api(server: Flask, ctx: AppContext) -> None:
+    """Mount the API under the URL prefix and answer unknown API paths with JSON."""
+    server.register_blueprint(bp, url_prefix=ctx.url(API_PATH))
+    # Routing failures (unknown path, wrong method) never reach a blueprint's handlers.
+    server.before_request(_routing_error_as_json)
+
+
+# --- responses ----------------------------------------------------------------------------
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def error_response(problem: ApiProblem) -> Response:
+    message = t(ERRORS[problem.code].message_key, request_language())
+    body = {
+        "error": string.Formatter().vformat(message, (), _Blank(problem.params)),
+        "code": problem.code,
+    }
+    response = jsonify(body)
+    response.status_code = problem.status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def _points(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """``[{timestamp, value}]`` with ISO 8601 UTC timestamps (whole seconds when possible)."""
+    if df.empty:
+        return []
+    stamps = df["timestamp"].to_numpy(dtype="datetime64[ns]")
+    unit: Literal["s", "us"] = "us" if (stamps.astype(np.int64) % 1_000_000_000).any() else "s"
+    texts = np.datetime_as_string(stamps, unit=unit)
+    return [
+        {"timestamp": text + "+00:00", "value": value}
+        for text, value in zip(texts.tolist(), df["value"].tolist(), strict=True)
+    ]
+
+
+def _series(df: pd.DataFrame) -> dict[str, Any]:
+    reduced = lttb(df)
+    return {
+        "data": _points(reduced),
+        "total_points": len(df),
+        "downsampled": len(reduced) < len(df),
+    }
+
+
+def _validation_settings(ctx: AppContext) -> ValidationSettings:
+    return ValidationSettings(
+        now=datetime.now(UTC),
+        hourly_retention_days=ctx.settings.metrics_hourly_retention_days,
+        daily_retention_days=ctx.settings.metrics_daily_retention_days,
+    )
+
+
+def _query(model: type[Q], ctx: AppContext) -> Q:
+    try:
+        return model.model_validate(request.args.to_dict(), context=_validation_settings(ctx))
+    except ValidationError as exc:
+        raise problem_from_validation(exc) from None
+
+
+# --- hooks and error handlers ---------------------------------------------------------------
+def _routing_error_as_json() -> Response | None:
+    base = get_context().url(API_PATH)
+    exc = request.routing_exception
+    if exc is None or not (request.path == base or request.path.startswith(base + "/")):
+        return None
+    if isinstance(exc, MethodNotAllowed):
+        response = error_response(ApiProblem("API_METHOD_NOT_ALLOWED"))
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))
+        return response
+    if isinstance(exc, NotFound):
+        return error_response(ApiProblem("API_NOT_FOUND"))
+    return None
+
+
+@bp.before_request
+def _plain_query() -> None:
+    """Each parameter at most once (no silent pick of one value); ``lang`` is ko or en."""
+    for name, values in request.args.lists():
+        if len(values) > 1:
+            raise ApiProblem("METRICS_INVALID_PARAMETER", field=name)
+    if request.args.get("lang", LANGUAGES[0]) not in LANGUAGES:
+        raise ApiProblem("METRICS_INVALID_PARAMETER", field="lang")
+
+
+@bp.after_request
+def _finish(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return _gzip(response)
+
+
+def _gzip(response: Response) -> Response:
+    """Compress large JSON bodies when the client accepts gzip (nothing else does it)."""
+    if (
+        response.direct_passthrough
+        or response.mimetype != "application/json"
+        or "Content-Encoding" in response.headers
+    ):
+        return response
+    response.vary.add("Accept-Encoding")
+    if request.accept_encodings["gzip"] <= 0:
+        return response
+    data = response.get_data()
+    if len(data) < GZIP_MIN_BYTES:
+        return response
+    response.set_data(gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
+    response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+@bp.errorhandler(ApiProblem)
+def _problem(problem: ApiProblem) -> Response:
+    return error_response(problem)
+
+
+_HTTP_CODES: Final = {
+    400: "API_BAD_REQUEST",
+    404: "API_NOT_FOUND",
+    405: "API_METHOD_NOT_ALLOWED",
+    413: "API_REQUEST_TOO_LARGE",
+}
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    response = error_response(ApiProblem(_HTTP_CODES.get(exc.code or 400, "API_BAD_REQUEST")))
+    if isinstance(exc, MethodNotAllowed):
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))
+    return response
+
+
+@bp.errorhandler(OperationalError)
+def _store_down(exc: OperationalError) -> Response:
+    log.error("API %s %s: store unavailable: %s", request.method, request.path, exc.orig)
+    return error_response(ApiProblem("STORE_UNAVAILABLE"))
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    log.exception("API %s %s failed", request.method, request.path)
+    return error_response(ApiProblem("API_INTERNAL_ERROR"))
+
+
+# --- views --------------------------------------------------------------------------------
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(_openapi_document(get_context().url(API_PATH)))
+
+
+@lru_cache(maxsize=4)
+def _openapi_document(server_url: str) -> dict[str, Any]:
+    return build_openapi(server_url)
+
+
+@bp.get("/metrics/current")
+def current() -> Response:
+    with get_context().session() as session:
+        latest = latest_values(session)
+    return jsonify(
+        {
+            "timestamp": _iso(latest["timestamp"].iloc[0]) if len(latest) else None,
+            "metrics": dict(
+                zip(latest["metric_type"].tolist(), latest["value"].tolist(), strict=True)
+            ),
+        }
+    )
+
+
+@bp.get("/metrics/timeseries")
+def timeseries_view() -> Response:
+    ctx = get_context()
+    query = _query(TimeseriesQuery, ctx)
+    with ctx.session() as session:
+        df = timeseries(session, query.metric_type, query.granularity, query.start, query.end)
+    return jsonify(
+        {
+            "metric_type": query.metric_type,
+            "granularity": query.granularity,
+            "start_date": _iso(query.start),
+            "end_date": _iso(query.end),
+            **_series(df),
+        }
+    )
+
+
+@bp.get("/metrics/comparison")
+def comparison() -> Response:
+    ctx = get_context()
+    query = _query(ComparisonQuery, ctx)
+    periods: list[dict[str, Any]] = []
+    averages: list[float | None] = []
+    with ctx.session() as session:
+        for number in (1, 2):
+            label, start, end = query.period(number)
+            df = timeseries(session, query.metric_type, query.granularity, start, end)
+            averages.append(period_average(df))
+            periods.append(
+                {
+                    "label": label,
+                    "start_date": _iso(start),
+                    "end_date": _iso(end),
+                    "average": averages[-1],
+                    **_series(df),
+                }
+            )
+    return jsonify(
+        {
+            "metric_type": query.metric_type,
+            "granularity": query.granularity,
+            "period1": periods[0],
+            "period2": periods[1],
+            "change_percentage": percent_change(averages[0], averages[1]),
+        }
+    )
+
+
+@bp.get("/metrics/status")
+def status() -> Response:
+    ctx = get_context()
+    with ctx.session() as session:
+        result = collection_status(
+            session,
+            collection_enabled=ctx.settings.metrics_collection_enabled,
+            is_collecting=ctx.scheduler is not None and ctx.scheduler.is_collecting,
+        )
+    return jsonify(result.to_json())
+
+
+@bp.post("/metrics/export")
+def export() -> tuple[Response, int, dict[str, str]]:
+    ctx = get_context()
+    if not request.is_json:  # also keeps cross-site form posts out (session cookies)
+        raise ApiProblem("EXPORT_INVALID_BODY")
+    try:
+        body = ExportRequest.model_validate_json(
+            request.get_data(), context=_validation_settings(ctx)
+        )
+    except ValidationError as exc:
+        raise problem_from_validation(exc) from None
+    try:
+        spec = ExportSpec(
+            metric_types=body.unique_metric_types,
+            start=body.start_date,
+            end=body.end_date,
+            granularity=body.granularity,
+            fmt=body.format,
+            tz=body.timezone or "UTC",
+            lang=request_language(),
+        )
+        row = create_export(
+            ctx.sessions,
+            spec,
+            max_bytes=ctx.settings.export_max_bytes,
+            ttl_seconds=ctx.settings.export_ttl_seconds,
+            renderer=ctx.get_chart_renderer,
+            user_id=getattr(current_user, "id", None),
+        )
+        with ctx.session() as session:
+            record_audit(
+                session, audit.EXPORT_CREATED, details={**spec.describe(), "export": row.id}
+            )
+    except InvalidExportSpec as exc:
+        log.info("Export request refused: %s", exc)
+        raise ApiProblem("METRICS_INVALID_PARAMETER") from None
+    except ExportTooLarge as exc:
+        log.warning("Export too large: %s", exc)
+        raise ApiProblem("EXPORT_TOO_LARGE") from None
+    except ExportError as exc:
+        log.error("Export failed: %s", exc)
+        raise ApiProblem("EXPORT_FAILED") from None
+    url = ctx.url(f"{API_PATH}/exports/{row.id}")
+    payload = {
+        "download_url": url,
+        "file_size_bytes": row.size_bytes,
+        "expires_at": _iso(row.expires_at),
+        "downsampled": bool(row.downsampled),
+    }
+    return jsonify(payload), 201, {"Location": url}
+
+
+@bp.get("/exports/<export_id>")
+def download(export_id: str) -> Response:
+    with get_context().session() as session:
+        # Only its creator may download a file: another admin gets the same 404.
+        row = get_export(session, export_id, owner_id=current_user.id)
+        if row is None:
+            raise ApiProblem("EXPORT_NOT_FOUND")
+        content, fmt, filename = row.content, row.format, row.filename
+        record_audit(
+            session,
+            audit.EXPORT_DOWNLOADED,
+            details={"export": export_id, "format": fmt, "file": filename},
+        )
+    return send_file(
+        BytesIO(content),
+        mimetype=MEDIA_TYPES.get(fmt, "application/octet-stream"),
+        as_attachment=True,
+        download_name=filename,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )

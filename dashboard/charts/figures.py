@@ -1,0 +1,413 @@
+"""Pure figure builders shared by the page and the PDF export.
+
+Nothing here touches the database or Dash: every function takes DataFrames with the
+``timestamp`` (datetime64[ns, UTC]) / ``value`` columns that ``db.queries`` returns and
+gives back a ``go.Figure``, so they are unit-tested on tiny frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.charts.formatting import byte_scale, format_exact, period_text
+from dashboard.charts.series import MAX_POINTS, gap_starts, reduce_points
+from dashboard.i18n import t
+from db.metrics import METRICS_BY_ID
+
+PRIMARY_COLOUR = "#1f6fd1"
+COMPARE_COLOUR = "#e8590c"
+GAP_COLOUR = "#868e96"
+AXIS_STYLE: dict[str, object] = {"gridcolor": "#eef0f3", "linecolor": "#ced4da", "zeroline": False}
+FONT_FAMILY = "NanumGothic, 'Nanum Gothic', 'Malgun Gothic', 'Apple SD Gothic Neo', sans-serif"
+
+
+def _local(timestamps: pd.Series, tz: str) -> pd.Series:
+    """UTC timestamps as naive wall-clock times of ``tz`` (what the axis shows)."""
+    return timestamps.dt.tz_convert(tz).dt.tz_localize(None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lines:
+    """numpy arrays (cheap for plotly to validate, copy and serialise)."""
+
+    x: np.ndarray  # wall-clock datetime64; a break row sits in the middle of each gap
+    y: np.ndarray  # float64, NaN on break rows (breaks the solid line)
+    hover: np.ndarray  # object (str)
+    bridge_x: np.ndarray  # per gap: start, end, end (the third row has y NaN)
+    bridge_y: np.ndarray
+    gap_x: np.ndarray  # per gap: its middle, carrying the hover message
+    gap_y: np.ndarray
+    gap_hover: np.ndarray
+
+
+def _lines(
+    df: pd.DataFrame,
+    *,
+    metric_type: str,
+    granularity: str,
+    tz: str,
+    lang: str,
+    shift: pd.Timedelta,
+    divisor: float,
+    break_before: set[pd.Timestamp] | None,
+) -> _Lines:
+    """Solid line broken at gaps, dotted bridges and hover texts for one period."""
+    stamps = df["timestamp"].reset_index(drop=True)
+    values = df["value"].to_numpy(dtype=np.float64)
+    local = _local(stamps + shift, tz).to_numpy(dtype="datetime64[ns]")
+    fmt = "%Y-%m-%d" if granularity == "daily" else "%Y-%m-%d %H:%M"
+    when = stamps.dt.tz_convert(tz).dt.strftime(fmt).to_numpy(dtype=object)
+    hover = np.array(
+        [
+            f"{format_exact(v, metric_type, lang)}<br>{w}"
+            for v, w in zip(values.tolist(), when, strict=True)
+        ],
+        dtype=object,
+    )
+    breaks = gap_starts(stamps, granularity)
+    if break_before is not None:
+        # After LTTB consecutive points are further apart than a slot without a real gap:
+        # only the gaps of the original series count.
+        breaks = np.array([i for i in breaks if stamps.iloc[i] in break_before], dtype=np.int64)
+    scaled = values / divisor
+    x0, x1 = local[breaks - 1], local[breaks]
+    y0, y1 = scaled[breaks - 1], scaled[breaks]
+    middle = x0 + (x1 - x0) // 2
+    message = t("dash.gap_hover", lang)
+    return _Lines(
+        x=np.insert(local, breaks, middle),
+        y=np.insert(scaled, breaks, np.nan),
+        hover=np.insert(hover, breaks, ""),
+        bridge_x=np.column_stack([x0, x1, x1]).ravel(),
+        bridge_y=np.column_stack([y0, y1, np.full(len(breaks), np.nan)]).ravel(),
+        gap_x=middle,
+        gap_y=(y0 + y1) / 2,
+        gap_hover=np.array(
+            [
+                f"{message}<br>{a} – {b}"
+                for a, b in zip(when[breaks - 1], when[breaks], strict=True)
+            ],
+            dtype=object,
+        ),
+    )
+
+
+def _tickformats(lang: str) -> list[dict[str, object]]:
+    day = "%m/%d" if lang == "ko" else "%b %d"
+    return [
+        {"dtickrange": [None, 86_400_000], "value": "%H:%M<br>" + day},
+        {"dtickrange": [86_400_000, None], "value": day},
+    ]
+
+
+# --- builders ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Period:
+    """One period drawn on the graph: its frame, shift onto period 1's axis and styling."""
+
+    frame: pd.DataFrame
+    shift: pd.Timedelta
+    label: str
+    colour: str
+    dash: str
+
+
+def build_metric_figure(
+    df: pd.DataFrame,
+    *,
+    metric_type: str,
+    granularity: str,
+    tz: str,
+    lang: str = "ko",
+    compare_df: pd.DataFrame | None = None,
+    period_labels: tuple[str, str] | None = None,
+    for_print: bool = False,
+    compare_offset: pd.Timedelta | None = None,
+    x_range: tuple[datetime, datetime] | None = None,
+) -> go.Figure:
+    """One metric's line graph.
+
+    - ``df``: ``timestamp`` (UTC) / ``value``; drawn solid, broken at missing slots, each gap
+      bridged by a dotted segment whose hover says the collection failed.
+    - More than 1000 points are reduced with LTTB (gaps kept) and the graph says so.
+    - ``compare_df`` (period 2) is shifted by ``compare_offset`` (default: so that both
+      periods' first points coincide) onto period 1's axis and drawn dashed; the legend
+      names both periods (``period_labels`` or their dates).
+    - Times are shown as wall-clock time of ``tz``; hovers give the exact value.
+    - ``x_range``: the axis range (UTC datetimes), e.g. the selected period.
+    - ``for_print``: static styling for the PDF (title, larger).
+    """
+    info = METRICS_BY_ID[metric_type]
+    comparing = compare_df is not None
+    if df.empty and (compare_df is None or compare_df.empty):
+        return build_message_figure(t("dash.no_data_range", lang), for_print=for_print)
+    peak = max(_peak(df), _peak(compare_df))
+    divisor, axis_unit = byte_scale(peak) if info.is_bytes else (1.0, info.unit(lang))
+    periods = _periods(df, compare_df, tz, period_labels, compare_offset)
+
+    traces: list[dict[str, object]] = []
+    notes: list[str] = []
+    for index, period in enumerate(periods):
+        frame, break_before = period.frame, None
+        if len(frame) > MAX_POINTS:
+            starts = gap_starts(frame["timestamp"], granularity)
+            break_before = set(frame["timestamp"].iloc[starts].tolist())
+            notes.append(
+                t("dash.downsampled", lang).format(n=f"{len(frame):,}", m=f"{MAX_POINTS:,}")
+            )
+            frame = reduce_points(frame, granularity)
+        lines = _lines(
+            frame,
+            metric_type=metric_type,
+            granularity=granularity,
+            tz=tz,
+            lang=lang,
+            shift=period.shift,
+            divisor=divisor,
+            break_before=break_before,
+        )
+        traces.append(_series_trace(lines, period, index, points=len(frame), comparing=comparing))
+        traces.extend(_gap_traces(lines, period, index))
+
+    layout = _metric_layout(
+        metric_type=metric_type,
+        granularity=granularity,
+        tz=tz,
+        lang=lang,
+        comparing=comparing,
+        for_print=for_print,
+        x_range=x_range,
+        peak=peak,
+    )
+    if for_print:
+        layout["title"] = {"text": f"{info.name(lang)} ({axis_unit})", "x": 0.01}
+    layout["annotations"] = _annotations(axis_unit, notes, for_print=for_print)
+    return go.Figure(data=traces, layout=layout)
+
+
+def _peak(df: pd.DataFrame | None) -> float:
+    """The largest absolute value (0 for no data): it picks the byte unit of the axis."""
+    return float(df["value"].abs().max()) if df is not None and not df.empty else 0.0
+
+
+def _frame_period(df: pd.DataFrame | None, tz: str) -> str:
+    """The dates a frame covers, for the legend (``—`` when it is empty)."""
+    if df is None:
+        return ""
+    if df.empty:
+        return "—"
+    return period_text(df["timestamp"].iloc[0], df["timestamp"].iloc[-1], tz)
+
+
+def _periods(
+    df: pd.DataFrame,
+    compare_df: pd.DataFrame | None,
+    tz: str,
+    period_labels: tuple[str, str] | None,
+    compare_offset: pd.Timedelta | None,
+) -> list[_Period]:
+    """Period 1 solid, and period 2 (if any) dashed and shifted onto period 1's axis."""
+    labels = period_labels or (_frame_period(df, tz), _frame_period(compare_df, tz))
+    periods = [_Period(df, pd.Timedelta(0), labels[0], PRIMARY_COLOUR, "solid")]
+    if compare_df is not None:
+        if compare_offset is None:
+            compare_offset = (
+                df["timestamp"].iloc[0] - compare_df["timestamp"].iloc[0]
+                if not df.empty and not compare_df.empty
+                else pd.Timedelta(0)
+            )
+        periods.append(_Period(compare_df, compare_offset, labels[1], COMPARE_COLOUR, "dash"))
+    return periods
+
+
+def _series_trace(
+    lines: _Lines, period: _Period, index: int, *, points: int, comparing: bool
+) -> dict[str, object]:
+    """The period's solid (or dashed) line, broken at gaps, with exact-value hovers."""
+    return {
+        "type": "scatter",
+        "x": lines.x,
+        "y": lines.y,
+        "mode": "lines+markers" if points <= 48 else "lines",
+        "name": period.label,
+        "legendgroup": f"period{index + 1}",
+        "line": {"color": period.colour, "width": 2, "dash": period.dash},
+        "marker": {"size": 5},
+        "connectgaps": False,
+        "text": lines.hover,
+        # The period's name only matters when two periods are on the graph.
+        "hovertemplate": "%{text}<extra>" + (period.label if comparing else "") + "</extra>",
+        "meta": {"role": "series", "period": index + 1},
+        "showlegend": comparing,
+    }
+
+
+def _gap_traces(lines: _Lines, period: _Period, index: int) -> list[dict[str, object]]:
+    """Dotted bridges over the period's gaps and invisible points carrying their hover."""
+    if not len(lines.bridge_x):
+        return []
+    group = f"period{index + 1}"
+    return [
+        {
+            "type": "scatter",
+            "x": lines.bridge_x,
+            "y": lines.bridge_y,
+            "mode": "lines",
+            "line": {"color": period.colour if index else GAP_COLOUR, "width": 1.5, "dash": "dot"},
+            "connectgaps": False,
+            "hoverinfo": "skip",
+            "showlegend": False,
+            "legendgroup": group,
+            "meta": {"role": "gap", "period": index + 1},
+        },
+        # Invisible points in the middle of each gap carry the hover message.
+        {
+            "type": "scatter",
+            "x": lines.gap_x,
+            "y": lines.gap_y,
+            "mode": "markers",
+            "marker": {"size": 14, "color": GAP_COLOUR, "opacity": 0},
+            "text": lines.gap_hover,
+            "hovertemplate": "%{text}<extra></extra>",
+            "showlegend": False,
+            "legendgroup": group,
+            "meta": {"role": "gap-hover", "period": index + 1},
+        },
+    ]
+
+
+def _metric_layout(
+    *,
+    metric_type: str,
+    granularity: str,
+    tz: str,
+    lang: str,
+    comparing: bool,
+    for_print: bool,
+    x_range: tuple[datetime, datetime] | None,
+    peak: float,
+) -> dict[str, object]:
+    """Axes, margins, legend and hover styling of a metric graph."""
+    xaxis: dict[str, object] = {**AXIS_STYLE, "tickformatstops": _tickformats(lang)}
+    if x_range is not None:
+        xaxis["range"] = [_wall_clock(v, tz) for v in x_range]
+    return {
+        **_base_layout(for_print),
+        "margin": {"l": 56, "r": 16, "t": 48 if for_print else 16, "b": 66 if comparing else 36},
+        "hovermode": "closest",
+        "hoverlabel": {"font": {"family": FONT_FAMILY}},
+        "showlegend": comparing,
+        # Below the axis labels, at the bottom edge of the figure.
+        "legend": {
+            "orientation": "h",
+            "yref": "container",
+            "y": 0,
+            "yanchor": "bottom",
+            "x": 0,
+            "font": {"size": 11},
+        },
+        "uirevision": f"{metric_type}-{granularity}",
+        "xaxis": xaxis,
+        "yaxis": {
+            **AXIS_STYLE,
+            "tickformat": ",~r",
+            "rangemode": "tozero" if peak == 0 else "normal",
+        },
+    }
+
+
+def _annotations(axis_unit: str, notes: list[str], *, for_print: bool) -> list[dict[str, object]]:
+    """The unit above the y axis (on screen) and the downsampling note (when reduced)."""
+    # The unit sits level above the tick labels (a rotated axis title turns Korean units
+    # such as 명 on their side); in print the chart title carries it already.
+    annotations: list[dict[str, object]] = []
+    if not for_print:
+        annotations.append(
+            {
+                "text": axis_unit,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0,
+                "y": 1,
+                # Starting at the plot's left edge: long English units fit the figure.
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 11, "color": "#6c757d"},
+                "name": "unit",
+            }
+        )
+    if notes:
+        annotations.append(
+            {
+                "text": " · ".join(dict.fromkeys(notes)),
+                "xref": "paper",
+                "yref": "paper",
+                "x": 1,
+                "y": 1,
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 10, "color": "#6c757d"},
+                "name": "downsampled-note",
+            }
+        )
+    return annotations
+
+
+def _wall_clock(value: datetime, tz: str) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_convert(tz).tz_localize(None) if stamp.tzinfo else stamp
+
+
+def _base_layout(for_print: bool) -> dict[str, object]:
+    return {
+        # No named template: copying plotly's default template into every figure (and
+        # validating it) costs more than the data; the few styles needed are set here.
+        "template": {},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "font": {"family": FONT_FAMILY, "size": 13 if for_print else 12, "color": "#343a40"},
+        "height": 340 if for_print else 280,
+    }
+
+
+def build_message_figure(
+    message: str, detail: str | None = None, *, for_print: bool = False
+) -> go.Figure:
+    """A figure with no axes that shows a centred message (empty store, empty range)."""
+    text = f"<b>{message}</b>" + (
+        f"<br><span style='font-size:12px'>{detail}</span>" if detail else ""
+    )
+    layout: dict[str, object] = {
+        **_base_layout(for_print),
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False},
+        "margin": {"l": 16, "r": 16, "t": 16, "b": 16},
+        "annotations": [
+            {
+                "text": text,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"size": 15, "color": "#495057", "family": FONT_FAMILY},
+                "name": "message",
+            }
+        ],
+    }
+    return go.Figure(layout=layout)
+
+
+def build_empty_store_figure(next_slot: datetime, *, tz: str, lang: str = "ko") -> go.Figure:
+    """``데이터 수집 중입니다`` / ``첫 데이터는 HH:MM에 표시됩니다`` (next slot, in ``tz``)."""
+    hhmm = pd.Timestamp(next_slot).tz_convert(tz).strftime("%H:%M")
+    return build_message_figure(
+        t("dash.empty_title", lang), t("dash.empty_detail", lang).format(time=hhmm)
+    )

@@ -1,0 +1,295 @@
+"""Thin Dash callbacks: parse the inputs → query the store → build figures → return.
+
+- ``sync_controls``: controls ⇄ query string (the URL is the state; back/forward work).
+- ``refresh_status``: every 60 s a cheap latest-slot check and the status badge; the slot
+  store only changes when a new collection landed, which is what redraws the graphs.
+- ``render``: all six graphs and cards from one set of store reads, cached per
+  (granularity, window, latest slots) so many admins viewing the same range share them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
+from dash import ctx as dash_ctx
+from dash.exceptions import PreventUpdate
+
+from dashboard.charts.figures import build_empty_store_figure, build_metric_figure
+from dashboard.charts.formatting import period_text
+from dashboard.charts.series import Series
+from dashboard.context import AppContext
+from dashboard.i18n import t
+from dashboard.page import ids
+from dashboard.page.cards import card_body, status_badge, status_failures
+from dashboard.page.view_state import (
+    COMPARE_CUSTOM,
+    COMPARE_PREVIOUS,
+    CUSTOM,
+    Period,
+    Periods,
+    ViewState,
+    from_controls,
+    parse_query,
+    resolve_timezone,
+    resolve_view,
+)
+from db.metrics import METRIC_IDS
+from db.queries import latest_slot, timeseries_many
+from db.status import collection_status, next_hourly_slot
+
+log = logging.getLogger(__name__)
+# Failure rows the status popover lists: ten failed slots of six metrics.
+STATUS_FAILURE_ROWS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class ViewData:
+    current: Series
+    previous: Series | None
+    empty_store: bool
+
+
+def load_view(ctx: AppContext, state: ViewState, periods: Periods) -> ViewData:
+    """The six series of the selection (and of the comparison period) from the store."""
+    cache = ctx.series_cache
+    with ctx.session() as session:
+        slots = (latest_slot(session, "hourly"), latest_slot(session, "daily"))
+        if slots == (None, None):
+            return ViewData({}, None, empty_store=True)
+
+        def window(period: Period) -> Series:
+            key = (state.granularity, period.start, period.end, slots)
+            return cache.get_or_load(
+                key,
+                lambda: timeseries_many(
+                    session, METRIC_IDS, state.granularity, period.start, period.end
+                ),
+            )
+
+        current = window(periods.current)
+        previous = window(periods.previous) if periods.previous else None
+    return ViewData(current, previous, empty_store=False)
+
+
+def slot_marker(ctx: AppContext) -> str:
+    """The newest hourly and daily slots: it changes exactly when a collection lands, so the
+    page redraws only then. "error" while the store cannot be read."""
+    try:
+        with ctx.session() as session:
+            return f"{latest_slot(session, 'hourly')}|{latest_slot(session, 'daily')}"
+    except Exception:
+        log.exception("Dashboard: checking the latest slot failed")
+        return "error"
+
+
+def page_language(value: object, default: str) -> str:
+    """The page's language store as sent back by the browser: ``ko``/``en``, else the
+    default (it is a JSON value like any other)."""
+    return value if value in ("ko", "en") and isinstance(value, str) else default
+
+
+def register_callbacks(app: Dash, ctx: AppContext) -> None:
+    settings = ctx.settings
+
+    # assets/dashboard.js: the browser's time zone, and the language link.
+    app.clientside_callback(
+        ClientsideFunction("metrics", "timezone"),
+        Output(ids.TIMEZONE, "data"),
+        Input(ids.URL, "pathname"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("metrics", "languageLink"),
+        Output(ids.LANG_LINK, "href"),
+        Input(ids.URL, "search"),
+        State(ids.LANG, "data"),
+    )
+
+    control_values = [
+        (ids.RANGE_PRESET, "value"),
+        (ids.DATE_RANGE, "start_date"),
+        (ids.DATE_RANGE, "end_date"),
+        (ids.GRANULARITY, "value"),
+        (ids.COMPARE_SWITCH, "value"),
+        (ids.COMPARE_MODE, "value"),
+        (ids.COMPARE_RANGE, "start_date"),
+        (ids.COMPARE_RANGE, "end_date"),
+    ]
+
+    @app.callback(
+        Output(ids.URL, "search"),
+        *[Output(c, p) for c, p in control_values],
+        Output(ids.COMPARE_OPTIONS, "style"),
+        Output(ids.COMPARE_RANGE, "disabled"),
+        Input(ids.URL, "search"),
+        *[Input(c, p) for c, p in control_values],
+    )
+    def sync_controls(search: str | None, *values: Any) -> tuple[Any, ...]:
+        trigger = dash_ctx.triggered_id
+        # Values come from the browser: anything but a string counts as "not chosen".
+        range_value, start, end, gran, _on, mode, c_start, c_end = (
+            v if isinstance(v, str) else None for v in values
+        )
+        compare_on = values[4] is True
+        search = search if isinstance(search, str) else None
+        if trigger in (None, ids.URL):
+            # Page load, back/forward or a pasted link: the URL sets the controls.
+            state = parse_query(search)
+            url_out: Any = no_update
+            mode = state.compare or mode or COMPARE_PREVIOUS
+            if state.compare_start and state.compare_end:
+                c_start, c_end = state.compare_start.isoformat(), state.compare_end.isoformat()
+        else:
+            # Half-made choices ("custom" clicked, one date picked) wait for the rest.
+            if (
+                (trigger == ids.RANGE_PRESET and range_value == CUSTOM and not (start and end))
+                or (trigger == ids.DATE_RANGE and not (start and end))
+                or (trigger == ids.COMPARE_RANGE and not (c_start and c_end))
+            ):
+                raise PreventUpdate
+            state = from_controls(
+                range_value=range_value,
+                start=start,
+                end=end,
+                granularity=gran,
+                compare_on=bool(compare_on),
+                compare_mode=mode,
+                compare_start=c_start,
+                compare_end=c_end,
+                picked_dates=trigger == ids.DATE_RANGE,
+            )
+            query = state.to_query()
+            url_out = query if query != (search or "") else no_update
+            mode = mode or COMPARE_PREVIOUS  # "custom" stays chosen while its dates are picked
+        return (
+            url_out,
+            state.range,
+            state.start.isoformat() if state.start else None,
+            state.end.isoformat() if state.end else None,
+            state.granularity,
+            state.compare is not None,
+            mode,
+            c_start,
+            c_end,
+            {"display": "flex"} if state.compare else {"display": "none"},
+            mode != COMPARE_CUSTOM,
+        )
+
+    @app.callback(
+        Output(ids.STATUS_BADGE, "children"),
+        Output(ids.STATUS_FAILURES, "children"),
+        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        Input(ids.TIMEZONE, "data"),
+        Input(ids.RETRY_BUTTON, "n_clicks"),
+        State(ids.LANG, "data"),
+    )
+    def show_status(
+        _n: int | None, tz_name: str | None, _retry: int | None, lang: str
+    ) -> tuple[Any, Any]:
+        tz = resolve_timezone(tz_name, settings.default_timezone)
+        lang = page_language(lang, settings.default_language)
+        try:
+            with ctx.session() as session:
+                status = collection_status(
+                    session,
+                    collection_enabled=settings.metrics_collection_enabled,
+                    recent_limit=STATUS_FAILURE_ROWS,
+                )
+        except Exception:
+            log.exception("Dashboard: reading the collection status failed")
+            return [], []
+        return status_badge(status, tz, lang), status_failures(status, tz, lang)
+
+    # Not on page load (the layout carries the current marker), so the first drawing of the
+    # graphs does not wait for this round trip.
+    @app.callback(
+        Output(ids.LATEST_SLOT, "data"),
+        Input(ids.REFRESH_INTERVAL, "n_intervals"),
+        State(ids.LATEST_SLOT, "data"),
+        prevent_initial_call=True,
+    )
+    def check_latest_slot(_n: int | None, seen: str | None) -> Any:
+        marker = slot_marker(ctx)
+        return marker if marker != seen else no_update
+
+    @app.callback(
+        *[Output(ids.graph(m), "figure") for m in METRIC_IDS],
+        *[Output(ids.card(m), "children") for m in METRIC_IDS],
+        Output(ids.NOTES, "children"),
+        Output(ids.LOAD_ERROR, "is_open"),
+        Output(ids.CONTENT, "style"),
+        Input(ids.URL, "search"),
+        Input(ids.TIMEZONE, "data"),
+        Input(ids.LATEST_SLOT, "data"),
+        Input(ids.RETRY_BUTTON, "n_clicks"),
+        State(ids.LANG, "data"),
+    )
+    def render(
+        search: str | None, tz_name: str | None, _slot: str | None, _retry: int | None, lang: str
+    ) -> tuple[Any, ...]:
+        now = datetime.now(UTC)
+        tz, state, periods = resolve_view(search, tz_name, settings, now)
+        lang = page_language(lang, settings.default_language)
+        n = len(METRIC_IDS)
+        try:
+            data = load_view(ctx, state, periods)
+            figures, cards = _build(data, state, periods, tz, lang, now)
+        except Exception:
+            # The admin sees a message and a retry button, never a traceback.
+            log.exception("Dashboard: loading metric data failed for %s", state.to_query())
+            return (*[no_update] * (2 * n), [], True, {"display": "none"})
+        return (*figures, *cards, _notes(state, periods, tz, lang), False, {})
+
+    def _notes(state: ViewState, periods: Periods, tz: str, lang: str) -> list[Any]:
+        notes: list[Any] = []
+        if state.invalid:
+            notes.append(html.Div(t("dash.invalid_range", lang), className="note note-warning"))
+        if periods.clipped:
+            key = (
+                "dash.retention_hourly" if state.granularity == "hourly" else "dash.retention_daily"
+            )
+            days = periods.retention_days
+            notes.append(html.Div(t(key, lang).format(days=days), className="note note-retention"))
+        notes.append(html.Div(f"{t('dash.timezone', lang)}: {tz}", className="note note-tz"))
+        return notes
+
+    def _build(
+        data: ViewData, state: ViewState, periods: Periods, tz: str, lang: str, now: datetime
+    ) -> tuple[list[Any], list[Any]]:
+        if data.empty_store:
+            empty = build_empty_store_figure(next_hourly_slot(now), tz=tz, lang=lang)
+            return [empty] * len(METRIC_IDS), [
+                [html.Div("—", className="value-card-value")] for _ in METRIC_IDS
+            ]
+        labels = (
+            (
+                period_text(periods.current.start, periods.current.end, tz),
+                period_text(periods.previous.start, periods.previous.end, tz),
+            )
+            if periods.previous
+            else None
+        )
+        figures: list[Any] = []
+        cards: list[Any] = []
+        for metric in METRIC_IDS:
+            df = data.current[metric]
+            compare_df = data.previous[metric] if data.previous is not None else None
+            figures.append(
+                build_metric_figure(
+                    df,
+                    metric_type=metric,
+                    granularity=state.granularity,
+                    tz=tz,
+                    lang=lang,
+                    compare_df=compare_df,
+                    period_labels=labels,
+                    compare_offset=pd.Timedelta(periods.offset),
+                    x_range=(periods.current.start, periods.current.end),
+                )
+            )
+            cards.append(card_body(metric, df, compare_df, tz, lang))
+        return figures, cards

@@ -1,0 +1,147 @@
+"""The value cards and the collection-status badge: plain Dash components from summaries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import html
+
+from dashboard.charts.formatting import (
+    format_delta,
+    format_percent_change,
+    format_timestamp,
+    format_value,
+    is_notable_change,
+)
+from dashboard.charts.summaries import summarize
+from dashboard.i18n import t
+from db.metrics import METRIC_IDS, METRICS_BY_ID
+from db.status import CollectionStatus, RecentFailure
+
+
+def card_body(
+    metric_type: str, df: pd.DataFrame, compare_df: pd.DataFrame | None, tz: str, lang: str
+) -> list[Any]:
+    s = summarize(df, metric_type=metric_type, compare_df=compare_df)
+    change = format_delta(s.change, metric_type, lang)
+    if s.change_percent is not None:
+        change += f" ({format_percent_change(s.change_percent)})"
+    body: list[Any] = [
+        html.Div(format_value(s.latest, metric_type, lang), className="value-card-value"),
+        html.Div(
+            format_timestamp(s.latest_at, tz) if s.latest_at is not None else "",
+            className="value-card-time",
+        ),
+        html.Div(
+            [html.Span(t("dash.change_range", lang) + " "), html.Span(change)],
+            className="value-card-change",
+        ),
+    ]
+    if compare_df is not None:
+        notable = is_notable_change(s.compare_percent)
+        body.append(
+            html.Div(
+                [
+                    html.Span(t("dash.change_compare", lang) + " "),
+                    html.Span(
+                        format_percent_change(s.compare_percent),
+                        className="compare-badge"
+                        + (" compare-notable" if notable else "")
+                        + (" compare-up" if (s.compare_percent or 0) > 0 else "")
+                        + (" compare-down" if (s.compare_percent or 0) < 0 else ""),
+                    ),
+                ],
+                className="value-card-compare",
+            )
+        )
+    return body
+
+
+def status_badge(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
+    colours = {
+        "healthy": "success",
+        "warning": "warning",
+        "error": "danger",
+        "pending": "secondary",
+    }
+    last = (
+        format_timestamp(status.last_collection_at, tz)
+        if status.last_collection_at
+        else t("dash.status.never", lang)
+    )
+    nxt = (
+        format_timestamp(status.next_collection_at, tz)
+        if status.next_collection_at
+        else t("dash.status.off", lang)
+    )
+    return [
+        dbc.Badge(
+            t(f"dash.status.{status.status}", lang),
+            color=colours[status.status],
+            className=f"status-light status-{status.status}",
+            id="status-light",
+        ),
+        html.Span(
+            f"{t('dash.status.last', lang)} {last} · "
+            f"{t('dash.status.failures', lang)} {status.failed_slots_24h} · "
+            f"{t('dash.status.next', lang)} {nxt}",
+            className="status-text",
+        ),
+    ]
+
+
+def _metrics_label(metrics: list[str], lang: str) -> str:
+    if len(metrics) == len(METRIC_IDS):
+        return t("dash.status.all_metrics", lang)
+    if len(metrics) <= 2:
+        return ", ".join(METRICS_BY_ID[m].name(lang) for m in metrics)
+    return t("dash.status.n_metrics", lang).format(n=len(metrics))
+
+
+def failure_rows(failures: list[RecentFailure]) -> list[tuple[Any, list[str], str]]:
+    """(slot, metrics, reason) newest first: a slot's metrics that failed for the same
+    reason (all six, when the source was down) are one row."""
+    grouped: dict[tuple[Any, str], list[str]] = {}
+    for failure in failures:
+        grouped.setdefault((failure.attempted_at, failure.error_message), []).append(
+            failure.metric_type
+        )
+    rows = [(at, metrics, reason) for (at, reason), metrics in grouped.items()]
+    return sorted(rows, key=lambda row: (row[0], len(row[1])), reverse=True)
+
+
+def _reason(message: str, lang: str) -> str:
+    """The recorded (Korean) reason; the collector's fixed ones in the page's language."""
+    for key in ("dash.status.reason_missed", "dash.status.reason_stopped"):
+        if message == t(key, "ko"):
+            return t(key, lang)
+    return message
+
+
+def status_failures(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
+    """The popover behind the status light: the recent failed slots (time in the viewer's
+    zone, metric, reason as recorded); slots stored after all are not listed."""
+    if not status.recent_failures:
+        return [html.P(t("dash.status.no_failures", lang), className="status-no-failures")]
+    header = html.Tr(
+        [html.Th(t(f"dash.status.col_{c}", lang)) for c in ("time", "metric", "reason")]
+    )
+    body = [
+        html.Tr(
+            [
+                html.Td(format_timestamp(at, tz), className="failure-time"),
+                html.Td(_metrics_label(metrics, lang), className="failure-metric"),
+                html.Td(_reason(reason, lang), className="failure-reason"),
+            ]
+        )
+        for at, metrics, reason in failure_rows(status.recent_failures)
+    ]
+    summary = t("dash.status.failed_slots", lang).format(
+        failed=status.failed_slots_24h, missed=status.missed_slots_24h
+    )
+    return [
+        html.P(summary, className="status-failure-summary"),
+        dbc.Table([html.Thead(header), html.Tbody(body)], size="sm", className="status-failures"),
+    ]

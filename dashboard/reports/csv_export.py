@@ -1,0 +1,89 @@
+"""The CSV export: one row per slot, one column per metric, LTTB-reduced to fit the limit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+import pandas as pd
+
+from dashboard.charts.series import lttb
+from dashboard.i18n import t
+from dashboard.reports.types import ExportTooLarge
+from db.metrics import METRICS_BY_ID
+
+log = logging.getLogger(__name__)
+
+SLOT_FREQ: Final[dict[str, str]] = {"hourly": "h", "daily": "D"}
+# LTTB needs at least three points per series; below that a file cannot shrink further.
+_MIN_POINTS = 3
+
+
+def wide_table(frames: dict[str, pd.DataFrame], granularity: str) -> pd.DataFrame:
+    """One row per slot (UTC index), one nullable Int64 column per metric.
+
+    Slots between the first and the last stored one that have no value are kept as
+    empty rows: a gap in collection is a gap in the file, never silently dropped.
+    """
+    series = {
+        m: pd.Series(df["value"].to_numpy(), index=pd.DatetimeIndex(df["timestamp"]), dtype="Int64")
+        for m, df in frames.items()
+    }
+    stamps = [s.index for s in series.values() if len(s)]
+    if not stamps:
+        index = pd.DatetimeIndex([], tz="UTC", name="timestamp")
+    else:
+        observed = stamps[0].append(stamps[1:]).unique()
+        grid = pd.date_range(observed.min(), observed.max(), freq=SLOT_FREQ[granularity])
+        index = grid.union(observed).rename("timestamp")
+    return pd.DataFrame({m: s.reindex(index) for m, s in series.items()}, index=index)
+
+
+def csv_header(metric_type: str, lang: str) -> str:
+    info = METRICS_BY_ID[metric_type]
+    return f"{info.name(lang)} ({info.unit(lang)})"
+
+
+def csv_bytes(table: pd.DataFrame, *, tz: str, lang: str) -> bytes:
+    """UTF-8 with BOM (Excel keeps the Korean), ISO 8601 timestamps with the zone's offset."""
+    local = table.index.tz_convert(tz)
+    out = pd.DataFrame(
+        {f"{t('export.csv.timestamp', lang)} ({tz})": [ts.isoformat() for ts in local]}
+    )
+    for metric_type in table.columns:
+        out[csv_header(metric_type, lang)] = table[metric_type].array
+    text = out.to_csv(index=False, na_rep="", lineterminator="\r\n")
+    return text.encode("utf-8-sig")
+
+
+def _reduce_rows(table: pd.DataFrame, points_per_metric: int) -> pd.DataFrame:
+    """Keep the union of the slots LTTB picks for each metric (with all their real values)."""
+    keep: set[pd.Timestamp] = set()
+    for metric_type in table.columns:
+        column = table[metric_type].dropna()
+        frame = pd.DataFrame({"timestamp": column.index, "value": column.to_numpy(dtype="int64")})
+        keep.update(lttb(frame, points_per_metric)["timestamp"])
+    return table.loc[sorted(keep)]
+
+
+def fit_csv(table: pd.DataFrame, *, tz: str, lang: str, max_bytes: int) -> tuple[bytes, bool]:
+    """The CSV bytes, LTTB-reduced until they fit ``max_bytes``; ``(content, downsampled)``."""
+    content = csv_bytes(table, tz=tz, lang=lang)
+    if len(content) <= max_bytes:
+        return content, False
+    log.warning("CSV 크기 초과 (%d bytes), 다운샘플링 적용", len(content))
+    points = len(table)
+    while True:
+        # Shrink in proportion to the overshoot (a little more, so it converges quickly).
+        points = max(_MIN_POINTS, min(points - 1, int(points * max_bytes / len(content) * 0.95)))
+        reduced = _reduce_rows(table, points)
+        content = csv_bytes(reduced, tz=tz, lang=lang)
+        if len(content) <= max_bytes:
+            break
+        if points <= _MIN_POINTS:
+            raise ExportTooLarge(
+                f"CSV does not fit EXPORT_MAX_BYTES={max_bytes} even with {len(reduced)} rows "
+                f"({len(content)} bytes)"
+            )
+    log.info("다운샘플링 완료: %d -> %d 행", len(table), len(reduced))
+    return content, True
