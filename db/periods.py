@@ -258,13 +258,12 @@ def aligned_comparison(
     return Window(start, _advance(start, slots, granularity, zone))
 
 
-def retention_limit(now: datetime, days: int) -> datetime:
-    """The oldest instant retention keeps (``apply_retention`` deletes what is older)."""
-    return now.astimezone(UTC) - timedelta(days=days)
+def retention_limit(now: datetime, days: int, granularity: str, zone: str) -> datetime:
+    """The oldest slot retention keeps: the slot that contains ``now − days`` (so 30 days of
+    hourly retention keep every slot of "last 30 days", and 90 daily days keep 90 days)."""
+    return slot_floor(now.astimezone(UTC) - timedelta(days=days), granularity, zone)
 
 
 def first_kept_slot(now: datetime, days: int, granularity: str, zone: str) -> datetime:
-    """The first whole slot at or after the retention limit."""
-    limit = retention_limit(now, days)
-    floor = slot_floor(limit, granularity, zone)
-    return floor if floor >= limit else _advance(floor, 1, granularity, zone)
+    """The first slot still stored under ``days`` of retention (``apply_retention``)."""
+    return retention_limit(now, days, granularity, zone)

@@ -174,6 +174,13 @@ def test_business_days_and_retention_limits() -> None:
         utc(2026, 12, 1, 15), utc(2026, 12, 2, 15)
     )
     assert day_window(date(2026, 11, 1), NY).length.total_seconds() == 25 * 3600
-    # The first whole slot at or after "now − retention".
-    assert first_kept_slot(SEOUL_NOW, 30, "hourly", SEOUL) == utc(2026, 11, 3, 10)
-    assert first_kept_slot(SEOUL_NOW, 90, "daily", SEOUL) == utc(2026, 9, 4, 15)
+    # Retention keeps the slot that contains "now − retention": all of "last 30 days" hourly
+    # and of "last 90 days" daily.
+    assert first_kept_slot(SEOUL_NOW, 30, "hourly", SEOUL) == utc(2026, 11, 3, 9)
+    assert first_kept_slot(SEOUL_NOW, 90, "daily", SEOUL) == utc(2026, 9, 3, 15)
+    assert first_kept_slot(SEOUL_NOW, 30, "hourly", SEOUL) <= preset_window(
+        "30", "hourly", now=SEOUL_NOW, zone=SEOUL
+    ).start
+    assert first_kept_slot(SEOUL_NOW, 90, "daily", SEOUL) <= preset_window(
+        "90", "daily", now=SEOUL_NOW, zone=SEOUL
+    ).start

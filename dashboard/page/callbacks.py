@@ -20,12 +20,11 @@ from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 
 from dashboard.charts.figures import build_empty_store_figure, build_metric_figure
-from dashboard.charts.formatting import period_text
+from dashboard.charts.formatting import window_text
 from dashboard.charts.series import Series
 from dashboard.context import AppContext
-from dashboard.i18n import t
 from dashboard.page import ids
-from dashboard.page.cards import card_body, status_badge
+from dashboard.page.cards import card_body, status_badge, view_notes
 from dashboard.page.view_state import (
     COMPARE_CUSTOM,
     COMPARE_PREVIOUS,
@@ -225,17 +224,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         return (*figures, *cards, _notes(state, periods, tz, lang), False, {})
 
     def _notes(state: ViewState, periods: Periods, tz: str, lang: str) -> list[Any]:
-        notes: list[Any] = []
-        if state.invalid:
-            notes.append(html.Div(t("dash.invalid_range", lang), className="note note-warning"))
-        if periods.clipped:
-            key = (
-                "dash.retention_hourly" if state.granularity == "hourly" else "dash.retention_daily"
-            )
-            days = periods.retention_days
-            notes.append(html.Div(t(key, lang).format(days=days), className="note note-retention"))
-        notes.append(html.Div(f"{t('dash.timezone', lang)}: {tz}", className="note note-tz"))
-        return notes
+        return view_notes(state, periods, tz, lang, settings.metrics_daily_retention_days)
 
     def _build(
         data: ViewData, state: ViewState, periods: Periods, tz: str, lang: str, now: datetime
@@ -247,14 +236,16 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             ]
         labels = (
             (
-                period_text(periods.current.start, periods.current.end, tz),
-                period_text(periods.previous.start, periods.previous.end, tz),
+                window_text(periods.current, tz, state.granularity),
+                window_text(periods.previous, tz, state.granularity),
             )
             if periods.previous
             else None
         )
         figures: list[Any] = []
         cards: list[Any] = []
+        # Daily points are the organisation's days: drawn at their dates in that zone.
+        fig_tz = periods.calendar_zone if state.granularity == "daily" else tz
         for metric in METRIC_IDS:
             df = data.current[metric]
             compare_df = data.previous[metric] if data.previous is not None else None
@@ -263,13 +254,13 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
                     df,
                     metric_type=metric,
                     granularity=state.granularity,
-                    tz=tz,
+                    tz=fig_tz,
                     lang=lang,
                     compare_df=compare_df,
                     period_labels=labels,
                     compare_offset=pd.Timedelta(periods.offset),
-                    x_range=(periods.current.start, periods.current.end),
+                    x_range=(periods.requested.start, periods.requested.end),
                 )
             )
-            cards.append(card_body(metric, df, compare_df, tz, lang))
+            cards.append(card_body(metric, df, compare_df, fig_tz, lang, state.granularity))
         return figures, cards
