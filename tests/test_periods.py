@@ -178,9 +178,11 @@ def test_business_days_and_retention_limits() -> None:
     # and of "last 90 days" daily.
     assert first_kept_slot(SEOUL_NOW, 30, "hourly", SEOUL) == utc(2026, 11, 3, 9)
     assert first_kept_slot(SEOUL_NOW, 90, "daily", SEOUL) == utc(2026, 9, 3, 15)
-    assert first_kept_slot(SEOUL_NOW, 30, "hourly", SEOUL) <= preset_window(
-        "30", "hourly", now=SEOUL_NOW, zone=SEOUL
-    ).start
-    assert first_kept_slot(SEOUL_NOW, 90, "daily", SEOUL) <= preset_window(
-        "90", "daily", now=SEOUL_NOW, zone=SEOUL
-    ).start
+    assert (
+        first_kept_slot(SEOUL_NOW, 30, "hourly", SEOUL)
+        <= preset_window("30", "hourly", now=SEOUL_NOW, zone=SEOUL).start
+    )
+    assert (
+        first_kept_slot(SEOUL_NOW, 90, "daily", SEOUL)
+        <= preset_window("90", "daily", now=SEOUL_NOW, zone=SEOUL).start
+    )
