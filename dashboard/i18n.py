@@ -74,13 +74,13 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "dash.change_compare": ("평균, 비교 기간 대비", "Average vs. comparison"),
     "dash.compare_empty": ("비교 기간에 데이터 없음", "no data in the comparison period"),
     "dash.retention_compare": (
-        "비교 기간 {period}은(는) {granularity} 데이터 보관 기간({days}일, {kept} 이후)을 "
+        "비교 기간 {period}은(는) {granularity} 데이터 보관 기간(최근 {days}일, {kept} 이후)을 "
         "벗어나 {what}. 일별 데이터로 비교하면 최근 {daily_days}일까지 볼 수 있습니다.",
         "The comparison period {period} lies beyond what {granularity} data keeps "
         "({days} days, since {kept}): {what}. Daily data compares up to {daily_days} days back.",
     ),
     "dash.retention_current": (
-        "{granularity} 데이터는 최근 {days}일({kept} 이후)만 보관됩니다. 요청한 {period} 중 "
+        "{granularity} 데이터는 최근 {days}일만 보관됩니다({kept} 이후). 요청한 {period} 중 "
         "보관된 {days}일만 표시합니다.",
         "{granularity} data is kept for {days} days (since {kept}); of the requested "
         "{period} only the kept {days} days are shown.",
