@@ -18,7 +18,7 @@ from dashboard.i18n import t
 from dashboard.page import ids
 from dashboard.page.callbacks import register_callbacks, slot_marker
 from dashboard.page.export_callbacks import register_export_callbacks
-from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
+from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESET_DAYS
 from db.metrics import METRICS
 
 REFRESH_MS = 60_000
@@ -94,7 +94,7 @@ def _date_range(component_id: str, lang: str) -> dcc.DatePickerRange:
 
 
 def _controls(lang: str) -> dbc.Card:
-    presets = [{"label": t("dash.days", lang).format(n=n), "value": n} for n in PRESETS]
+    presets = [{"label": t("dash.days", lang).format(n=n), "value": n} for n in PRESET_DAYS]
     presets.append({"label": t("dash.custom", lang), "value": "custom"})
     return dbc.Card(
         dbc.CardBody(

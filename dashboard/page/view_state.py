@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from db.periods import (
     ALIGNS,
     CUSTOM,
+    PRESET_DAYS,
     PRESETS,
     Window,
     aligned_comparison,
