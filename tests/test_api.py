@@ -32,9 +32,9 @@ from dashboard.reports.types import ExportError, ExportTooLarge
 from db.accounts import create_api_token, hash_token, new_token
 from db.engine import session_scope
 from db.exports import save_export
-from db.periods import preset_window
 from db.metrics import METRIC_IDS
 from db.models import AdminUser, ApiToken, MetricCollectionFailure, MetricSnapshot
+from db.periods import preset_window
 
 
 @pytest.fixture

@@ -421,8 +421,11 @@ def test_comparison_beyond_retention_is_explained_and_switches_to_daily(
     note = wait_for(
         browser,
         lambda b: (
-            text := b.find_element(By.ID, ids.NOTES).text
-        ) and "비교 기간" in text and "최근 30일" in text and text,
+            (text := b.find_element(By.ID, ids.NOTES).text)
+            and "비교 기간" in text
+            and "최근 30일" in text
+            and text
+        ),
         "explanation of the comparison beyond hourly retention",
     )
     assert "일별 데이터로 비교하면 최근 90일까지" in note, note

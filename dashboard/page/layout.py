@@ -18,8 +18,9 @@ from dashboard.i18n import t
 from dashboard.page import ids
 from dashboard.page.callbacks import register_callbacks, slot_marker
 from dashboard.page.export_callbacks import register_export_callbacks
-from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESET_DAYS
+from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS
 from db.metrics import METRICS
+from db.periods import PRESET_DAYS
 
 REFRESH_MS = 60_000
 GRAPH_CONFIG: Any = {

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from db.periods import (
     ALIGNS,
     CUSTOM,
-    PRESET_DAYS,
     PRESETS,
     Window,
     aligned_comparison,
