@@ -26,7 +26,7 @@ from db.metrics import METRIC_IDS, METRICS_BY_ID
 from tests.support import HOURS, T0, seed_hourly, stored_value
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
-END = T0 + timedelta(hours=HOURS - 1)
+END = T0 + timedelta(hours=HOURS)  # half-open [T0, END): all HOURS slots
 
 MAX_BYTES: int = Settings.model_fields["export_max_bytes"].default  # EXPORT_MAX_BYTES
 
@@ -101,7 +101,7 @@ def test_pdf_has_korean_names_summary_numbers_embedded_font_and_one_chart_each( 
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4
     text = _text(reader)
     assert "관리자 메트릭 보고서" in text
-    assert "2025-11-01 09:00 – 2025-11-02 08:00" in text  # period in Seoul time
+    assert "2025-11-01 09:00 – 2025-11-02 09:00" in text  # half-open period in Seoul time
     assert "Asia/Seoul (UTC+09:00)" in text
     assert "생성 시각" in text
     for index, metric in enumerate(METRIC_IDS):
