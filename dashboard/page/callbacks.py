@@ -10,21 +10,22 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 
 from dashboard.charts.figures import build_empty_store_figure, build_metric_figure
-from dashboard.charts.formatting import window_text
+from dashboard.charts.formatting import format_timestamp, window_text
 from dashboard.charts.series import Series
 from dashboard.context import AppContext
+from dashboard.i18n import t
 from dashboard.page import ids
-from dashboard.page.cards import card_body, status_badge, view_notes
+from dashboard.page.cards import card_body, status_badge
 from dashboard.page.view_state import (
     COMPARE_CUSTOM,
     COMPARE_PREVIOUS,
@@ -71,6 +72,61 @@ def load_view(ctx: AppContext, state: ViewState, periods: Periods) -> ViewData:
         current = window(periods.current)
         previous = window(periods.previous) if periods.previous else None
     return ViewData(current, previous, empty_store=False)
+
+
+def view_notes(
+    state: ViewState, periods: Periods, tz: str, lang: str, daily_retention_days: int
+) -> list[Any]:
+    """The notes over the cards: ignored URL parameters (named), what retention cut and why
+    (with a one-click switch to daily when hourly retention is the limit), the zone."""
+    notes: list[Any] = []
+    if state.ignored:
+        notes.append(
+            html.Div(
+                t("dash.invalid_param", lang).format(params=", ".join(state.ignored)),
+                className="note note-warning",
+            )
+        )
+    gran = t(f"dash.granularity_{state.granularity}", lang)
+    kept = format_timestamp(periods.kept_from, tz, state.granularity) if periods.kept_from else ""
+    days = periods.retention_days
+    if periods.current_clipped:
+        requested = window_text(periods.requested, tz, state.granularity)
+        notes.append(
+            html.Div(
+                t("dash.retention_current", lang).format(
+                    granularity=gran, days=days, kept=kept, period=requested
+                ),
+                className="note note-retention",
+            )
+        )
+    if periods.previous_clipped and periods.requested_previous is not None:
+        whole = periods.previous is None or periods.previous.end <= periods.previous.start
+        what = t("dash.retention_none" if whole else "dash.retention_part", lang)
+        notes.append(
+            html.Div(
+                t("dash.retention_compare", lang).format(
+                    period=window_text(periods.requested_previous, tz, state.granularity),
+                    granularity=gran,
+                    days=days,
+                    kept=kept,
+                    what=what,
+                    daily_days=daily_retention_days,
+                ),
+                className="note note-retention note-retention-compare",
+            )
+        )
+    if (periods.clipped) and state.granularity == "hourly":
+        notes.append(
+            dcc.Link(
+                t("dash.switch_daily", lang),
+                href=replace(state, granularity="daily", ignored=()).to_query(),
+                id="switch-daily",
+                className="btn btn-sm btn-outline-primary note-switch",
+            )
+        )
+    notes.append(html.Div(f"{t('dash.timezone', lang)}: {tz}", className="note note-tz"))
+    return notes
 
 
 def slot_marker(ctx: AppContext) -> str:

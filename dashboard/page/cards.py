@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import dcc, html
+from dash import html
 
 from dashboard.charts.formatting import (
     format_percent_change,
     format_timestamp,
     format_value,
     is_notable_change,
-    window_text,
 )
 from dashboard.charts.summaries import summarize
 from dashboard.i18n import t
-from dashboard.page.view_state import Periods, ViewState
 from db.status import CollectionStatus
 
 
@@ -79,61 +76,6 @@ def card_body(
             )
         )
     return body
-
-
-def view_notes(
-    state: ViewState, periods: Periods, tz: str, lang: str, daily_retention_days: int
-) -> list[Any]:
-    """The notes over the cards: ignored URL parameters (named), what retention cut and why
-    (with a one-click switch to daily when hourly retention is the limit), the zone."""
-    notes: list[Any] = []
-    if state.ignored:
-        notes.append(
-            html.Div(
-                t("dash.invalid_param", lang).format(params=", ".join(state.ignored)),
-                className="note note-warning",
-            )
-        )
-    gran = t(f"dash.granularity_{state.granularity}", lang)
-    kept = format_timestamp(periods.kept_from, tz, state.granularity) if periods.kept_from else ""
-    days = periods.retention_days
-    if periods.current_clipped:
-        requested = window_text(periods.requested, tz, state.granularity)
-        notes.append(
-            html.Div(
-                t("dash.retention_current", lang).format(
-                    granularity=gran, days=days, kept=kept, period=requested
-                ),
-                className="note note-retention",
-            )
-        )
-    if periods.previous_clipped and periods.requested_previous is not None:
-        whole = periods.previous is None or periods.previous.end <= periods.previous.start
-        what = t("dash.retention_none" if whole else "dash.retention_part", lang)
-        notes.append(
-            html.Div(
-                t("dash.retention_compare", lang).format(
-                    period=window_text(periods.requested_previous, tz, state.granularity),
-                    granularity=gran,
-                    days=days,
-                    kept=kept,
-                    what=what,
-                    daily_days=daily_retention_days,
-                ),
-                className="note note-retention note-retention-compare",
-            )
-        )
-    if (periods.clipped) and state.granularity == "hourly":
-        notes.append(
-            dcc.Link(
-                t("dash.switch_daily", lang),
-                href=replace(state, granularity="daily", ignored=()).to_query(),
-                id="switch-daily",
-                className="btn btn-sm btn-outline-primary note-switch",
-            )
-        )
-    notes.append(html.Div(f"{t('dash.timezone', lang)}: {tz}", className="note note-tz"))
-    return notes
 
 
 def status_badge(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
