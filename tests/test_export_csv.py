@@ -106,8 +106,8 @@ def test_csv_timestamps_carry_the_offset_of_the_requested_zone(seeded, make_sett
 
 
 def test_naive_range_is_read_in_the_export_zone(seeded, make_settings) -> None:  # type: ignore[no-untyped-def]
-    # 09:00–11:00 in Seoul is 00:00–02:00 UTC: three slots.
-    spec = _spec(start=datetime(2025, 11, 1, 9), end=datetime(2025, 11, 1, 11), tz="Asia/Seoul")
+    # [09:00, 12:00) in Seoul is 00:00–02:00 UTC: three slots (half-open).
+    spec = _spec(start=datetime(2025, 11, 1, 9), end=datetime(2025, 11, 1, 12), tz="Asia/Seoul")
     with seeded() as session:
         table = _read(render_export(session, spec, max_bytes=MAX_BYTES).content)
     assert list(table.iloc[:, 0]) == [
