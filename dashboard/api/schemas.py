@@ -318,8 +318,15 @@ class ApiError(BaseModel):
 
 
 class DataPoint(BaseModel):
-    timestamp: datetime = Field(description="The slot (UTC, ISO 8601 with offset).")
-    value: int = Field(ge=0)
+    timestamp: datetime = Field(
+        description="The slot (UTC, ISO 8601 with offset, whole seconds). A daily slot is a "
+        "business day (BUSINESS_TIMEZONE), stored at its local midnight."
+    )
+    value: int = Field(
+        ge=0,
+        description="The stored integer; storage_bytes in whole bytes (the page shows IEC "
+        "units: 1 KiB = 1024 bytes, 1 GiB = 2^30 bytes).",
+    )
 
 
 class CurrentResponse(BaseModel):
