@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from dashboard.charts.series import lttb
@@ -33,8 +34,20 @@ def wide_table(frames: dict[str, pd.DataFrame], granularity: str) -> pd.DataFram
     if not stamps:
         index = pd.DatetimeIndex([], tz="UTC", name="timestamp")
     else:
-        observed = stamps[0].append(stamps[1:]).unique()
+        observed = stamps[0].append(stamps[1:]).unique().sort_values()
         grid = pd.date_range(observed.min(), observed.max(), freq=SLOT_FREQ[granularity])
+        if granularity == "daily" and len(observed):
+            # Business days are 23 or 25 hours long across a DST change: a grid point an
+            # hour or two off a stored day is that day, not a missing one.
+            nearest = observed[
+                np.clip(observed.searchsorted(grid), 0, len(observed) - 1)
+            ].to_numpy()
+            before = observed[np.clip(observed.searchsorted(grid) - 1, 0, len(observed) - 1)]
+            slack = np.timedelta64(2, "h")
+            near = (np.abs(grid.to_numpy() - nearest) <= slack) | (
+                np.abs(grid.to_numpy() - before.to_numpy()) <= slack
+            )
+            grid = grid[~near]
         index = grid.union(observed).rename("timestamp")
     return pd.DataFrame({m: s.reindex(index) for m, s in series.items()}, index=index)
 
