@@ -87,42 +87,36 @@ def _average(rows: list[dict[str, str]], column: str) -> float:
     return sum(values) / len(values)
 
 
-def test_page_pdf_csv_and_api_agree_on_one_view(
-    app: Flask, admin_client: FlaskClient, store_url: str, renderer: ChartRenderer
+def _csv_view(ctx: Any, now: datetime) -> tuple[Any, list[dict[str, str]], list[dict[str, str]]]:
+    spec = page_export_spec(ctx, fmt="csv", search=SEARCH, tz_name=TZ, lang="ko", now=now)
+    result = export_file(ctx.sessions, spec, max_bytes=ctx.settings.export_max_bytes)
+    assert result.filename == (
+        f"metrics_hourly_{spec.start.astimezone(spec.zone).date()}_"
+        f"{spec.end.astimezone(spec.zone).date()}.csv"
+    )
+    current_rows, previous_rows = _csv_blocks(result.content)
+    return spec, current_rows, previous_rows
+
+
+def test_page_csv_and_api_agree_on_one_view(
+    app: Flask, admin_client: FlaskClient, store_url: str
 ) -> None:
     seed_history(store_url, hourly_days=16, daily_days=20)
     now = datetime.now(UTC)
     ctx = get_context(app)
-    ctx.chart_renderer = renderer
 
     # The page: each card's average and change badge.
     out = _page(admin_client)
     cards = {m: out[ids.card(m)]["children"] for m in METRIC_IDS}
     page_average = {m: _texts(cards[m], "card-average")[0] for m in METRIC_IDS}
     page_change = {m: _texts(cards[m], "compare-badge")[0] for m in METRIC_IDS}
-
-    # The same view as CSV (both periods) and PDF (summary), through the page's spec.
-    spec = page_export_spec(ctx, fmt="csv", search=SEARCH, tz_name=TZ, lang="ko", now=now)
-    csv_result = export_file(ctx.sessions, spec, max_bytes=ctx.settings.export_max_bytes)
-    current_rows, previous_rows = _csv_blocks(csv_result.content)
-    pdf_spec = page_export_spec(ctx, fmt="pdf", search=SEARCH, tz_name=TZ, lang="ko", now=now)
-    pdf = export_file(
-        ctx.sessions,
-        pdf_spec,
-        max_bytes=ctx.settings.export_max_bytes,
-        renderer=ctx.get_chart_renderer,
-    )
-    pdf_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
-    assert csv_result.filename == (
-        f"metrics_hourly_{spec.start.astimezone(spec.zone).date()}_"
-        f"{spec.end.astimezone(spec.zone).date()}.csv"
-    )
-    assert pdf.filename == csv_result.filename.replace(".csv", ".pdf")
+    # The same view as CSV (both periods), through the page's spec.
+    spec, current_rows, previous_rows = _csv_view(ctx, now)
 
     for metric in METRIC_IDS:
         # The API comparison of exactly these two windows.
         response = admin_client.get(
-            "/admin/metrics/api/v1/metrics/comparison",
+            "/api/v1/metrics/comparison",
             query_string={
                 "metric_type": metric,
                 "granularity": "hourly",
@@ -143,9 +137,32 @@ def test_page_pdf_csv_and_api_agree_on_one_view(
         assert api["period1"]["average"] == pytest.approx(csv_avg)
         assert api["period2"]["average"] == pytest.approx(csv_prev)
         assert api["change_percentage"] == pytest.approx(change)
-        assert api["period1"]["total_points"] == len([r for r in current_rows if r[header] != ""])
+        assert api["period1"]["total_points"] == len([r for r in current_rows if r[header]])
         assert page_average[metric] == format_value(csv_avg, metric, "ko")
         assert page_change[metric] == format_percent_change(change)
+
+
+def test_pdf_summary_gives_the_same_numbers_as_the_csv(
+    app: Flask, store_url: str, renderer: ChartRenderer
+) -> None:
+    seed_history(store_url, hourly_days=16, daily_days=20)
+    now = datetime.now(UTC)
+    ctx = get_context(app)
+    ctx.chart_renderer = renderer
+    spec, current_rows, previous_rows = _csv_view(ctx, now)
+    pdf_spec = page_export_spec(ctx, fmt="pdf", search=SEARCH, tz_name=TZ, lang="ko", now=now)
+    pdf = export_file(
+        ctx.sessions,
+        pdf_spec,
+        max_bytes=ctx.settings.export_max_bytes,
+        renderer=ctx.get_chart_renderer,
+    )
+    assert pdf.filename.endswith(".pdf") and pdf_spec.previous_start == spec.previous_start
+    pdf_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    for metric in METRIC_IDS:
+        header = csv_header(metric, "ko")
+        csv_avg, csv_prev = _average(current_rows, header), _average(previous_rows, header)
+        change = (csv_avg - csv_prev) / csv_prev * 100
         assert summary_value(csv_avg, metric, "ko") in pdf_text
-        assert format_percent_change(change) in pdf_text
         assert summary_value(csv_prev, metric, "ko") in pdf_text  # both periods' numbers
+        assert format_percent_change(change) in pdf_text
