@@ -140,6 +140,12 @@ def slot_marker(ctx: AppContext) -> str:
         return "error"
 
 
+def page_language(value: object, default: str) -> str:
+    """The page's language store as sent back by the browser: ``ko``/``en``, else the
+    default (it is a JSON value like any other)."""
+    return value if value in ("ko", "en") and isinstance(value, str) else default
+
+
 def register_callbacks(app: Dash, ctx: AppContext) -> None:
     settings = ctx.settings
 
@@ -177,7 +183,12 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
     )
     def sync_controls(search: str | None, *values: Any) -> tuple[Any, ...]:
         trigger = dash_ctx.triggered_id
-        range_value, start, end, gran, compare_on, mode, c_start, c_end = values
+        # Values come from the browser: anything but a string counts as "not chosen".
+        range_value, start, end, gran, _on, mode, c_start, c_end = (
+            v if isinstance(v, str) else None for v in values
+        )
+        compare_on = values[4] is True
+        search = search if isinstance(search, str) else None
         if trigger in (None, ids.URL):
             # Page load, back/forward or a pasted link: the URL sets the controls.
             state = parse_query(search)
@@ -230,6 +241,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
     )
     def show_status(_n: int | None, tz_name: str | None, _retry: int | None, lang: str) -> Any:
         tz = resolve_timezone(tz_name, settings.default_timezone)
+        lang = page_language(lang, settings.default_language)
         try:
             with ctx.session() as session:
                 status = collection_status(
@@ -269,6 +281,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
     ) -> tuple[Any, ...]:
         now = datetime.now(UTC)
         tz, state, periods = resolve_view(search, tz_name, settings, now)
+        lang = page_language(lang, settings.default_language)
         n = len(METRIC_IDS)
         try:
             data = load_view(ctx, state, periods)

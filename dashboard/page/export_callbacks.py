@@ -16,12 +16,13 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 
 from dashboard.charts.formatting import window_text
-from dashboard.context import AppContext
+from dashboard.context import AppContext, record_audit
 from dashboard.i18n import t
 from dashboard.page import ids
 from dashboard.page.view_state import resolve_view
 from dashboard.reports.export_service import export_file
 from dashboard.reports.types import ExportError, ExportSpec, ExportTooLarge, InvalidExportSpec
+from db import audit
 from db.metrics import METRIC_IDS
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,10 @@ def register_export_callbacks(app: Dash, ctx: AppContext) -> None:
                 max_bytes=ctx.settings.export_max_bytes,
                 renderer=ctx.get_chart_renderer,
             )
+            with ctx.session() as session:  # no file leaves without its audit row
+                record_audit(
+                    session, audit.EXPORT_DOWNLOADED, details={**spec.describe(), "via": "page"}
+                )
         except InvalidExportSpec as exc:  # e.g. a custom range over the 90-day export limit
             log.info("Page export refused: %s", exc)
             return no_update, _message("export.range_too_long", lang, "warning")

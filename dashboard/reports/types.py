@@ -126,6 +126,16 @@ class ExportSpec:
         """End (exclusive) of the comparison period; adjacent to ``start`` by default."""
         return self.compare_end or self.start
 
+    def describe(self) -> dict[str, object]:
+        """What was exported, for the audit log: metrics, range, granularity, format."""
+        return {
+            "metrics": list(self.metric_types),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "granularity": self.granularity,
+            "format": self.fmt,
+        }
+
 
 class ExportResult(NamedTuple):
     content: bytes

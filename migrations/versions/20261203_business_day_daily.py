@@ -15,7 +15,7 @@ The downgrade leaves the rows as they are: the hourly data needed to rebuild UTC
 gone, and a wrong-looking row is better than a silently invented one.
 
 Revision ID: 20261203_business_day_daily
-Revises: 20251104_add_exports
+Revises: 20261203_alerts_reports (re-chained after main's revisions on merge)
 Create Date: 2026-12-03
 """
 
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "20261203_business_day_daily"
-down_revision: str | None = "20251104_add_exports"
+down_revision: str | None = "20261203_alerts_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
