@@ -241,7 +241,8 @@ def test_generation_time_is_printed_in_the_export_zone(sqlite_url, make_settings
     engine.dispose()
     text = _text(PdfReader(io.BytesIO(result.content)))
     assert "2025-11-02 14:30:52" in text
-    assert result.filename == "metrics_20251102_143052.pdf"
+    # Issue 13: the file is named by its granularity and period (export zone), not the time.
+    assert result.filename == "metrics_hourly_2025-11-01_2025-11-02.pdf"
 
 
 def test_summary_cells_scale_bytes_and_keep_counts_plain() -> None:
@@ -249,7 +250,7 @@ def test_summary_cells_scale_bytes_and_keep_counts_plain() -> None:
     assert summary_label("storage_bytes", "ko") == "저장 공간"
     assert summary_value(31638, "conversation_count", "en") == "31,638"
     assert summary_value(99.64, "active_users", "ko") == "99.6"
-    assert summary_value(16.5 * 1024**3, "storage_bytes", "ko") == "16.5 GB"
+    assert summary_value(16.5 * 1024**3, "storage_bytes", "ko") == "16.5 GiB"  # IEC
     assert summary_value(None, "tag_count", "ko") == "—"
 
 
