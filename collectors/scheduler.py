@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -174,7 +175,7 @@ class MetricsService:
                 log.exception("After-collection hook %r failed", extension)
 
     def daily_rollup(self) -> None:
-        catch_up_daily(self._sessions, self._clock())
+        catch_up_daily(self._sessions, self._clock(), self.settings.business_zone)
 
     def retention(self) -> None:
         with session_scope(self._sessions) as session:
@@ -183,6 +184,7 @@ class MetricsService:
                 self._clock(),
                 self.settings.metrics_hourly_retention_days,
                 self.settings.metrics_daily_retention_days,
+                self.settings.business_zone,
             )
             prune_security_records(session, SecurityRetention.of(self.settings), self._clock())
 
@@ -209,7 +211,10 @@ class MetricsService:
             self.collect_current_slot, "date", run_date=datetime.now(UTC), id="takeover"
         )
         scheduler.add_job(
-            self.daily_rollup, CronTrigger(hour=0, minute=5, timezone=UTC), id="daily"
+            self.daily_rollup,
+            # Just after the business day ends (its zone's midnight), not UTC's.
+            CronTrigger(hour=0, minute=5, timezone=ZoneInfo(self.settings.business_zone)),
+            id="daily",
         )
         scheduler.add_job(
             self.retention, CronTrigger(hour=1, minute=0, timezone=UTC), id="retention"

@@ -36,6 +36,7 @@ from db.accounts import set_admin_password
 from db.engine import make_engine, store_session
 from db.metrics import METRIC_IDS
 from db.models import MetricSnapshot
+from db.periods import day_window, local_date
 from tests.pgserver import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -255,6 +256,7 @@ def seed_history(
     hourly_days: int = 30,
     daily_days: int = 90,
     gaps: Iterable[int] = DEFAULT_GAPS,
+    zone: str = "Asia/Seoul",
 ) -> datetime:
     """Insert the history; returns the newest hourly slot."""
     now = datetime.now(UTC)
@@ -270,17 +272,20 @@ def seed_history(
             }
             for m in METRIC_IDS
         ]
-    today = newest.replace(hour=0)
+    # Daily rows are business days (BUSINESS_TIMEZONE, default Asia/Seoul): the mean of that
+    # local day's hourly values, stored at its local midnight, up to yesterday.
+    today = local_date(newest, zone)
     for d in range(1, daily_days + 1):
-        day = today - timedelta(days=d)
+        window = day_window(today - timedelta(days=d), zone)
+        hours = int(window.length.total_seconds() // 3600)
         for m in METRIC_IDS:
-            values = [metric_value(m, day + timedelta(hours=h)) for h in range(24)]
+            values = [metric_value(m, window.start + timedelta(hours=h)) for h in range(hours)]
             rows.append(
                 {
                     "metric_type": m,
-                    "value": round(sum(values) / 24),
+                    "value": round(sum(values) / hours),
                     "granularity": "daily",
-                    "collected_at": day,
+                    "collected_at": window.start,
                 }
             )
     with store_session(url) as session:

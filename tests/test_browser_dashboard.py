@@ -123,7 +123,7 @@ def test_page_renders_and_controls_drive_graphs_and_url(
     assert all(130 <= g["n1"] <= 169 for g in week), [g["n1"] for g in week]  # 7 d hourly
     cards = [browser.find_element(By.ID, ids.card(m)).text for m in METRIC_IDS]
     assert all(re.search(r"\d", c) for c in cards), cards
-    assert "명" in cards[0] and re.search(r"[KMGT]B", cards[1]), cards
+    assert "명" in cards[0] and re.search(r"[KMGT]iB", cards[1]), cards  # IEC (issue 13)
     badge = browser.find_element(By.ID, ids.STATUS_BADGE).text
     assert "마지막 수집" in badge and "24시간 실패 0" in badge, badge
 
@@ -407,4 +407,44 @@ def test_new_collection_is_drawn_by_the_refresh_check(
         lambda b: (s := all_drawn(b)) and all(g["n1"] == before + 1 for g in s),
         "the new slot drawn",
     )
+    assert_local_and_clean(browser)
+
+
+def test_comparison_beyond_retention_is_explained_and_switches_to_daily(
+    browser: Any, live_server_factory: Callable[..., LiveServer], seeded: tuple[str, datetime]
+) -> None:
+    """30 days hourly + compare: the previous 30 days are not kept hourly. The page says so
+    over the cards and one click shows the daily comparison, overlaid."""
+    url, _newest = seeded
+    server = live_server_factory({"DATABASE_URL": url})
+    sign_in(browser, server, path="admin/metrics/?range=30&granularity=hourly&compare=previous")
+    note = wait_for(
+        browser,
+        lambda b: (
+            (text := b.find_element(By.ID, ids.NOTES).text)
+            and "비교 기간" in text
+            and "최근 30일" in text
+            and text
+        ),
+        "explanation of the comparison beyond hourly retention",
+    )
+    assert "일별 데이터로 비교하면 최근 90일까지" in note, note
+    switch = browser.find_element(By.ID, "switch-daily")
+    assert switch.text == "일별로 비교"
+    switch.click()
+    wait_for(browser, lambda b: query(b).get("granularity") == "daily", "URL granularity=daily")
+    assert query(browser).get("compare") == "previous" and query(browser).get("range") == "30"
+    compared = wait_for(
+        browser,
+        lambda b: (s := all_drawn(b)) and all(g["n1"] >= 28 and g["n2"] >= 28 for g in s) and s,
+        "daily comparison overlay",
+    )
+    assert all(g["dash2"] == "dash" for g in compared)
+    wait_for(
+        browser,
+        lambda b: "비교 기간" not in b.find_element(By.ID, ids.NOTES).text,
+        "no retention note in daily",
+    )
+    badges = [b.text for b in browser.find_elements(By.CSS_SELECTOR, ".compare-badge")]
+    assert len(badges) == 6 and all(b != "—" for b in badges), badges
     assert_local_and_clean(browser)

@@ -56,7 +56,8 @@ def test_demo_backfills_history_with_gaps_and_reuses_it(
 
     current = NOW.replace(minute=0)
     first_day = datetime(2026, 3, 4, tzinfo=UTC)
-    kept_from = NOW - timedelta(days=3)
+    # Retention keeps the slot that contains "now − 3 days" (db.periods, issue 13).
+    kept_from = (NOW - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
     expected = {
         current - timedelta(hours=h)
         for h in range(0, 24 * 3 + 1)

@@ -26,7 +26,7 @@ from db.metrics import METRIC_IDS, METRICS_BY_ID
 from tests.support import HOURS, T0, seed_hourly, stored_value
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
-END = T0 + timedelta(hours=HOURS - 1)
+END = T0 + timedelta(hours=HOURS)  # half-open [T0, END): all HOURS slots
 
 MAX_BYTES: int = Settings.model_fields["export_max_bytes"].default  # EXPORT_MAX_BYTES
 
@@ -101,7 +101,7 @@ def test_pdf_has_korean_names_summary_numbers_embedded_font_and_one_chart_each( 
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4
     text = _text(reader)
     assert "관리자 메트릭 보고서" in text
-    assert "2025-11-01 09:00 – 2025-11-02 08:00" in text  # period in Seoul time
+    assert "2025-11-01 09:00 – 2025-11-02 09:00" in text  # half-open period in Seoul time
     assert "Asia/Seoul (UTC+09:00)" in text
     assert "생성 시각" in text
     for index, metric in enumerate(METRIC_IDS):
@@ -241,7 +241,8 @@ def test_generation_time_is_printed_in_the_export_zone(sqlite_url, make_settings
     engine.dispose()
     text = _text(PdfReader(io.BytesIO(result.content)))
     assert "2025-11-02 14:30:52" in text
-    assert result.filename == "metrics_20251102_143052.pdf"
+    # Issue 13: the file is named by its granularity and period (export zone), not the time.
+    assert result.filename == "metrics_hourly_2025-11-01_2025-11-02.pdf"
 
 
 def test_summary_cells_scale_bytes_and_keep_counts_plain() -> None:
@@ -249,7 +250,7 @@ def test_summary_cells_scale_bytes_and_keep_counts_plain() -> None:
     assert summary_label("storage_bytes", "ko") == "저장 공간"
     assert summary_value(31638, "conversation_count", "en") == "31,638"
     assert summary_value(99.64, "active_users", "ko") == "99.6"
-    assert summary_value(16.5 * 1024**3, "storage_bytes", "ko") == "16.5 GB"
+    assert summary_value(16.5 * 1024**3, "storage_bytes", "ko") == "16.5 GiB"  # IEC
     assert summary_value(None, "tag_count", "ko") == "—"
 
 

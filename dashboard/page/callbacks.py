@@ -10,17 +10,17 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 
 from dashboard.charts.figures import build_empty_store_figure, build_metric_figure
-from dashboard.charts.formatting import period_text
+from dashboard.charts.formatting import format_timestamp, window_text
 from dashboard.charts.series import Series
 from dashboard.context import AppContext
 from dashboard.i18n import t
@@ -74,6 +74,61 @@ def load_view(ctx: AppContext, state: ViewState, periods: Periods) -> ViewData:
         current = window(periods.current)
         previous = window(periods.previous) if periods.previous else None
     return ViewData(current, previous, empty_store=False)
+
+
+def view_notes(
+    state: ViewState, periods: Periods, tz: str, lang: str, daily_retention_days: int
+) -> list[Any]:
+    """The notes over the cards: ignored URL parameters (named), what retention cut and why
+    (with a one-click switch to daily when hourly retention is the limit), the zone."""
+    notes: list[Any] = []
+    if state.ignored:
+        notes.append(
+            html.Div(
+                t("dash.invalid_param", lang).format(params=", ".join(state.ignored)),
+                className="note note-warning",
+            )
+        )
+    gran = t(f"dash.granularity_{state.granularity}", lang)
+    kept = format_timestamp(periods.kept_from, tz, state.granularity) if periods.kept_from else ""
+    days = periods.retention_days
+    if periods.current_clipped:
+        requested = window_text(periods.requested, tz, state.granularity)
+        notes.append(
+            html.Div(
+                t("dash.retention_current", lang).format(
+                    granularity=gran, days=days, kept=kept, period=requested
+                ),
+                className="note note-retention",
+            )
+        )
+    if periods.previous_clipped and periods.requested_previous is not None:
+        whole = periods.previous is None or periods.previous.end <= periods.previous.start
+        what = t("dash.retention_none" if whole else "dash.retention_part", lang)
+        notes.append(
+            html.Div(
+                t("dash.retention_compare", lang).format(
+                    period=window_text(periods.requested_previous, tz, state.granularity),
+                    granularity=gran,
+                    days=days,
+                    kept=kept,
+                    what=what,
+                    daily_days=daily_retention_days,
+                ),
+                className="note note-retention note-retention-compare",
+            )
+        )
+    if (periods.clipped) and state.granularity == "hourly":
+        notes.append(
+            dcc.Link(
+                t("dash.switch_daily", lang),
+                href=replace(state, granularity="daily", ignored=()).to_query(),
+                id="switch-daily",
+                className="btn btn-sm btn-outline-primary note-switch",
+            )
+        )
+    notes.append(html.Div(f"{t('dash.timezone', lang)}: {tz}", className="note note-tz"))
+    return notes
 
 
 def slot_marker(ctx: AppContext) -> str:
@@ -245,17 +300,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         return (*figures, *cards, _notes(state, periods, tz, lang), False, {})
 
     def _notes(state: ViewState, periods: Periods, tz: str, lang: str) -> list[Any]:
-        notes: list[Any] = []
-        if state.invalid:
-            notes.append(html.Div(t("dash.invalid_range", lang), className="note note-warning"))
-        if periods.clipped:
-            key = (
-                "dash.retention_hourly" if state.granularity == "hourly" else "dash.retention_daily"
-            )
-            days = periods.retention_days
-            notes.append(html.Div(t(key, lang).format(days=days), className="note note-retention"))
-        notes.append(html.Div(f"{t('dash.timezone', lang)}: {tz}", className="note note-tz"))
-        return notes
+        return view_notes(state, periods, tz, lang, settings.metrics_daily_retention_days)
 
     def _build(
         data: ViewData, state: ViewState, periods: Periods, tz: str, lang: str, now: datetime
@@ -267,14 +312,16 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             ]
         labels = (
             (
-                period_text(periods.current.start, periods.current.end, tz),
-                period_text(periods.previous.start, periods.previous.end, tz),
+                window_text(periods.current, tz, state.granularity),
+                window_text(periods.previous, tz, state.granularity),
             )
             if periods.previous
             else None
         )
         figures: list[Any] = []
         cards: list[Any] = []
+        # Daily points are the organisation's days: drawn at their dates in that zone.
+        fig_tz = periods.calendar_zone if state.granularity == "daily" else tz
         for metric in METRIC_IDS:
             df = data.current[metric]
             compare_df = data.previous[metric] if data.previous is not None else None
@@ -283,13 +330,13 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
                     df,
                     metric_type=metric,
                     granularity=state.granularity,
-                    tz=tz,
+                    tz=fig_tz,
                     lang=lang,
                     compare_df=compare_df,
                     period_labels=labels,
                     compare_offset=pd.Timedelta(periods.offset),
-                    x_range=(periods.current.start, periods.current.end),
+                    x_range=(periods.requested.start, periods.requested.end),
                 )
             )
-            cards.append(card_body(metric, df, compare_df, tz, lang))
+            cards.append(card_body(metric, df, compare_df, fig_tz, lang, state.granularity))
         return figures, cards

@@ -9,7 +9,6 @@ import pandas as pd
 from dash import html
 
 from dashboard.charts.formatting import (
-    format_delta,
     format_percent_change,
     format_timestamp,
     format_value,
@@ -22,25 +21,45 @@ from db.status import CollectionStatus, RecentFailure
 
 
 def card_body(
-    metric_type: str, df: pd.DataFrame, compare_df: pd.DataFrame | None, tz: str, lang: str
+    metric_type: str,
+    df: pd.DataFrame,
+    compare_df: pd.DataFrame | None,
+    tz: str,
+    lang: str,
+    granularity: str = "hourly",
 ) -> list[Any]:
+    """Latest value (and its slot), the period's average with min/max, and in compare mode
+    the change of the averages (the same ``summarize`` numbers as the PDF, CSV and API)."""
     s = summarize(df, metric_type=metric_type, compare_df=compare_df)
-    change = format_delta(s.change, metric_type, lang)
-    if s.change_percent is not None:
-        change += f" ({format_percent_change(s.change_percent)})"
+    spread = (
+        f"{t('dash.min', lang)} {format_value(s.minimum, metric_type, lang)} · "
+        f"{t('dash.max', lang)} {format_value(s.maximum, metric_type, lang)}"
+        if s.minimum is not None
+        else ""
+    )
     body: list[Any] = [
         html.Div(format_value(s.latest, metric_type, lang), className="value-card-value"),
         html.Div(
-            format_timestamp(s.latest_at, tz) if s.latest_at is not None else "",
+            format_timestamp(s.latest_at, tz, granularity) if s.latest_at is not None else "",
             className="value-card-time",
         ),
         html.Div(
-            [html.Span(t("dash.change_range", lang) + " "), html.Span(change)],
-            className="value-card-change",
+            [
+                html.Span(t("dash.average", lang) + " "),
+                html.Span(format_value(s.average, metric_type, lang), className="card-average"),
+            ],
+            className="value-card-average",
+            title=spread,
         ),
+        html.Div(spread, className="value-card-spread"),
     ]
     if compare_df is not None:
         notable = is_notable_change(s.compare_percent)
+        reason = (
+            t("dash.compare_empty", lang)
+            if s.compare_average is None
+            else f"{t('dash.average', lang)} {format_value(s.compare_average, metric_type, lang)}"
+        )
         body.append(
             html.Div(
                 [
@@ -52,6 +71,7 @@ def card_body(
                         + (" compare-up" if (s.compare_percent or 0) > 0 else "")
                         + (" compare-down" if (s.compare_percent or 0) < 0 else ""),
                     ),
+                    html.Span(f" ({reason})", className="compare-average"),
                 ],
                 className="value-card-compare",
             )

@@ -22,8 +22,9 @@ from dashboard.page.alerts_panel import alerts_button, alerts_modal
 from dashboard.page.callbacks import register_callbacks, slot_marker
 from dashboard.page.dash_requests import callback_request_check
 from dashboard.page.export_callbacks import register_export_callbacks
-from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
+from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS
 from db.metrics import METRICS
+from db.periods import PRESET_DAYS
 
 REFRESH_MS = 60_000
 GRAPH_CONFIG: Any = {
@@ -130,7 +131,7 @@ def _date_range(component_id: str, lang: str) -> dcc.DatePickerRange:
 
 
 def _controls(lang: str) -> dbc.Card:
-    presets = [{"label": t("dash.days", lang).format(n=n), "value": n} for n in PRESETS]
+    presets = [{"label": t("dash.days", lang).format(n=n), "value": n} for n in PRESET_DAYS]
     presets.append({"label": t("dash.custom", lang), "value": "custom"})
     return dbc.Card(
         dbc.CardBody(
