@@ -16,6 +16,7 @@ from dashboard.auth import init_auth, public_endpoints
 from dashboard.context import EXTENSION_KEY, AppContext, get_context
 from dashboard.page.layout import build_dash
 from dashboard.paths import ASSETS_DIR
+from dashboard.wire import init_wire
 from db.engine import make_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,18 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
 
     register_api(server, ctx)
 
-    build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=ctx.url(DASH_PATH))
-    ctx.public_endpoints = public_endpoints(server, ctx.url(DASH_PATH))
+    dash_base = ctx.url(DASH_PATH)
+    build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=dash_base)
+    # Static files are the same for everyone: compressed once per worker, cached for long.
+    init_wire(
+        server,
+        (
+            dash_base + "assets/",
+            dash_base + "_dash-component-suites/",
+            settings.url_prefix + "static/",
+        ),
+    )
+    ctx.public_endpoints = public_endpoints(server, dash_base)
     # Validates SOURCE_QUERIES_FILE (a bad entry raises SettingsError: one line) and, unless
     # METRICS_COLLECTION_ENABLED=false, joins the scheduler's leader election (after fork:
     # the factory runs in each worker); stopped at exit.
