@@ -134,4 +134,6 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     # METRICS_COLLECTION_ENABLED=false, joins the scheduler's leader election (after fork:
     # the factory runs in each worker); stopped at exit.
     ctx.scheduler = start_metrics_service(settings)
+    # After fork too: each worker warms its own renderer, in the background.
+    ctx.warm_chart_renderer()
     return server

@@ -66,6 +66,13 @@ class AppContext:
                 atexit.register(self.chart_renderer.close)
             return self.chart_renderer
 
+    def warm_chart_renderer(self) -> bool:
+        """Start the renderer's browser in the background (CHART_RENDERER_WARM); returns
+        at once, so a worker's start-up never waits for Chromium."""
+        if not self.settings.chart_renderer_warm:
+            return False
+        return self.get_chart_renderer().warm_up()
+
     def close(self) -> list[str]:
         """Stop the scheduler, then the chart renderer, then close the store's pool.
 

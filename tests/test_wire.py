@@ -14,11 +14,12 @@ from flask.testing import FlaskClient
 from tests.support import render_request, seed_history
 
 PAGE = "/admin/metrics/"
+STATIC = re.compile(r'(?:src|href)="(/admin/metrics/(?:assets|_dash-component-suites)/[^"]+)"')
 
 
 def _static_urls(client: FlaskClient) -> list[str]:
     html = client.get(PAGE).get_data(as_text=True)
-    return re.findall(r'(?:src|href)="(/admin/metrics/(?:assets|_dash-component-suites)/[^"]+)"', html)
+    return STATIC.findall(html)
 
 
 def _decoded(response_data: bytes, encoding: str | None) -> bytes:

@@ -324,9 +324,7 @@ class MetricsDash(dash.Dash):
 def _is_dash_table(resource: dict[str, Any]) -> bool:
     paths = resource.get("relative_package_path") or ""
     paths = [paths] if isinstance(paths, str) else paths
-    return resource.get("namespace") == "dash" and any(
-        p.startswith("dash_table/") for p in paths
-    )
+    return resource.get("namespace") == "dash" and any(p.startswith("dash_table/") for p in paths)
 
 
 def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path: str) -> dash.Dash:
