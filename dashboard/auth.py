@@ -12,7 +12,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -36,8 +36,8 @@ from wtforms.validators import DataRequired, Length
 
 from dashboard.context import get_context, request_language
 from dashboard.i18n import t
-from db.accounts import authenticate, hash_password, hash_token
-from db.models import AdminUser, ApiToken
+from db.accounts import TokenIdentity, authenticate, hash_password, token_identity
+from db.models import AdminUser
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def public_endpoints(app: Flask, dash_base: str) -> frozenset[str]:
 class User(UserMixin):
     """The signed-in identity, detached from the database session."""
 
-    def __init__(self, row: AdminUser, *, via_token: bool = False) -> None:
+    def __init__(self, row: AdminUser | TokenIdentity, *, via_token: bool = False) -> None:
         self.id = row.id
         self.username = row.username
         self.is_admin = bool(row.is_admin)
@@ -87,7 +87,6 @@ class LoginForm(FlaskForm):
 
 
 bp = Blueprint("auth", __name__)
-TOKEN_USE_PRECISION = timedelta(minutes=1)
 
 
 def _safe_next(target: str | None) -> str:
@@ -168,21 +167,9 @@ def _load_user_from_token() -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    ctx = get_context()
-    with ctx.session() as session:
-        row = session.execute(
-            select(ApiToken, AdminUser)
-            .join(AdminUser, ApiToken.user_id == AdminUser.id)
-            .where(ApiToken.token_hash == hash_token(token.strip()))
-        ).first()
-        if row is None:
-            return None
-        api_token, admin = row
-        now = datetime.now(UTC)
-        # A write per request would dominate a script's calls; minute precision is enough.
-        if api_token.last_used_at is None or now - api_token.last_used_at > TOKEN_USE_PRECISION:
-            api_token.last_used_at = now
-        return User(admin, via_token=True)
+    with get_context().engine.begin() as conn:
+        identity = token_identity(conn, token.strip())
+    return User(identity, via_token=True) if identity is not None else None
 
 
 def _wants_json(path: str) -> bool:

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _END: Final = object()  # end of a batch of figures
+# Nobody waits for a warm-up: on a loaded machine Chromium's start can take well over the
+# 30 s a waiting render allows, so the background start gets longer.
+WARM_START_TIMEOUT_S: Final = 180.0
 
 
 class ChartRenderer:
@@ -186,7 +189,7 @@ class ChartRenderer:
             log.warning("Chart renderer: closing the failed browser: %s", exc)
             self._kaleido = None
 
-    async def _open_browser(self) -> Any:
+    async def _open_browser(self, start_timeout_s: float) -> Any:
         import kaleido
 
         started = time.perf_counter()
@@ -197,14 +200,14 @@ class ChartRenderer:
             mathjax=False,  # never reach for the CDN
         )
         try:
-            await asyncio.wait_for(k.open(), self.start_timeout_s)
-        except TimeoutError:
-            await self._quiet_close(k)
-            raise ExportError(
-                f"Chromium at {self.chromium_path} did not start within {self.start_timeout_s} s"
-            ) from None
+            await asyncio.wait_for(k.open(), start_timeout_s)
         except Exception as exc:
             await self._quiet_close(k)
+            # choreographer reports the timeout's cancellation as "closed after starting".
+            if isinstance(exc, TimeoutError) or time.perf_counter() - started >= start_timeout_s:
+                raise ExportError(
+                    f"Chromium at {self.chromium_path} did not start within {start_timeout_s} s"
+                ) from None
             raise ExportError(
                 f"Chromium at {self.chromium_path} failed to start: {type(exc).__name__}: {exc}"
             ) from exc
@@ -213,14 +216,16 @@ class ChartRenderer:
         )
         return k
 
-    async def _browser(self) -> Any:
+    async def _browser(self, start_timeout_s: float | None = None) -> Any:
         """The open browser, started once even when a warm-up and a render both ask."""
         if self._idle_handle is not None:
             self._idle_handle.cancel()
             self._idle_handle = None
         if self._kaleido is None:
             if self._opening is None:
-                self._opening = asyncio.create_task(self._open_browser())
+                self._opening = asyncio.create_task(
+                    self._open_browser(start_timeout_s or self.start_timeout_s)
+                )
             opening = self._opening
             try:
                 # shield: a render that times out must not kill a start others wait for.
@@ -241,7 +246,7 @@ class ChartRenderer:
     async def _warm(self) -> None:
         started = time.perf_counter()
         try:
-            await self._browser()
+            await self._browser(max(self.start_timeout_s, WARM_START_TIMEOUT_S))
         except Exception as exc:  # noqa: BLE001 - the first PDF will try (and report) again
             log.warning("Chart renderer warm-up failed: %s", exc)
             return
