@@ -12,14 +12,14 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from admin_metrics.settings import Settings
-from dashboard.charts.series import SeriesCache
+from dashboard.charts.series import Series, SeriesCache
 from dashboard.reports.chart_renderer import ChartRenderer
 from db.engine import session_scope
 
@@ -42,7 +42,10 @@ class AppContext:
     # The collection scheduler (None when METRICS_COLLECTION_ENABLED=false).
     scheduler: MetricsService | None = None
     # The page's query results, shared by every admin viewing the same range.
-    series_cache: SeriesCache = field(default_factory=SeriesCache)
+    series_cache: SeriesCache[Series] = field(default_factory=SeriesCache)
+    # The page's figures and cards built from them: under many concurrent admins on the
+    # same ranges, building and validating figures was most of a callback's CPU.
+    figure_cache: SeriesCache[tuple[list[Any], list[Any]]] = field(default_factory=SeriesCache)
     # The Dash app (its CSP hashes go into every response).
     dash_app: Dash | None = None
     # Kaleido for PDF charts: created on first use (get_chart_renderer), never for CSVs.
