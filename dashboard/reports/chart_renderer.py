@@ -63,6 +63,7 @@ class ChartRenderer:
         self._kaleido: Any = None  # kaleido.Kaleido while the browser is open (loop thread)
         self._idle_handle: asyncio.TimerHandle | None = None
         self._opening: asyncio.Task[Any] | None = None  # a browser being started (loop thread)
+        self._rendering = 0  # batches in progress (loop thread): no idle close meanwhile
         self._closed = False
 
     # --- public API ------------------------------------------------------------------
@@ -239,6 +240,9 @@ class ChartRenderer:
         loop = asyncio.get_running_loop()
         if self._idle_handle is not None:
             self._idle_handle.cancel()
+            self._idle_handle = None
+        if self._rendering:  # the batch schedules it when it ends
+            return
         self._idle_handle = loop.call_later(
             self.idle_close_s, lambda: loop.create_task(self._close_browser("idle"))
         )
@@ -254,6 +258,15 @@ class ChartRenderer:
         log.info("Chart renderer warmed up in %.1f s", time.perf_counter() - started)
 
     async def _render_stream(self, queue: asyncio.Queue[Any], opts: dict[str, Any]) -> list[bytes]:
+        self._rendering += 1
+        try:
+            return await self._render_batch(queue, opts)
+        finally:
+            self._rendering -= 1
+            if self._kaleido is not None:
+                self._schedule_idle_close()
+
+    async def _render_batch(self, queue: asyncio.Queue[Any], opts: dict[str, Any]) -> list[bytes]:
         k = await self._browser()
         # Every chart is submitted as it arrives; the tabs render them in parallel.
         tasks: list[asyncio.Future[Any]] = []
@@ -265,7 +278,6 @@ class ChartRenderer:
             for task in tasks:
                 task.cancel()
             raise
-        self._schedule_idle_close()
         return [bytes(image) for image in images]
 
     async def _close_browser(self, why: str) -> None:
