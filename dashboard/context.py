@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, request
+from flask_login import current_user
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from admin_metrics.settings import Settings
 from dashboard.charts.series import Series, SeriesCache
 from dashboard.reports.chart_renderer import ChartRenderer
+from db import audit
 from db.engine import session_scope
 
 if TYPE_CHECKING:
@@ -115,3 +117,18 @@ def request_language() -> str:
     settings = get_context().settings
     lang = request.args.get("lang") or request.cookies.get("lang") or settings.default_language
     return lang if lang in ("ko", "en") else settings.default_language
+
+
+def record_audit(
+    db: Session,
+    action: str,
+    *,
+    actor: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append an audit event for this request inside ``db``'s transaction (it commits or
+    fails with the action). The actor defaults to the signed-in user, the address is the
+    client's (through a trusted proxy: the forwarded one)."""
+    if actor is None and current_user.is_authenticated:
+        actor = current_user.username
+    audit.record_event(db, action, actor=actor, address=request.remote_addr, details=details)

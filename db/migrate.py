@@ -38,11 +38,25 @@ def head_revision() -> str:
     return head
 
 
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL that does not exist (connecting would create it), else None."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(str(parsed.database))
+    return None if path.exists() else path
+
+
 def current_revision(url: str) -> str | None:
     """The applied revision, None for an empty database (read quietly: ``serve`` checks it
-    before start-up, where Alembic's own INFO lines would only be noise)."""
+    before start-up, where Alembic's own INFO lines would only be noise). A SQLite file that
+    does not exist is not created."""
     from sqlalchemy import create_engine, inspect, text
 
+    if _missing_sqlite_file(url) is not None:
+        return None
     engine = create_engine(normalise_url(url))
     try:
         with engine.connect() as conn:
@@ -52,3 +66,31 @@ def current_revision(url: str) -> str | None:
             return str(revision) if revision is not None else None
     finally:
         engine.dispose()
+
+
+class SchemaError(Exception):
+    """The store cannot be used as it is; ``str()`` is one line saying what to do."""
+
+
+def require_schema(url: str) -> None:
+    """Raise ``SchemaError`` unless the store at ``url`` is reachable and at this version's
+    revision — without creating anything (no stray SQLite file in the wrong folder)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    missing = _missing_sqlite_file(url)
+    if missing is not None:
+        raise SchemaError(
+            f"no metrics store at {missing}: run `admin-metrics db upgrade` (or "
+            "`admin-metrics demo`) first, or set DATABASE_URL / DATA_DIR"
+        )
+    try:
+        current = current_revision(url)
+    except SQLAlchemyError as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
+        raise SchemaError(f"the metrics store is unreachable: {reason}") from None
+    head = head_revision()
+    if current != head:
+        raise SchemaError(
+            f"the database schema is at revision {current or '(none)'}, this version needs "
+            f"{head}: run `admin-metrics db upgrade` first"
+        )

@@ -355,8 +355,10 @@ def test_status_reports_collection_state(stored: Flask, api: Callable[..., Any])
         ],
     )
     body = conforms(StatusResponse, api("/metrics/status"))
-    assert body["last_collection_at"] == iso(TOP)
+    assert body["last_collection_at"] == iso(TOP) == body["last_successful_slot"]
     assert body["failure_count_24h"] == 1
+    assert body["failed_slots_24h"] == 1 and body["missed_slots_24h"] == 0
+    assert body["latest_slot_succeeded"] is True
     assert body["recent_failures"] == [
         {
             "metric_type": "tag_count",

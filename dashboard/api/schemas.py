@@ -323,11 +323,31 @@ class RecentFailureModel(BaseModel):
 
 
 class StatusResponse(BaseModel):
-    status: Literal["healthy", "warning", "error", "pending"]
+    status: Literal["healthy", "warning", "error", "pending"] = Field(
+        description="By lateness of the last stored slot and failed slots in 24 h (SPEC §4)."
+    )
     last_collection_at: datetime | None
     next_collection_at: datetime | None = Field(description="Null when collection is off.")
-    failure_count_24h: int = Field(ge=0)
-    recent_failures: list[RecentFailureModel]
+    failure_count_24h: int = Field(
+        ge=0, description="Failure rows of the last 24 h, without those of slots stored since."
+    )
+    failed_slots_24h: int = Field(
+        ge=0, description="Slots of the last 24 h with failure rows and no stored values."
+    )
+    missed_slots_24h: int = Field(
+        ge=0,
+        description="Of those, slots no collector finished: none was running, or it stopped "
+        "during the collection.",
+    )
+    last_successful_slot: datetime | None = Field(
+        description="The newest stored hourly slot (same as last_collection_at)."
+    )
+    latest_slot_succeeded: bool | None = Field(
+        description="Whether the newest slot with any record was stored; null before the first."
+    )
+    recent_failures: list[RecentFailureModel] = Field(
+        description="Newest first; failures of slots stored after all are left out."
+    )
     is_collecting: bool
 
 

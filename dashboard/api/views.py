@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from dashboard.api.alert_views import add_alert_routes
 from dashboard.api.errors import ERRORS, ApiProblem, problem_from_validation
 from dashboard.api.openapi import build_openapi
 from dashboard.api.schemas import (
@@ -33,7 +34,7 @@ from dashboard.api.schemas import (
     ValidationSettings,
 )
 from dashboard.charts.series import lttb, percent_change, period_average
-from dashboard.context import AppContext, get_context, request_language
+from dashboard.context import AppContext, get_context, record_audit, request_language
 from dashboard.i18n import LANGUAGES, t
 from dashboard.reports.export_service import create_export
 from dashboard.reports.types import (
@@ -43,6 +44,7 @@ from dashboard.reports.types import (
     ExportTooLarge,
     InvalidExportSpec,
 )
+from db import audit
 from db.exports import get_export
 from db.queries import latest_values, timeseries
 from db.status import collection_status
@@ -55,6 +57,8 @@ GZIP_MIN_BYTES: Final = 1024
 GZIP_LEVEL: Final = 5
 
 bp = Blueprint("api", __name__)
+# The alert and report resources share this blueprint's error handling and guard.
+add_alert_routes(bp)
 
 Q = TypeVar("Q", bound=BaseModel)
 
@@ -322,6 +326,10 @@ def export() -> tuple[Response, int, dict[str, str]]:
             renderer=ctx.get_chart_renderer,
             user_id=getattr(current_user, "id", None),
         )
+        with ctx.session() as session:
+            record_audit(
+                session, audit.EXPORT_CREATED, details={**spec.describe(), "export": row.id}
+            )
     except InvalidExportSpec as exc:
         log.info("Export request refused: %s", exc)
         raise ApiProblem("METRICS_INVALID_PARAMETER") from None
@@ -344,10 +352,16 @@ def export() -> tuple[Response, int, dict[str, str]]:
 @bp.get("/exports/<export_id>")
 def download(export_id: str) -> Response:
     with get_context().session() as session:
-        row = get_export(session, export_id)
+        # Only its creator may download a file: another admin gets the same 404.
+        row = get_export(session, export_id, owner_id=current_user.id)
         if row is None:
             raise ApiProblem("EXPORT_NOT_FOUND")
         content, fmt, filename = row.content, row.format, row.filename
+        record_audit(
+            session,
+            audit.EXPORT_DOWNLOADED,
+            details={"export": export_id, "format": fmt, "file": filename},
+        )
     return send_file(
         BytesIO(content),
         mimetype=MEDIA_TYPES.get(fmt, "application/octet-stream"),

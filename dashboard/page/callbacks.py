@@ -25,7 +25,7 @@ from dashboard.charts.series import Series
 from dashboard.context import AppContext
 from dashboard.i18n import t
 from dashboard.page import ids
-from dashboard.page.cards import card_body, status_badge
+from dashboard.page.cards import card_body, status_badge, status_failures
 from dashboard.page.view_state import (
     COMPARE_CUSTOM,
     COMPARE_PREVIOUS,
@@ -43,6 +43,8 @@ from db.queries import latest_slot, timeseries_many
 from db.status import collection_status, next_hourly_slot
 
 log = logging.getLogger(__name__)
+# Failure rows the status popover lists: ten failed slots of six metrics.
+STATUS_FAILURE_ROWS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,12 @@ def slot_marker(ctx: AppContext) -> str:
         return "error"
 
 
+def page_language(value: object, default: str) -> str:
+    """The page's language store as sent back by the browser: ``ko``/``en``, else the
+    default (it is a JSON value like any other)."""
+    return value if value in ("ko", "en") and isinstance(value, str) else default
+
+
 def register_callbacks(app: Dash, ctx: AppContext) -> None:
     settings = ctx.settings
 
@@ -123,7 +131,12 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
     )
     def sync_controls(search: str | None, *values: Any) -> tuple[Any, ...]:
         trigger = dash_ctx.triggered_id
-        range_value, start, end, gran, compare_on, mode, c_start, c_end = values
+        # Values come from the browser: anything but a string counts as "not chosen".
+        range_value, start, end, gran, _on, mode, c_start, c_end = (
+            v if isinstance(v, str) else None for v in values
+        )
+        compare_on = values[4] is True
+        search = search if isinstance(search, str) else None
         if trigger in (None, ids.URL):
             # Page load, back/forward or a pasted link: the URL sets the controls.
             state = parse_query(search)
@@ -169,22 +182,28 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
 
     @app.callback(
         Output(ids.STATUS_BADGE, "children"),
+        Output(ids.STATUS_FAILURES, "children"),
         Input(ids.REFRESH_INTERVAL, "n_intervals"),
         Input(ids.TIMEZONE, "data"),
         Input(ids.RETRY_BUTTON, "n_clicks"),
         State(ids.LANG, "data"),
     )
-    def show_status(_n: int | None, tz_name: str | None, _retry: int | None, lang: str) -> Any:
+    def show_status(
+        _n: int | None, tz_name: str | None, _retry: int | None, lang: str
+    ) -> tuple[Any, Any]:
         tz = resolve_timezone(tz_name, settings.default_timezone)
+        lang = page_language(lang, settings.default_language)
         try:
             with ctx.session() as session:
                 status = collection_status(
-                    session, collection_enabled=settings.metrics_collection_enabled
+                    session,
+                    collection_enabled=settings.metrics_collection_enabled,
+                    recent_limit=STATUS_FAILURE_ROWS,
                 )
         except Exception:
             log.exception("Dashboard: reading the collection status failed")
-            return []
-        return status_badge(status, tz, lang)
+            return [], []
+        return status_badge(status, tz, lang), status_failures(status, tz, lang)
 
     # Not on page load (the layout carries the current marker), so the first drawing of the
     # graphs does not wait for this round trip.
@@ -215,6 +234,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
     ) -> tuple[Any, ...]:
         now = datetime.now(UTC)
         tz, state, periods = resolve_view(search, tz_name, settings, now)
+        lang = page_language(lang, settings.default_language)
         n = len(METRIC_IDS)
         try:
             data = load_view(ctx, state, periods)

@@ -17,7 +17,8 @@ from dashboard.charts.formatting import (
 )
 from dashboard.charts.summaries import summarize
 from dashboard.i18n import t
-from db.status import CollectionStatus
+from db.metrics import METRIC_IDS, METRICS_BY_ID
+from db.status import CollectionStatus, RecentFailure
 
 
 def card_body(
@@ -84,8 +85,63 @@ def status_badge(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
         ),
         html.Span(
             f"{t('dash.status.last', lang)} {last} · "
-            f"{t('dash.status.failures', lang)} {status.failure_count_24h} · "
+            f"{t('dash.status.failures', lang)} {status.failed_slots_24h} · "
             f"{t('dash.status.next', lang)} {nxt}",
             className="status-text",
         ),
+    ]
+
+
+def _metrics_label(metrics: list[str], lang: str) -> str:
+    if len(metrics) == len(METRIC_IDS):
+        return t("dash.status.all_metrics", lang)
+    if len(metrics) <= 2:
+        return ", ".join(METRICS_BY_ID[m].name(lang) for m in metrics)
+    return t("dash.status.n_metrics", lang).format(n=len(metrics))
+
+
+def failure_rows(failures: list[RecentFailure]) -> list[tuple[Any, list[str], str]]:
+    """(slot, metrics, reason) newest first: a slot's metrics that failed for the same
+    reason (all six, when the source was down) are one row."""
+    grouped: dict[tuple[Any, str], list[str]] = {}
+    for failure in failures:
+        grouped.setdefault((failure.attempted_at, failure.error_message), []).append(
+            failure.metric_type
+        )
+    rows = [(at, metrics, reason) for (at, reason), metrics in grouped.items()]
+    return sorted(rows, key=lambda row: (row[0], len(row[1])), reverse=True)
+
+
+def _reason(message: str, lang: str) -> str:
+    """The recorded (Korean) reason; the collector's fixed ones in the page's language."""
+    for key in ("dash.status.reason_missed", "dash.status.reason_stopped"):
+        if message == t(key, "ko"):
+            return t(key, lang)
+    return message
+
+
+def status_failures(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
+    """The popover behind the status light: the recent failed slots (time in the viewer's
+    zone, metric, reason as recorded); slots stored after all are not listed."""
+    if not status.recent_failures:
+        return [html.P(t("dash.status.no_failures", lang), className="status-no-failures")]
+    header = html.Tr(
+        [html.Th(t(f"dash.status.col_{c}", lang)) for c in ("time", "metric", "reason")]
+    )
+    body = [
+        html.Tr(
+            [
+                html.Td(format_timestamp(at, tz), className="failure-time"),
+                html.Td(_metrics_label(metrics, lang), className="failure-metric"),
+                html.Td(_reason(reason, lang), className="failure-reason"),
+            ]
+        )
+        for at, metrics, reason in failure_rows(status.recent_failures)
+    ]
+    summary = t("dash.status.failed_slots", lang).format(
+        failed=status.failed_slots_24h, missed=status.missed_slots_24h
+    )
+    return [
+        html.P(summary, className="status-failure-summary"),
+        dbc.Table([html.Thead(header), html.Tbody(body)], size="sm", className="status-failures"),
     ]

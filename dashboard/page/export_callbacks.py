@@ -15,12 +15,13 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 
-from dashboard.context import AppContext
+from dashboard.context import AppContext, record_audit
 from dashboard.i18n import t
 from dashboard.page import ids
 from dashboard.page.view_state import resolve_view
 from dashboard.reports.export_service import export_file
 from dashboard.reports.types import ExportError, ExportSpec, ExportTooLarge
+from db import audit
 from db.metrics import METRIC_IDS
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,10 @@ def register_export_callbacks(app: Dash, ctx: AppContext) -> None:
                 max_bytes=ctx.settings.export_max_bytes,
                 renderer=ctx.get_chart_renderer,
             )
+            with ctx.session() as session:  # no file leaves without its audit row
+                record_audit(
+                    session, audit.EXPORT_DOWNLOADED, details={**spec.describe(), "via": "page"}
+                )
         except ExportTooLarge as exc:
             log.warning("Page export too large: %s", exc)
             return no_update, _message("export.too_large", lang, "warning")

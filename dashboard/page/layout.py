@@ -12,11 +12,15 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import Flask, Response, has_request_context, request
+from flask_wtf.csrf import generate_csrf
 
 from dashboard.context import AppContext, request_language
 from dashboard.i18n import t
 from dashboard.page import ids
+from dashboard.page.alert_callbacks import register_alert_callbacks
+from dashboard.page.alerts_panel import alerts_button, alerts_modal
 from dashboard.page.callbacks import register_callbacks, slot_marker
+from dashboard.page.dash_requests import callback_request_check
 from dashboard.page.export_callbacks import register_export_callbacks
 from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
 from db.metrics import METRICS
@@ -30,6 +34,11 @@ GRAPH_CONFIG: Any = {
 }
 
 
+def _csrf() -> str:
+    """The CSRF token for the sign-out form (none while Dash validates the layout)."""
+    return generate_csrf() if has_request_context() else ""
+
+
 def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
     other = "en" if lang == "ko" else "ko"
     return dbc.Navbar(
@@ -38,23 +47,50 @@ def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
                 html.Div(
                     [
                         html.H1(t("app.title", lang), id="page-title", className="page-title"),
-                        html.Div(id=ids.STATUS_BADGE, className="status-badge"),
+                        html.Button(
+                            html.Div(id=ids.STATUS_BADGE, className="status-badge"),
+                            id=ids.STATUS_BUTTON,
+                            type="button",
+                            className="status-button",
+                            title=t("dash.status.details", lang),
+                        ),
+                        dbc.Popover(
+                            [
+                                dbc.PopoverHeader(t("dash.status.recent_failures", lang)),
+                                dbc.PopoverBody(id=ids.STATUS_FAILURES),
+                            ],
+                            id=ids.STATUS_POPOVER,
+                            target=ids.STATUS_BUTTON,
+                            trigger="legacy",
+                            placement="bottom-start",
+                            class_name="status-popover",
+                        ),
                     ],
                     className="d-flex flex-wrap align-items-center gap-3",
                 ),
                 html.Div(
                     [
+                        alerts_button(lang),
                         html.A(
                             t("nav.language", lang),
                             id=ids.LANG_LINK,
                             href=f"?lang={other}",
                             className="btn btn-sm btn-outline-secondary",
                         ),
-                        html.A(
-                            t("nav.logout", lang),
-                            id=ids.LOGOUT_LINK,
-                            href=ctx.url("logout"),
-                            className="btn btn-sm btn-outline-dark",
+                        # Sign-out is a POST with the CSRF token (a link could be forged).
+                        html.Form(
+                            [
+                                dcc.Input(type="hidden", name="csrf_token", value=_csrf()),
+                                html.Button(
+                                    t("nav.logout", lang),
+                                    id=ids.LOGOUT_LINK,
+                                    type="submit",
+                                    className="btn btn-sm btn-outline-dark",
+                                ),
+                            ],
+                            method="POST",
+                            action=ctx.url("logout"),
+                            className="m-0",
                         ),
                     ],
                     className="d-flex gap-2",
@@ -257,6 +293,7 @@ def serve_layout(ctx: AppContext, lang: str, latest: str | None = None) -> html.
             dcc.Store(id=ids.LATEST_SLOT, data=latest),
             dcc.Interval(id=ids.REFRESH_INTERVAL, interval=REFRESH_MS),
             _header(ctx, lang),
+            alerts_modal(lang),
             dbc.Container(
                 [
                     _controls(lang),
@@ -349,6 +386,10 @@ def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path:
     server.after_request(_remember_language)
     register_callbacks(app, ctx)
     register_export_callbacks(app, ctx)
+    # After the sign-in guard (init_auth ran first): anonymous callers get 401, malformed
+    # callback requests 400, never a 500.
+    server.before_request(callback_request_check(lambda: app.callback_map, base_path))
+    register_alert_callbacks(app, ctx)
     ctx.dash_app = app
     # Keep last: Dash sets itself up lazily on a worker's first request, and concurrent
     # first requests (the page's script tags) can then see a half-registered script list

@@ -10,7 +10,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qs, urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from admin_metrics.zones import zone_name
 
 if TYPE_CHECKING:
     from admin_metrics.settings import Settings
@@ -21,6 +23,10 @@ GRANULARITIES: Final[tuple[str, ...]] = ("hourly", "daily")
 COMPARE_PREVIOUS: Final = "previous"
 COMPARE_CUSTOM: Final = "custom"
 MAX_CUSTOM_DAYS: Final = 366
+# Days the page accepts at all: beyond them a window could not even be computed (year 1,
+# year 9999 + 1 day) and no metric was ever stored there.
+FIRST_DAY: Final = date(1970, 1, 1)
+LAST_DAY: Final = date(2999, 12, 31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,28 +59,33 @@ class ViewState:
 DEFAULT_STATE: Final = ViewState()
 
 
-def _date(value: str | None) -> date | None:
-    if not value:
+def _date(value: object) -> date | None:
+    """A calendar day from the URL or a date picker; anything else (another JSON type, a
+    malformed, ancient or far-future date) is None, which the callers treat as invalid."""
+    if not isinstance(value, str) or not value:
         return None
     try:
-        return date.fromisoformat(value[:10])
+        day = date.fromisoformat(value[:10])
     except ValueError:
         return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 def _valid_span(start: date | None, end: date | None) -> bool:
     return bool(start and end and start <= end and (end - start).days < MAX_CUSTOM_DAYS)
 
 
-def parse_query(search: str | None) -> ViewState:
-    """The state a query string describes; anything malformed falls back to the default."""
-    raw = parse_qs((search or "").lstrip("?"))
+def parse_query(search: object) -> ViewState:
+    """The state a query string describes; anything malformed falls back to the default
+    (also a value that is not a string at all: it comes from the browser)."""
+    text = search if isinstance(search, str) else ""
+    raw = parse_qs(text.lstrip("?"))
 
     def one(key: str) -> str | None:
         values = raw.get(key)
         return values[0] if values else None
 
-    invalid = False
+    invalid = search is not None and not isinstance(search, str)
     granularity = one("granularity") or "hourly"
     if granularity not in GRANULARITIES:
         granularity, invalid = "hourly", True
@@ -145,15 +156,10 @@ def from_controls(
     return replace(state, invalid=False)
 
 
-def resolve_timezone(name: str | None, fallback: str) -> str:
-    """A valid IANA zone name: the browser's when it is known, else ``fallback``."""
-    if name:
-        try:
-            ZoneInfo(name)
-            return name
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return fallback
+def resolve_timezone(name: object, fallback: str) -> str:
+    """A valid IANA zone name: the browser's when it is known, else ``fallback`` (also for
+    a folder such as ``America``, a number or an over-long name)."""
+    return zone_name(name) or fallback
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,16 @@ class ExportSpec:
         """Start of the previous period of the same length (for the PDF's change %)."""
         return self.start - (self.end - self.start)
 
+    def describe(self) -> dict[str, object]:
+        """What was exported, for the audit log: metrics, range, granularity, format."""
+        return {
+            "metrics": list(self.metric_types),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "granularity": self.granularity,
+            "format": self.fmt,
+        }
+
 
 class ExportResult(NamedTuple):
     content: bytes
