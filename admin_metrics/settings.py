@@ -127,6 +127,12 @@ class Settings(BaseSettings):
         Path("/usr/lib/chromium/chromium"),
         description="Chromium binary Kaleido uses to render PDF charts.",
     )
+    chart_renderer_warm: bool = Field(
+        True,
+        description="Start each worker's PDF chart renderer (headless Chromium, about "
+        "580 MiB) in the background at start, so the first PDF is as fast as later ones; "
+        "it still closes after 5 idle minutes. false: start it on the first PDF.",
+    )
 
     # --- web, access -----------------------------------------------------------------
     secret_key: SecretStr | None = Field(

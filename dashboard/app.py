@@ -23,6 +23,7 @@ from dashboard.i18n import t
 from dashboard.page.layout import build_dash
 from dashboard.paths import ASSETS_DIR
 from dashboard.reports.mailing import ReportPresenter
+from dashboard.wire import init_wire
 from db.engine import make_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -171,10 +172,22 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
 
     register_api(server, ctx)
 
-    build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=ctx.url(DASH_PATH))
-    ctx.public_endpoints = public_endpoints(server, ctx.url(DASH_PATH))
+    dash_base = ctx.url(DASH_PATH)
+    build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=dash_base)
+    # Static files are the same for everyone: compressed once per worker, cached for long.
+    init_wire(
+        server,
+        (
+            dash_base + "assets/",
+            dash_base + "_dash-component-suites/",
+            settings.url_prefix + "static/",
+        ),
+    )
+    ctx.public_endpoints = public_endpoints(server, dash_base)
     # Validates SOURCE_QUERIES_FILE (a bad entry raises SettingsError: one line) and, unless
     # METRICS_COLLECTION_ENABLED=false, joins the scheduler's leader election (after fork:
     # the factory runs in each worker); stopped at exit.
     ctx.scheduler = start_metrics_service(settings, extensions=_scheduler_extensions(settings, ctx))
+    # After fork too: each worker warms its own renderer, in the background.
+    ctx.warm_chart_renderer()
     return server

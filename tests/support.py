@@ -157,6 +157,8 @@ def start_live_server(
             "SECRET_KEY": "live-secret-key-0123456789abcdef",
             "DATA_DIR": str(tmp_path / "var"),
             "METRICS_COLLECTION_ENABLED": "false",
+            # A Chromium per live server would swamp the test machine (tests can ask).
+            "CHART_RENDERER_WARM": "false",
         }
     )
     env.update(env_overrides)

@@ -448,3 +448,30 @@ def test_comparison_beyond_retention_is_explained_and_switches_to_daily(
     badges = [b.text for b in browser.find_elements(By.CSS_SELECTOR, ".compare-badge")]
     assert len(badges) == 6 and all(b != "—" for b in badges), badges
     assert_local_and_clean(browser)
+
+
+def test_page_draws_with_the_partial_plotly_and_compressed_bundles(
+    browser: Any, live_server_factory: Callable[..., LiveServer], seeded: tuple[str, datetime]
+) -> None:
+    """Graphs draw with ``assets/plotly-basic.min.js`` (Dash's full plotly.min.js and the
+    unused dash_table bundle never load) and the browser received compressed files."""
+    url, _newest = seeded
+    server = live_server_factory({"DATABASE_URL": url})
+    sign_in(browser, server)
+    wait_for(browser, all_drawn, "six graphs drawn")
+    assert js(browser, "return !!(window.Plotly && window.Plotly.react)")
+    responses: dict[str, dict[str, Any]] = {}
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.responseReceived":
+            response = message["params"]["response"]
+            responses[response["url"]] = {k.lower(): v for k, v in response["headers"].items()}
+    loaded = list(responses)
+    assert any("plotly-basic.min.js" in u for u in loaded), loaded
+    assert not [u for u in loaded if "plotly.min.js" in u and "plotly-basic" not in u], loaded
+    assert not [u for u in loaded if "dash_table" in u], loaded
+    bundle = next(h for u, h in responses.items() if "plotly-basic.min.js" in u)
+    assert bundle.get("content-encoding") in ("br", "gzip"), bundle
+    assert "accept-encoding" in bundle.get("vary", "").lower(), bundle
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == [], severe

@@ -259,3 +259,64 @@ def test_missing_korean_font_is_a_clear_error(monkeypatch, tmp_path) -> None:  #
     monkeypatch.setattr(pdf_report.pdfmetrics, "getRegisteredFontNames", lambda: [])
     with pytest.raises(ExportError, match="NanumGothic.ttf not found .*fonts-nanum"):
         pdf_report.register_fonts()
+
+
+def test_warm_up_starts_the_browser_in_the_background_and_a_render_shares_it() -> None:
+    chart_renderer = ChartRenderer(CHROMIUM, idle_close_s=0.5)
+    try:
+        started = time.perf_counter()
+        assert chart_renderer.warm_up() is True
+        # It returns before Chromium is up (a start takes seconds, this well under one).
+        assert time.perf_counter() - started < 0.5
+        assert not chart_renderer.browser_open
+        # A render while the browser is starting waits for that same browser.
+        png = chart_renderer.render([_figure("w")], width=200, height=150, scale=1)[0]
+        assert png.startswith(b"\x89PNG")
+        first = chart_renderer._kaleido
+        assert first is not None
+        # An unused warm browser still closes when idle.
+        deadline = time.monotonic() + 20
+        while chart_renderer.browser_open and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not chart_renderer.browser_open
+    finally:
+        chart_renderer.close()
+
+
+def test_warm_up_opens_the_browser_before_any_pdf() -> None:
+    chart_renderer = ChartRenderer(CHROMIUM)
+    try:
+        assert chart_renderer.warm_up()
+        deadline = time.monotonic() + 180  # a loaded machine starts Chromium slowly
+        while not chart_renderer.browser_open and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert chart_renderer.browser_open
+    finally:
+        chart_renderer.close()
+    assert not chart_renderer.browser_open
+
+
+def test_warm_up_without_chromium_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    chart_renderer = ChartRenderer(tmp_path / "no-chromium")
+    assert chart_renderer.warm_up() is False
+    chart_renderer.close()
+
+
+def test_app_start_up_warms_the_renderer_without_waiting(sqlite_url, make_settings) -> None:  # type: ignore[no-untyped-def]
+    from dashboard.app import create_app
+    from dashboard.context import get_context
+
+    started = time.perf_counter()
+    app = create_app(make_settings(database_url=sqlite_url, chart_renderer_warm=True))
+    ctx = get_context(app)
+    try:
+        assert ctx.chart_renderer is not None  # created and starting in the background
+        created = time.perf_counter() - started
+        deadline = time.monotonic() + 180
+        while not ctx.chart_renderer.browser_open and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ctx.chart_renderer.browser_open
+        # start-up did not include the browser's start
+        assert created < time.perf_counter() - started
+    finally:
+        assert "chart_renderer" in ctx.close()

@@ -52,6 +52,7 @@ class ViewData:
     current: Series
     previous: Series | None
     empty_store: bool
+    slots: tuple[Any, ...] = ()  # the latest hourly and daily slots the data is as of
 
 
 def load_view(ctx: AppContext, state: ViewState, periods: Periods) -> ViewData:
@@ -73,7 +74,7 @@ def load_view(ctx: AppContext, state: ViewState, periods: Periods) -> ViewData:
 
         current = window(periods.current)
         previous = window(periods.previous) if periods.previous else None
-    return ViewData(current, previous, empty_store=False)
+    return ViewData(current, previous, empty_store=False, slots=slots)
 
 
 def view_notes(
@@ -292,7 +293,15 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         n = len(METRIC_IDS)
         try:
             data = load_view(ctx, state, periods)
-            figures, cards = _build(data, state, periods, tz, lang, now)
+            if data.empty_store:
+                figures, cards = _build(data, state, periods, tz, lang, now)
+            else:
+                # Same data, periods, zone and language: the same figures (shared by
+                # every admin viewing this range until the next collection lands).
+                key = (state, periods, tz, lang, data.slots)
+                figures, cards = ctx.figure_cache.get_or_load(
+                    key, lambda: _build(data, state, periods, tz, lang, now)
+                )
         except Exception:
             # The admin sees a message and a retry button, never a traceback.
             log.exception("Dashboard: loading metric data failed for %s", state.to_query())

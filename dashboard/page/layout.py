@@ -346,8 +346,27 @@ def _remember_language(response: Response) -> Response:
     return response
 
 
+class MetricsDash(dash.Dash):
+    """Dash without the ``dash_table`` bundle: the page has no DataTable, and Dash would
+    otherwise load its 1 MB script on every visit. Plotly.js is not Dash's full bundle
+    either: ``assets/plotly-basic.min.js`` (scatter, bar, pie) sets ``window.Plotly``, which
+    ``dcc.Graph`` uses instead of fetching ``plotly.min.js``."""
+
+    def _collect_and_register_resources(  # type: ignore[no-untyped-def]
+        self, resources, include_async=True, url_attr="src"
+    ):
+        kept = [r for r in resources if not _is_dash_table(r)]
+        return super()._collect_and_register_resources(kept, include_async, url_attr)
+
+
+def _is_dash_table(resource: dict[str, Any]) -> bool:
+    paths = resource.get("relative_package_path") or ""
+    paths = [paths] if isinstance(paths, str) else paths
+    return resource.get("namespace") == "dash" and any(p.startswith("dash_table/") for p in paths)
+
+
 def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path: str) -> dash.Dash:
-    app = dash.Dash(
+    app = MetricsDash(
         __name__,
         server=server,  # type: ignore[arg-type]  # Dash's hints omit a Flask instance
         url_base_pathname=base_path,
