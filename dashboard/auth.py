@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from dashboard.context import get_context, request_language
+from dashboard.context import get_context, request_language, request_theme
 from dashboard.i18n import t
 from db.accounts import authenticate, hash_password, hash_token
 from db.models import AdminUser, ApiToken
@@ -111,6 +111,7 @@ def _render_login(form: LoginForm, error: str | None, status: int = 200) -> tupl
         form=form,
         error=error,
         lang=lang,
+        theme=request_theme(),
         t=lambda key: t(key, lang),
         action=get_context().url("login") + ("?lang=" + lang if "lang" in request.args else ""),
         next_url=_safe_next(request.values.get("next")),

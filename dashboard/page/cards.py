@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -17,6 +18,7 @@ from dashboard.charts.formatting import (
 )
 from dashboard.charts.summaries import summarize
 from dashboard.i18n import t
+from dashboard.page import ids
 from db.status import CollectionStatus
 
 
@@ -58,7 +60,19 @@ def card_body(
     return body
 
 
-def status_badge(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
+def freshness_text(last: datetime | None, now: datetime, tz: str, lang: str) -> str:
+    """``업데이트 14:05 (3분 전)``: when the newest collection landed, and how long ago."""
+    if last is None:
+        return ""
+    minutes = max(0, int((now - last).total_seconds() // 60))
+    ago = t("dash.just_now", lang) if minutes == 0 else t("dash.minutes_ago", lang).format(
+        n=f"{minutes:,}"
+    )
+    hhmm = pd.Timestamp(last).tz_convert(tz).strftime("%H:%M")
+    return t("dash.updated", lang).format(time=hhmm, ago=ago)
+
+
+def status_badge(status: CollectionStatus, tz: str, lang: str, now: datetime) -> list[Any]:
     colours = {
         "healthy": "success",
         "warning": "warning",
@@ -81,6 +95,11 @@ def status_badge(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
             color=colours[status.status],
             className=f"status-light status-{status.status}",
             id="status-light",
+        ),
+        html.Span(
+            freshness_text(status.last_collection_at, now, tz, lang),
+            className="freshness",
+            id=ids.FRESHNESS,
         ),
         html.Span(
             f"{t('dash.status.last', lang)} {last} · "
