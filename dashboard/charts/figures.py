@@ -144,9 +144,7 @@ def build_metric_figure(
     info = METRICS_BY_ID[metric_type]
     comparing = compare_df is not None
     if df.empty and (compare_df is None or compare_df.empty):
-        return build_message_figure(
-            t("dash.no_data_range", lang), for_print=for_print, theme=theme
-        )
+        return build_message_figure(t("dash.no_data_range", lang), for_print=for_print, theme=theme)
     peak = max(_peak(df), _peak(compare_df))
     divisor, axis_unit = byte_scale(peak) if info.is_bytes else (1.0, info.unit(lang))
     periods = _periods(df, compare_df, tz, period_labels, compare_offset, theme)

@@ -29,6 +29,7 @@ from dashboard.context import AppContext
 from dashboard.i18n import t
 from dashboard.page import ids
 from dashboard.page.cards import card_body, status_badge
+from dashboard.page.ids import aria
 from dashboard.page.view_state import (
     COMPARE_CUSTOM,
     COMPARE_PREVIOUS,
@@ -383,7 +384,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
     def show_table(
         clicks: int | None, search: str | None, tz_name: str | None, _slot: Any, lang: str
     ) -> tuple[Any, str, str]:
-        """"표로 보기": the graph's points (both periods when comparing) as a table."""
+        """ "표로 보기": the graph's points (both periods when comparing) as a table."""
         if not clicks or clicks % 2 == 0:
             return [], t("dash.view_table", lang), "false"
         metric = str(dash_ctx.outputs_list[0]["id"]["metric"])
@@ -428,5 +429,5 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             className="table-scroll",
             tabIndex=0,
             role="region",
-            **{"aria-label": name},
+            **aria(label=name),
         )

@@ -65,8 +65,10 @@ def freshness_text(last: datetime | None, now: datetime, tz: str, lang: str) -> 
     if last is None:
         return ""
     minutes = max(0, int((now - last).total_seconds() // 60))
-    ago = t("dash.just_now", lang) if minutes == 0 else t("dash.minutes_ago", lang).format(
-        n=f"{minutes:,}"
+    ago = (
+        t("dash.just_now", lang)
+        if minutes == 0
+        else t("dash.minutes_ago", lang).format(n=f"{minutes:,}")
     )
     hhmm = pd.Timestamp(last).tz_convert(tz).strftime("%H:%M")
     return t("dash.updated", lang).format(time=hhmm, ago=ago)
@@ -105,6 +107,7 @@ def status_badge(status: CollectionStatus, tz: str, lang: str, now: datetime) ->
             f"{t('dash.status.last', lang)} {last} · "
             f"{t('dash.status.failures', lang)} {status.failure_count_24h} · "
             f"{t('dash.status.next', lang)} {nxt}",
-            className="status-text",
+            # Phones keep the light and the freshness; the details start at 576 px.
+            className="status-text d-none d-sm-inline",
         ),
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 URL: Final = "url"
 TIMEZONE: Final = "viewer-timezone"  # dcc.Store: the browser's IANA time zone
@@ -46,11 +46,11 @@ TABLE_TOGGLE: Final = "table-toggle"
 TABLE_VIEW: Final = "table-view"
 
 
-def table_toggle(metric_type: str) -> dict[str, str]:
+def table_toggle(metric_type: Any) -> dict[str, Any]:
     return {"type": TABLE_TOGGLE, "metric": metric_type}
 
 
-def table_view(metric_type: str) -> dict[str, str]:
+def table_view(metric_type: Any) -> dict[str, Any]:
     return {"type": TABLE_VIEW, "metric": metric_type}
 
 
@@ -60,3 +60,8 @@ def graph(metric_type: str) -> str:
 
 def card(metric_type: str) -> str:
     return f"card-{metric_type}"
+
+
+def aria(**attributes: str) -> dict[str, Any]:
+    """``aria-*`` attributes for Dash components (``aria(label="…")`` → ``aria-label``)."""
+    return {f"aria-{name}": value for name, value in attributes.items()}

@@ -20,6 +20,7 @@ from dashboard.i18n import t
 from dashboard.page import ids
 from dashboard.page.callbacks import register_callbacks, slot_marker
 from dashboard.page.export_callbacks import register_export_callbacks
+from dashboard.page.ids import aria
 from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
 from db.metrics import METRICS
 
@@ -29,7 +30,7 @@ REFRESH_MS = 60_000
 MODEBAR_BUTTONS: Any = [["zoom2d", "pan2d", "resetScale2d", "toImage"]]
 
 
-def graph_config(lang: str) -> dict[str, Any]:
+def graph_config(lang: str) -> Any:
     """dcc.Graph's config; Plotly's own texts come from assets/vendor/plotly-locale-ko.js."""
     return {
         "displaylogo": False,
@@ -54,9 +55,7 @@ def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
                 html.Div(
                     [
                         html.H1(t("app.title", lang), id="page-title", className="page-title"),
-                        html.Div(
-                            id=ids.STATUS_BADGE, className="status-badge", role="status"
-                        ),
+                        html.Div(id=ids.STATUS_BADGE, className="status-badge", role="status"),
                     ],
                     className="d-flex flex-wrap align-items-center gap-3",
                 ),
@@ -91,6 +90,7 @@ def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
             fluid=True,
             className="flex-wrap gap-2",
         ),
+        color="body",
         className="border-bottom mb-3 page-header",
     )
 
@@ -143,7 +143,7 @@ def _group(label_id: str, label: str, control: Any) -> list[Any]:
     """A visible group label tied to its control group (``role=group``)."""
     return [
         html.Span(label, id=label_id, className="control-label"),
-        html.Div(control, role="group", **{"aria-labelledby": label_id}),
+        html.Div(control, role="group", **aria(labelledby=label_id)),
     ]
 
 
@@ -309,7 +309,7 @@ def _graph(metric: Any, lang: str) -> dbc.Col:
                             id=ids.table_toggle(metric.id),
                             type="button",
                             className="btn btn-sm btn-link table-toggle",
-                            **{"aria-expanded": "false"},
+                            **aria(expanded="false"),
                         ),
                     ],
                     className="graph-title d-flex align-items-center justify-content-between",
@@ -324,7 +324,7 @@ def _graph(metric: Any, lang: str) -> dbc.Col:
                                 style={"height": "280px"},
                             ),
                             role="group",
-                            **{"aria-label": t("dash.graph_tools", lang).format(metric=name)},
+                            **aria(label=t("dash.graph_tools", lang).format(metric=name)),
                         ),
                         html.Div(id=ids.table_view(metric.id), className="table-view"),
                     ],
@@ -357,14 +357,12 @@ def serve_layout(
             _header(ctx, lang),
             dbc.Container(
                 [
-                    dbc.Button(
+                    html.Button(
                         t("dash.controls", lang),
                         id=ids.CONTROLS_TOGGLE,
-                        color="secondary",
-                        outline=True,
-                        size="sm",
-                        className="d-sm-none mb-2 controls-toggle",
-                        **{"aria-expanded": "false", "aria-controls": ids.CONTROLS_COLLAPSE},
+                        type="button",
+                        className="btn btn-sm btn-outline-secondary d-sm-none mb-2",
+                        **aria(expanded="false", controls=ids.CONTROLS_COLLAPSE),
                     ),
                     dbc.Collapse(
                         _controls(lang, today),
@@ -372,7 +370,7 @@ def serve_layout(
                         is_open=False,
                         className="controls-collapse",
                     ),
-                    html.Div(id=ids.NOTES, className="page-notes", **{"aria-live": "polite"}),
+                    html.Div(id=ids.NOTES, className="page-notes", **aria(live="polite")),
                     dbc.Alert(
                         [
                             html.Span(t("dash.load_failed", lang), className="me-3"),
@@ -437,7 +435,7 @@ def _localise_index(app: dash.Dash) -> None:
         attrs = f'lang="{lang}"' + (f' data-bs-theme="{theme}"' if theme else "")
         return base(**kwargs).replace("<html>", f"<html {attrs}>", 1)
 
-    app.interpolate_index = interpolate_index  # type: ignore[method-assign]
+    app.interpolate_index = interpolate_index  # type: ignore[method-assign,assignment]
 
 
 def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path: str) -> dash.Dash:
