@@ -34,7 +34,7 @@ def db_upgrade(obj: Obj, revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
     from db.migrate import current_revision, upgrade
 
-    upgrade(obj.settings.store_url, revision)
+    upgrade(obj.settings.store_url, revision, obj.settings.business_zone)
     click.echo(f"Database at revision {current_revision(obj.settings.store_url)}")
 
 
@@ -181,7 +181,7 @@ def demo(obj: Obj, host: str, port: int, no_serve: bool) -> None:
     from db.migrate import upgrade
 
     settings = obj.settings
-    upgrade(settings.store_url)
+    upgrade(settings.store_url, business_timezone=settings.business_zone)
     password = demo_admin_password(settings)
     with store_session(settings.store_url) as session:
         set_admin_password(session, DEMO_ADMIN, password)

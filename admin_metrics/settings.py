@@ -151,8 +151,17 @@ class Settings(BaseSettings):
     )
     default_timezone: str = Field(
         "Asia/Seoul",
-        description="Time zone used when the browser's is unknown (PDF, CLI export).",
+        description="Time zone used when the viewer's is unknown: the page without a "
+        "browser zone, API exports without `timezone`, CLI exports without `--timezone`.",
     )
+    business_timezone: str | None = Field(
+        None,
+        description="The organisation's time zone: a daily value is the day 00:00–24:00 "
+        "there (daily rollups, daily periods). Unset: DEFAULT_TIMEZONE.",
+    )
+    week_start: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = Field("monday", description="First day of the week for the 'this week' period.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level."
     )
@@ -194,13 +203,15 @@ class Settings(BaseSettings):
             raise ValueError("must be a plain URL path such as /portal/metrics/")
         return value.rstrip("/") + "/"
 
-    @field_validator("default_timezone")
+    @field_validator("default_timezone", "business_timezone")
     @classmethod
-    def _valid_tz(cls, value: str) -> str:
+    def _valid_tz(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}'") from None
+            raise ValueError("unknown time zone") from None
         return value
 
     @field_validator("secret_key")
@@ -210,6 +221,22 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters")
         return value
 
+    @field_validator("business_timezone", mode="before")
+    @classmethod
+    def _blank_zone_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _daily_outlives_hourly(self) -> Settings:
+        # Daily rows are rolled up from hourly ones: a shorter daily retention would delete
+        # days whose hourly data still exist, and the daily view would show less than hourly.
+        if self.metrics_daily_retention_days < self.metrics_hourly_retention_days:
+            raise ValueError(
+                f"METRICS_DAILY_RETENTION_DAYS={self.metrics_daily_retention_days} is shorter "
+                f"than METRICS_HOURLY_RETENTION_DAYS={self.metrics_hourly_retention_days}"
+            )
+        return self
+
     @model_validator(mode="after")
     def _samesite_none_needs_secure(self) -> Settings:
         if self.session_cookie_samesite == "None" and not self.session_cookie_secure:
@@ -217,6 +244,11 @@ class Settings(BaseSettings):
         return self
 
     # --- derived ---------------------------------------------------------------------
+    @property
+    def business_zone(self) -> str:
+        """The zone of the organisation's days (BUSINESS_TIMEZONE, else DEFAULT_TIMEZONE)."""
+        return self.business_timezone or self.default_timezone
+
     @property
     def store_url(self) -> str:
         if self.database_url:
@@ -234,10 +266,13 @@ class Settings(BaseSettings):
 
 def _one_line(exc: ValidationError) -> str:
     err = exc.errors()[0]
-    name = "_".join(str(p) for p in err["loc"]).upper() or "settings"
+    name = "_".join(str(p) for p in err["loc"]).upper()
     msg = err["msg"].removeprefix("Value error, ")
+    if not name:  # a rule across settings: the message names them and their values
+        return f"Invalid settings: {msg}"
     value = err.get("input")
     shown = ""
+    # The bad value once: messages never repeat it, this suffix says it (never secrets).
     if isinstance(value, str | int | float) and "SECRET" not in name and "URL" not in name:
         shown = f" (got {value!r})"
     return f"Invalid setting {name}: {msg}{shown}"

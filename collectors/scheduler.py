@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -102,7 +103,7 @@ class MetricsService:
             self._collecting.clear()
 
     def daily_rollup(self) -> None:
-        catch_up_daily(self._sessions, self._clock())
+        catch_up_daily(self._sessions, self._clock(), self.settings.business_zone)
 
     def retention(self) -> None:
         with session_scope(self._sessions) as session:
@@ -111,6 +112,7 @@ class MetricsService:
                 self._clock(),
                 self.settings.metrics_hourly_retention_days,
                 self.settings.metrics_daily_retention_days,
+                self.settings.business_zone,
             )
 
     def cleanup_exports(self) -> None:
@@ -135,7 +137,10 @@ class MetricsService:
             grace = HOURLY_MISFIRE_GRACE_SECONDS
         scheduler.add_job(self.collect_current_slot, hourly, id="hourly", misfire_grace_time=grace)
         scheduler.add_job(
-            self.daily_rollup, CronTrigger(hour=0, minute=5, timezone=UTC), id="daily"
+            self.daily_rollup,
+            # Just after the business day ends (its zone's midnight), not UTC's.
+            CronTrigger(hour=0, minute=5, timezone=ZoneInfo(self.settings.business_zone)),
+            id="daily",
         )
         scheduler.add_job(
             self.retention, CronTrigger(hour=1, minute=0, timezone=UTC), id="retention"

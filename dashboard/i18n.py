@@ -68,8 +68,36 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Daily data is kept for {days} days only; showing what is available.",
     ),
     "dash.latest": ("현재 값", "Latest"),
-    "dash.change_range": ("기간 내 변화", "Change in range"),
-    "dash.change_compare": ("비교 기간 대비", "vs. comparison period"),
+    "dash.average": ("기간 평균", "Period average"),
+    "dash.min": ("최소", "min"),
+    "dash.max": ("최대", "max"),
+    "dash.change_compare": ("평균, 비교 기간 대비", "Average vs. comparison"),
+    "dash.compare_empty": ("비교 기간에 데이터 없음", "no data in the comparison period"),
+    "dash.retention_compare": (
+        "비교 기간 {period}은(는) {granularity} 데이터 보관 기간({days}일, {kept} 이후)을 "
+        "벗어나 {what}. 일별 데이터로 비교하면 최근 {daily_days}일까지 볼 수 있습니다.",
+        "The comparison period {period} lies beyond what {granularity} data keeps "
+        "({days} days, since {kept}): {what}. Daily data compares up to {daily_days} days back.",
+    ),
+    "dash.retention_current": (
+        "{granularity} 데이터는 최근 {days}일({kept} 이후)만 보관됩니다. 요청한 {period} 중 "
+        "보관된 {days}일만 표시합니다.",
+        "{granularity} data is kept for {days} days (since {kept}); of the requested "
+        "{period} only the kept {days} days are shown.",
+    ),
+    "dash.retention_none": ("데이터가 없습니다", "it has no data"),
+    "dash.retention_part": ("일부만 비교합니다", "only part of it is compared"),
+    "dash.switch_daily": ("일별로 비교", "Compare daily"),
+    "dash.granularity_hourly": ("시간별", "Hourly"),
+    "dash.granularity_daily": ("일별", "Daily"),
+    "dash.invalid_param": (
+        "잘못된 주소 값을 무시했습니다: {params}",
+        "Ignored an invalid URL parameter: {params}",
+    ),
+    "dash.gap_range": (
+        "누락 {n}개 슬롯: {first} – {last}",
+        "{n} missing slot(s): {first} – {last}",
+    ),
     "dash.timezone": ("시간대", "Time zone"),
     "dash.status.healthy": ("정상", "Healthy"),
     "dash.status.warning": ("주의", "Warning"),
@@ -82,6 +110,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "dash.status.off": ("꺼짐", "off"),
     "dash.export_csv": ("CSV 내보내기", "Export CSV"),
     "dash.export_pdf": ("PDF 내보내기", "Export PDF"),
+    "dash.preset_24h": ("24시간", "24 h"),
+    "dash.preset_today": ("오늘", "Today"),
+    "dash.preset_week": ("이번 주", "This week"),
+    "dash.preset_month": ("이번 달", "This month"),
     "dash.theme_dark": ("어두운 테마", "Dark theme"),
     "dash.theme_light": ("밝은 테마", "Light theme"),
     "dash.controls": ("보기 설정", "View settings"),
@@ -183,6 +215,12 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "The data was downsampled to fit the file size limit.",
     ),
     "export.csv.timestamp": ("시각", "Timestamp"),
+    "export.csv.date": ("날짜", "Date"),
+    "export.range_too_long": (
+        "내보내기는 최대 90일까지 가능합니다. 기간을 줄여 주세요.",
+        "Exports cover at most 90 days; choose a shorter period.",
+    ),
+    "export.csv.compare_label": ("비교 기간", "Comparison period"),
     "export.pdf.title": ("관리자 메트릭 보고서", "Admin Metrics Report"),
     "export.pdf.period": ("기간", "Period"),
     "export.pdf.timezone": ("시간대", "Time zone"),
@@ -197,10 +235,11 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "export.pdf.min": ("최소", "Min"),
     "export.pdf.max": ("최대", "Max"),
     "export.pdf.average": ("평균", "Average"),
+    "export.pdf.compare_average": ("비교 기간 평균", "Comparison avg."),
     "export.pdf.change": ("변화율", "Change"),
     "export.pdf.change_note": (
-        "변화율: 이 기간 평균과 같은 길이의 직전 기간 평균의 비교 ({previous})",
-        "Change: this period's average vs the previous period of the same length ({previous})",
+        "변화율: 이 기간 평균과 비교 기간 평균의 비교 ({previous})",
+        "Change: this period's average vs the comparison period's average ({previous})",
     ),
     "export.pdf.page": ("{page} / {total} 페이지", "Page {page} of {total}"),
     # --- collection (collect.*) ---

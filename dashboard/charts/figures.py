@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.formatting import byte_scale, format_exact, period_text
-from dashboard.charts.series import MAX_POINTS, gap_starts, reduce_points
+from dashboard.charts.formatting import byte_scale, format_exact, period_text, slot_text
+from dashboard.charts.series import GRANULARITY_STEP, MAX_POINTS, gap_starts, reduce_points
 from dashboard.charts.theme import LIGHT, Theme
 from dashboard.i18n import t
 from db.metrics import METRICS_BY_ID
@@ -86,16 +86,43 @@ def _lines(
         gap_y=(y0 + y1) / 2,
         gap_hover=np.array(
             [
-                f"{message}<br>{a} – {b}"
-                for a, b in zip(when[breaks - 1], when[breaks], strict=True)
+                f"{message}<br>{text}"
+                for text in missing_slots_text(stamps, breaks, granularity, tz, lang)
             ],
             dtype=object,
         ),
     )
 
 
-def _tickformats(lang: str) -> list[dict[str, object]]:
+def missing_slots_text(
+    stamps: pd.Series, breaks: np.ndarray, granularity: str, tz: str, lang: str
+) -> list[str]:
+    """Per gap: its first and last *missing* slot and how many are missing (not the two
+    collected points around it, which would name a wider outage than happened)."""
+    step = GRANULARITY_STEP[granularity]
+    texts: list[str] = []
+    for i in breaks.tolist():
+        before, after = stamps.iloc[i - 1], stamps.iloc[i]
+        missing = max(1, round((after - before) / step) - 1)
+        first, last = before + step, after - step
+        if granularity == "daily":  # a day is 23–25 h across DST: name the local dates
+            first_text = (before.tz_convert(tz) + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+            last_text = (after.tz_convert(tz) - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+        else:
+            first_text, last_text = (
+                slot_text(first, tz, granularity),
+                slot_text(last, tz, granularity),
+            )
+        texts.append(
+            t("dash.gap_range", lang).format(n=f"{missing:,}", first=first_text, last=last_text)
+        )
+    return texts
+
+
+def _tickformats(lang: str, granularity: str = "hourly") -> list[dict[str, object]]:
     day = "%m/%d" if lang == "ko" else "%b %d"
+    if granularity == "daily":  # a daily value is a day: never a time of day on its label
+        return [{"dtickrange": [None, None], "value": day}]
     return [
         {"dtickrange": [None, 86_400_000], "value": "%H:%M<br>" + day},
         {"dtickrange": [86_400_000, None], "value": day},
@@ -303,7 +330,7 @@ def _metric_layout(
     """
     xaxis: dict[str, object] = {
         **_axis_style(theme),
-        "tickformatstops": _tickformats(lang),
+        "tickformatstops": _tickformats(lang, granularity),
         "showspikes": not for_print,
         "spikemode": "across",
         "spikesnap": "cursor",
@@ -311,6 +338,11 @@ def _metric_layout(
         "spikedash": "dot",
         "spikecolor": theme.spike,
     }
+    if granularity == "daily" and x_range is not None:
+        # Ticks on whole days (at most ~10 of them): a tick never falls between two days.
+        days = max(1, round((x_range[1] - x_range[0]).total_seconds() / 86_400))
+        xaxis["dtick"] = 86_400_000 * max(1, -(-days // 10))
+        xaxis["tick0"] = _wall_clock(x_range[0], tz)
     if x_range is not None:
         xaxis["range"] = [_wall_clock(v, tz) for v in x_range]
     return {

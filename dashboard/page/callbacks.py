@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,14 +21,14 @@ from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 
 from dashboard.charts.figures import build_empty_store_figure, build_metric_figure
-from dashboard.charts.formatting import period_text
+from dashboard.charts.formatting import window_text
 from dashboard.charts.series import Series
 from dashboard.charts.tables import table_rows
 from dashboard.charts.theme import theme_for
 from dashboard.context import AppContext
 from dashboard.i18n import t
 from dashboard.page import ids
-from dashboard.page.cards import card_body, status_badge
+from dashboard.page.cards import card_body, status_badge, view_notes
 from dashboard.page.ids import aria
 from dashboard.page.view_state import (
     COMPARE_CUSTOM,
@@ -78,6 +78,11 @@ def load_view(ctx: AppContext, state: ViewState, periods: Periods) -> ViewData:
         current = window(periods.current)
         previous = window(periods.previous) if periods.previous else None
     return ViewData(current, previous, empty_store=False)
+
+
+def _last_day(end: datetime, zone: ZoneInfo) -> date:
+    """The last calendar day a half-open window ending at ``end`` touches."""
+    return (end - timedelta(microseconds=1)).astimezone(zone).date()
 
 
 def slot_marker(ctx: AppContext) -> str:
@@ -199,7 +204,9 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             url_out,
             state.range,
             (state.start or shown.start.astimezone(zone).date()).isoformat(),
-            (state.end or shown.end.astimezone(zone).date()).isoformat(),
+            (
+                state.end or (shown.end - timedelta(microseconds=1)).astimezone(zone).date()
+            ).isoformat(),
             state.granularity,
             state.compare is not None,
             mode,
@@ -312,16 +319,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
                     className="note note-zoom",
                 )
             )
-        if state.invalid:
-            notes.append(html.Div(t("dash.invalid_range", lang), className="note note-warning"))
-        if periods.clipped:
-            key = (
-                "dash.retention_hourly" if state.granularity == "hourly" else "dash.retention_daily"
-            )
-            days = periods.retention_days
-            notes.append(html.Div(t(key, lang).format(days=days), className="note note-retention"))
-        notes.append(html.Div(f"{t('dash.timezone', lang)}: {tz}", className="note note-tz"))
-        return notes
+        return notes + view_notes(state, periods, tz, lang, settings.metrics_daily_retention_days)
 
     def _build(
         data: ViewData,
@@ -342,14 +340,16 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             ]
         labels = (
             (
-                period_text(periods.current.start, periods.current.end, tz),
-                period_text(periods.previous.start, periods.previous.end, tz),
+                window_text(periods.current, tz, state.granularity),
+                window_text(periods.previous, tz, state.granularity),
             )
             if periods.previous
             else None
         )
         figures: list[Any] = []
         cards: list[Any] = []
+        # Daily points are the organisation's days: drawn at their dates in that zone.
+        fig_tz = periods.calendar_zone if state.granularity == "daily" else tz
         for metric in METRIC_IDS:
             df = data.current[metric]
             compare_df = data.previous[metric] if data.previous is not None else None
@@ -358,16 +358,16 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
                     df,
                     metric_type=metric,
                     granularity=state.granularity,
-                    tz=tz,
+                    tz=fig_tz,
                     lang=lang,
                     compare_df=compare_df,
                     period_labels=labels,
                     compare_offset=pd.Timedelta(periods.offset),
-                    x_range=zoom or (periods.current.start, periods.current.end),
+                    x_range=zoom or (periods.requested.start, periods.requested.end),
                     theme=theme,
                 )
             )
-            cards.append(card_body(metric, df, compare_df, tz, lang))
+            cards.append(card_body(metric, df, compare_df, fig_tz, lang, state.granularity))
         return figures, cards
 
     @app.callback(
@@ -392,12 +392,12 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         data = load_view(ctx, state, periods)
         if data.empty_store:
             return html.P(t("dash.no_data_range", lang)), t("dash.hide_table", lang), "true"
-        frames = [(period_text(periods.current.start, periods.current.end, tz), data.current)]
+        frames = [(window_text(periods.current, tz, state.granularity), data.current)]
         if data.previous is not None and periods.previous is not None:
-            frames.append(
-                (period_text(periods.previous.start, periods.previous.end, tz), data.previous)
-            )
-        table = _table(metric, frames, state.granularity, tz, lang)
+            frames.append((window_text(periods.previous, tz, state.granularity), data.previous))
+        # Daily points are the organisation's days, as on the graph.
+        zone = periods.calendar_zone if state.granularity == "daily" else tz
+        table = _table(metric, frames, state.granularity, zone, lang)
         return table, t("dash.hide_table", lang), "true"
 
     def _table(

@@ -21,8 +21,9 @@ from dashboard.page import ids
 from dashboard.page.callbacks import register_callbacks, slot_marker
 from dashboard.page.export_callbacks import register_export_callbacks
 from dashboard.page.ids import aria
-from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
+from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS
 from db.metrics import METRICS
+from db.periods import PRESET_DAYS, SHORT_PRESETS
 
 REFRESH_MS = 60_000
 # Air-gapped toolbar: only tools that stay on this machine (no cloud upload, no link to
@@ -148,7 +149,8 @@ def _group(label_id: str, label: str, control: Any) -> list[Any]:
 
 
 def _controls(lang: str, today: date) -> dbc.Card:
-    presets = [{"label": t("dash.days", lang).format(n=n), "value": n} for n in PRESETS]
+    presets = [{"label": t(f"dash.preset_{p}", lang), "value": p} for p in SHORT_PRESETS]
+    presets += [{"label": t("dash.days", lang).format(n=n), "value": n} for n in PRESET_DAYS]
     presets.append({"label": t("dash.custom", lang), "value": "custom"})
     return dbc.Card(
         dbc.CardBody(

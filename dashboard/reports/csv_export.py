@@ -40,19 +40,41 @@ def wide_table(frames: dict[str, pd.DataFrame], granularity: str) -> pd.DataFram
 
 
 def csv_header(metric_type: str, lang: str) -> str:
+    """``저장 공간 (bytes)``: values are whole bytes (the page's KiB/MiB/GiB are IEC)."""
     info = METRICS_BY_ID[metric_type]
     return f"{info.name(lang)} ({info.unit(lang)})"
 
 
-def csv_bytes(table: pd.DataFrame, *, tz: str, lang: str) -> bytes:
-    """UTF-8 with BOM (Excel keeps the Korean), ISO 8601 timestamps with the zone's offset."""
+def _block(table: pd.DataFrame, *, tz: str, lang: str, granularity: str, label: str) -> str:
+    """One period as CSV text: daily rows carry their date (the business day), hourly rows
+    an ISO 8601 timestamp with the zone's offset."""
     local = table.index.tz_convert(tz)
-    out = pd.DataFrame(
-        {f"{t('export.csv.timestamp', lang)} ({tz})": [ts.isoformat() for ts in local]}
-    )
+    if granularity == "daily":
+        stamps = [ts.strftime("%Y-%m-%d") for ts in local]
+        head = f"{t('export.csv.date', lang)} ({tz})"
+    else:
+        stamps = [ts.isoformat() for ts in local]
+        head = f"{t('export.csv.timestamp', lang)} ({tz})"
+    out = pd.DataFrame({label + head: stamps})
     for metric_type in table.columns:
         out[csv_header(metric_type, lang)] = table[metric_type].array
-    text = out.to_csv(index=False, na_rep="", lineterminator="\r\n")
+    return out.to_csv(index=False, na_rep="", lineterminator="\r\n")
+
+
+def csv_bytes(
+    table: pd.DataFrame,
+    *,
+    tz: str,
+    lang: str,
+    granularity: str = "hourly",
+    compare: pd.DataFrame | None = None,
+) -> bytes:
+    """UTF-8 with BOM (Excel keeps the Korean). In compare mode a blank line and a second
+    block follow: the comparison period, with its own header row."""
+    text = _block(table, tz=tz, lang=lang, granularity=granularity, label="")
+    if compare is not None:
+        label = t("export.csv.compare_label", lang) + " "
+        text += "\r\n" + _block(compare, tz=tz, lang=lang, granularity=granularity, label=label)
     return text.encode("utf-8-sig")
 
 
@@ -66,9 +88,17 @@ def _reduce_rows(table: pd.DataFrame, points_per_metric: int) -> pd.DataFrame:
     return table.loc[sorted(keep)]
 
 
-def fit_csv(table: pd.DataFrame, *, tz: str, lang: str, max_bytes: int) -> tuple[bytes, bool]:
+def fit_csv(
+    table: pd.DataFrame,
+    *,
+    tz: str,
+    lang: str,
+    max_bytes: int,
+    granularity: str = "hourly",
+    compare: pd.DataFrame | None = None,
+) -> tuple[bytes, bool]:
     """The CSV bytes, LTTB-reduced until they fit ``max_bytes``; ``(content, downsampled)``."""
-    content = csv_bytes(table, tz=tz, lang=lang)
+    content = csv_bytes(table, tz=tz, lang=lang, granularity=granularity, compare=compare)
     if len(content) <= max_bytes:
         return content, False
     log.warning("CSV 크기 초과 (%d bytes), 다운샘플링 적용", len(content))
@@ -77,7 +107,10 @@ def fit_csv(table: pd.DataFrame, *, tz: str, lang: str, max_bytes: int) -> tuple
         # Shrink in proportion to the overshoot (a little more, so it converges quickly).
         points = max(_MIN_POINTS, min(points - 1, int(points * max_bytes / len(content) * 0.95)))
         reduced = _reduce_rows(table, points)
-        content = csv_bytes(reduced, tz=tz, lang=lang)
+        reduced_compare = _reduce_rows(compare, points) if compare is not None else None
+        content = csv_bytes(
+            reduced, tz=tz, lang=lang, granularity=granularity, compare=reduced_compare
+        )
         if len(content) <= max_bytes:
             break
         if points <= _MIN_POINTS:
