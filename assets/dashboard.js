@@ -61,9 +61,6 @@
           next.setAttribute("tabindex", "0");
           next.focus();
           e.preventDefault();
-        } else if (e.key === "Enter" || e.key === " ") {
-          list[at].dispatchEvent(new MouseEvent("click", { bubbles: true }));
-          e.preventDefault();
         }
       });
     });

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -92,9 +93,12 @@ def test_screenshots_in_both_themes(browser: Any, server: tuple[LiveServer, date
             browser.set_window_size(width, height)
             browser.get(live.url + "admin/metrics/?range=7&granularity=hourly&compare=previous")
             wait_for(browser, x_ranges, "six graphs drawn")
-            assert browser.execute_script(
-                "return document.documentElement.getAttribute('data-bs-theme')"
-            ) == theme
+            assert (
+                browser.execute_script(
+                    "return document.documentElement.getAttribute('data-bs-theme')"
+                )
+                == theme
+            )
             background = browser.execute_script(
                 "const g = document.querySelector('.main-svg');"
                 "return getComputedStyle(document.body).backgroundColor + '|' +"
@@ -106,3 +110,139 @@ def test_screenshots_in_both_themes(browser: Any, server: tuple[LiveServer, date
             assert ("255, 255, 255" in paper) != dark, background
             if out is not None:
                 browser.save_screenshot(str(out / f"screenshot-{name}-{theme}.png"))
+
+
+def walk_tabs(browser: Any, steps: int) -> list[str]:
+    """Press Tab ``steps`` times from the top; what had the focus after each press."""
+    browser.execute_script("document.activeElement && document.activeElement.blur()")
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    seen = []
+    for _ in range(steps):
+        seen.append(
+            browser.execute_script(
+                "const e = document.activeElement;"
+                "return (e.id || '') + '|' + (e.className && e.className.baseVal === undefined"
+                " ? e.className : '') + '|' + (e.getAttribute('data-title') || e.value || '')"
+                " + '|' + (e.closest('[id^=graph-]') ? e.closest('[id^=graph-]').id : '')"
+            )
+        )
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+    return seen
+
+
+def test_air_gapped_linked_zoom_presets_picker_and_keyboard(
+    browser: Any, server: tuple[LiveServer, datetime]
+) -> None:
+    live, _ = server
+    sign_in(browser, live)
+    week = wait_for(browser, x_ranges, "six graphs drawn")
+
+    # Nothing points off the machine: every href/src/action is local, the toolbars hold
+    # only zoom, pan, reset and PNG, plotly's cloud/link/logo are off, and pressing every
+    # tool opens no window.
+    addresses = browser.execute_script(
+        "return [...document.querySelectorAll('[href], [src], [action]')].map(e =>"
+        " e.getAttribute('href') || e.getAttribute('src') || e.getAttribute('action'))"
+    )
+    outside = [a for a in addresses if urlsplit(a).netloc not in ("", urlsplit(live.url).netloc)]
+    assert outside == [], outside
+    tools = browser.execute_script(
+        "return [...document.querySelectorAll('.js-plotly-plot')].map(g => ["
+        " g._context.showSendToCloud, g._context.showLink, g._context.displaylogo,"
+        " [...g.querySelectorAll('.modebar-btn')].map(b => b.getAttribute('data-val')"
+        " || b.getAttribute('data-title'))])"
+    )
+    assert len(tools) == 6
+    for send, link, logo, buttons in tools:
+        assert (send, bool(link), logo) == (False, False, False)
+        assert len(buttons) == 4 and "zoom" in buttons and "pan" in buttons, buttons
+    opened = browser.execute_script(
+        "window.__opened = []; window.open = (u) => { window.__opened.push(String(u)); };"
+        "document.querySelectorAll('#graph-active_users .modebar-btn').forEach(b => b.click());"
+        "return window.__opened"
+    )
+    assert opened == []
+    assert "plotly.com" not in browser.page_source and "chart-studio" not in browser.page_source
+
+    # A drag-zoom on one graph sets all six and the URL; back returns; a double-click resets.
+    browser.execute_script("window.__opened = undefined")
+    graph = browser.find_element(By.CSS_SELECTOR, f"#{ids.graph('storage_bytes')} .nsewdrag")
+    ActionChains(browser).move_to_element_with_offset(
+        graph, -120, 0
+    ).click_and_hold().move_by_offset(160, 10).release().perform()
+    wait_for(browser, lambda b: "zoom_start" in query(b), "URL carries the zoom")
+    zoomed = wait_for(
+        browser,
+        lambda b: (r := x_ranges(b)) and r[0] != week[0] and len({tuple(x) for x in r}) == 1 and r,
+        "all six graphs zoomed alike",
+    )
+    assert zoomed[0][0] > week[0][0] and zoomed[0][1] < week[0][1]
+    assert query(browser)["zoom_start"] == zoomed[0][0][:16].replace(" ", "T")
+    browser.back()
+    wait_for(browser, lambda b: "zoom_start" not in query(b), "back: no zoom in the URL")
+    wait_for(browser, lambda b: x_ranges(b) == week, "back: the week again")
+
+    # Presets 24 h / today / this week / this month write their URL values.
+    spans = {}
+    for label, value in (
+        ("24시간", "24h"),
+        ("오늘", "today"),
+        ("이번 주", "week"),
+        ("이번 달", "month"),
+    ):
+        browser.find_element(
+            By.XPATH, f"//*[@id='{ids.RANGE_PRESET}']//label[normalize-space()='{label}']"
+        ).click()
+        wait_for(browser, lambda b, v=value: query(b).get("range") == v, f"URL range={value}")
+        spans[value] = wait_for(
+            browser, lambda b: (r := x_ranges(b)) and r != week and r, f"{value} drawn"
+        )[0]
+    start, end = (datetime.fromisoformat(v[:19]) for v in spans["24h"])
+    assert (end - start).total_seconds() == 24 * 3600, spans["24h"]
+    assert spans["today"][0][11:16] == "00:00" and spans["month"][0][8:10] == "01", spans
+
+    # The picker (pre-filled with the range on screen) opens on the last two months with the
+    # future days disabled.
+    field = browser.find_element(By.ID, "date-range-start")
+    assert field.get_attribute("value") == spans["month"][0][:10]
+    field.click()
+    calendar = wait_for(
+        browser,
+        lambda b: b.execute_script(
+            "const c = document.querySelector('.dash-datepicker-content');"
+            "return c && [...c.querySelectorAll('.dash-datepicker-calendar-month-header')]"
+            ".map(h => h.textContent)"
+        ),
+        "calendar open",
+    )
+    today = datetime.now().date()
+    assert calendar[-1].startswith(f"{today.year} {today.month}월"), calendar
+    future = browser.execute_script(
+        "const months = document.querySelectorAll('.dash-datepicker-calendar');"
+        "const last = months[months.length - 1];"
+        "return [...last.querySelectorAll('.dash-datepicker-calendar-date-inside')].map(d =>"
+        " [Number(d.textContent), d.getAttribute('aria-disabled') === 'true'])"
+    )
+    assert future and all(disabled == (day > today.day) for day, disabled in future), future
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+
+    # Keyboard only: Tab reaches the range, granularity, compare and export controls, each
+    # graph's toolbar is one tab stop, and Enter presses a range button.
+    stops = walk_tabs(browser, 45)
+    text = "\n".join(stops)
+    for needle in (
+        "theme-toggle",
+        "lang-link",
+        "compare-switch",
+        "export-csv-button",
+        "table-toggle",
+    ):
+        assert needle in text, stops
+    graph_stops = [s for s in stops if s.split("|")[3].startswith("graph-")]
+    per_graph = {s.split("|")[3] for s in graph_stops}
+    assert len(graph_stops) == len(per_graph), graph_stops  # one stop per graph toolbar
+    radio = browser.find_element(By.CSS_SELECTOR, f"#{ids.RANGE_PRESET} input[value='30']")
+    browser.execute_script("arguments[0].focus()", radio)
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for(browser, lambda b: query(b).get("range") == "30", "Enter pressed 30 days")
