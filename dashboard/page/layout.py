@@ -440,6 +440,17 @@ def _localise_index(app: dash.Dash) -> None:
     app.interpolate_index = interpolate_index  # type: ignore[method-assign,assignment]
 
 
+def _no_version_check(app: dash.Dash) -> None:
+    """Dash's page config names plotly's version-check address (used by its debug tools
+    only); an air-gapped page names no address off the machine at all."""
+    base = app._config
+
+    def config() -> dict[str, Any]:
+        return {**base(), "dash_version_url": ""}
+
+    app._config = config  # type: ignore[method-assign]
+
+
 def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path: str) -> dash.Dash:
     app = dash.Dash(
         __name__,
@@ -460,6 +471,7 @@ def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path:
 
     app.layout = layout
     _localise_index(app)
+    _no_version_check(app)
     server.after_request(_remember_language)
     register_callbacks(app, ctx)
     register_export_callbacks(app, ctx)
