@@ -74,6 +74,18 @@
     }
   });
 
+  /* Dash 4's date pickers put aria-expanded on a plain wrapper div (not allowed there by
+     ARIA; axe: aria-allowed-attr); the popup itself is a labelled dialog, so it is dropped. */
+  function dropWrapperExpanded(root) {
+    root.querySelectorAll(".dash-datepicker-input-wrapper[aria-expanded]").forEach((el) =>
+      el.removeAttribute("aria-expanded"));
+  }
+  new MutationObserver((changes) => {
+    changes.forEach((c) => dropWrapperExpanded(c.target.parentNode || document));
+  }).observe(document.documentElement, {
+    subtree: true, childList: true, attributes: true, attributeFilter: ["aria-expanded"],
+  });
+
   document.addEventListener("keydown", (e) => {
     // Enter presses the button-group radios and the switch, like Space does.
     const el = e.target;

@@ -252,3 +252,30 @@ def test_air_gapped_linked_zoom_presets_picker_and_keyboard(
     browser.execute_script("arguments[0].focus()", radio)
     browser.switch_to.active_element.send_keys(Keys.ENTER)
     wait_for(browser, lambda b: query(b).get("range") == "30", "Enter pressed 30 days")
+
+
+def test_axe_finds_no_serious_violations(browser: Any, server: tuple[LiveServer, datetime]) -> None:
+    """axe-core on the sign-in page, the dashboard in both languages and themes (comparing),
+    and a graph's table view: no serious or critical WCAG 2.1 A/AA violation."""
+    live, _ = server
+    browser.get(live.url + "login")
+    assert axe_violations(browser) == []
+    sign_in(browser, live)
+    for lang, theme in (("ko", "light"), ("en", "dark")):
+        set_theme_cookie(browser, theme)
+        browser.get(live.url + f"admin/metrics/?range=7&compare=previous&lang={lang}")
+        wait_for(browser, x_ranges, "six graphs drawn")
+        assert browser.execute_script("return document.documentElement.lang") == lang
+        assert browser.title == (
+            "관리자 메트릭 히스토리" if lang == "ko" else "Admin Metrics History"
+        )
+        assert axe_violations(browser) == [], (lang, theme)
+    browser.find_element(By.CSS_SELECTOR, "[id*='table-toggle'][id*='active_users']").click()
+    table = wait_for(
+        browser,
+        lambda b: b.find_elements(By.CSS_SELECTOR, ".table-view table"),
+        "table view shown",
+    )[0]
+    assert table.find_elements(By.TAG_NAME, "caption")
+    assert table.find_elements(By.CSS_SELECTOR, "tr.table-gap"), "gap slots are marked"
+    assert axe_violations(browser) == []
