@@ -44,7 +44,13 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from dashboard.context import AppContext, get_context, record_audit, request_language
+from dashboard.context import (
+    AppContext,
+    get_context,
+    record_audit,
+    request_language,
+    request_theme,
+)
 from dashboard.i18n import t
 from db import audit
 from db.accounts import TokenIdentity, check_credentials, hash_password, token_identity
@@ -221,6 +227,7 @@ def _render_login(form: LoginForm, error: str | None, status: int = 200) -> tupl
         form=form,
         error=error,
         lang=lang,
+        theme=request_theme(),
         t=lambda key: t(key, lang),
         action=get_context().url("login") + ("?lang=" + lang if "lang" in request.args else ""),
         next_url=_safe_next(request.values.get("next")),

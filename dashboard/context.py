@@ -112,6 +112,12 @@ def get_context(app: Flask | None = None) -> AppContext:
     return ctx
 
 
+def request_theme() -> str | None:
+    """The ``theme`` cookie (``light``/``dark``); None: follow the browser's colour scheme."""
+    theme = request.cookies.get("theme")
+    return theme if theme in ("light", "dark") else None
+
+
 def request_language() -> str:
     """``?lang=`` wins, then the ``lang`` cookie, then the configured default."""
     settings = get_context().settings

@@ -303,6 +303,7 @@ def render_request(
     tz: str = "Asia/Seoul",
     lang: str = "ko",
     slot: str | None = "seen",
+    theme: str | None = None,
 ) -> dict[str, Any]:
     """The body of a ``_dash-update-component`` POST that (re)draws the six graphs, built
     from ``_dash-dependencies`` like the browser does."""
@@ -313,6 +314,7 @@ def render_request(
         ("latest-slot", "data"): slot,
         ("retry-button", "n_clicks"): None,
         ("page-lang", "data"): lang,
+        ("page-theme", "data"): theme,
     }
 
     def spec(item: dict[str, str]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -16,6 +17,7 @@ from dashboard.charts.formatting import (
 )
 from dashboard.charts.summaries import summarize
 from dashboard.i18n import t
+from dashboard.page import ids
 from db.metrics import METRIC_IDS, METRICS_BY_ID
 from db.status import CollectionStatus, RecentFailure
 
@@ -79,7 +81,21 @@ def card_body(
     return body
 
 
-def status_badge(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
+def freshness_text(last: datetime | None, now: datetime, tz: str, lang: str) -> str:
+    """``업데이트 14:05 (3분 전)``: when the newest collection landed, and how long ago."""
+    if last is None:
+        return ""
+    minutes = max(0, int((now - last).total_seconds() // 60))
+    ago = (
+        t("dash.just_now", lang)
+        if minutes == 0
+        else t("dash.minutes_ago", lang).format(n=f"{minutes:,}")
+    )
+    hhmm = pd.Timestamp(last).tz_convert(tz).strftime("%H:%M")
+    return t("dash.updated", lang).format(time=hhmm, ago=ago)
+
+
+def status_badge(status: CollectionStatus, tz: str, lang: str, now: datetime) -> list[Any]:
     colours = {
         "healthy": "success",
         "warning": "warning",
@@ -104,10 +120,16 @@ def status_badge(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
             id="status-light",
         ),
         html.Span(
+            freshness_text(status.last_collection_at, now, tz, lang),
+            className="freshness",
+            id=ids.FRESHNESS,
+        ),
+        html.Span(
             f"{t('dash.status.last', lang)} {last} · "
             f"{t('dash.status.failures', lang)} {status.failed_slots_24h} · "
             f"{t('dash.status.next', lang)} {nxt}",
-            className="status-text",
+            # Phones keep the light and the freshness; the details start at 576 px.
+            className="status-text d-none d-sm-inline",
         ),
     ]
 

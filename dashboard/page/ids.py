@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 URL: Final = "url"
 TIMEZONE: Final = "viewer-timezone"  # dcc.Store: the browser's IANA time zone
 LANG: Final = "page-lang"  # dcc.Store: "ko" / "en"
 LATEST_SLOT: Final = "latest-slot"  # dcc.Store: newest slots seen, changes → redraw
 REFRESH_INTERVAL: Final = "refresh-interval"
+THEME: Final = "page-theme"  # dcc.Store: "light" / "dark" (cookie, else prefers-color-scheme)
+THEME_TOGGLE: Final = "theme-toggle"
+FRESHNESS: Final = "freshness"  # "updated HH:MM (N분 전)" beside the status light
+CONTROLS_TOGGLE: Final = "controls-toggle"  # shown on phones: opens the controls
+CONTROLS_COLLAPSE: Final = "controls-collapse"
+HOVER_LINK: Final = "hover-link"  # dcc.Store written by nobody: the output of linkGraphs
 
 STATUS_BADGE: Final = "status-badge"
 STATUS_BUTTON: Final = "status-button"  # the badge as a button: opens the failures popover
@@ -36,6 +42,19 @@ EXPORT_CSV_BUTTON: Final = "export-csv-button"
 EXPORT_PDF_BUTTON: Final = "export-pdf-button"
 EXPORT_DOWNLOAD: Final = "export-download"
 EXPORT_STATUS: Final = "export-status"
+
+
+# The per-graph "view as table" button and its table (pattern-matching ids).
+TABLE_TOGGLE: Final = "table-toggle"
+TABLE_VIEW: Final = "table-view"
+
+
+def table_toggle(metric_type: Any) -> dict[str, Any]:
+    return {"type": TABLE_TOGGLE, "metric": metric_type}
+
+
+def table_view(metric_type: Any) -> dict[str, Any]:
+    return {"type": TABLE_VIEW, "metric": metric_type}
 
 
 def graph(metric_type: str) -> str:
@@ -86,3 +105,8 @@ ALERT_TOGGLE_BUTTON: Final = "alert-toggle-button"
 def condition_group(kind: str) -> str:
     """The form's fields of one condition kind (shown only for that kind)."""
     return f"alert-group-{kind}"
+
+
+def aria(**attributes: str) -> dict[str, Any]:
+    """``aria-*`` attributes for Dash components (``aria(label="…")`` → ``aria-label``)."""
+    return {f"aria-{name}": value for name, value in attributes.items()}

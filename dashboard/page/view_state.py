@@ -292,3 +292,18 @@ def resolve_view(
         week_start=week_start_index(settings.week_start),
     )
     return tz, state, periods
+
+
+def parse_zoom(search: str | None) -> tuple[datetime, datetime] | None:
+    """The zoomed time axis (``zoom_start``/``zoom_end``: wall-clock minutes of the viewer's
+    zone, set by a drag-zoom on any graph); None when absent or malformed. It narrows what
+    the graphs show, not what is loaded, so it never changes the range or the cards."""
+    raw = parse_qs((search or "").lstrip("?"))
+    try:
+        start = datetime.fromisoformat(raw["zoom_start"][0])
+        end = datetime.fromisoformat(raw["zoom_end"][0])
+    except (KeyError, IndexError, ValueError):
+        return None
+    if start.tzinfo or end.tzinfo or start >= end:
+        return None
+    return start, end
