@@ -92,7 +92,7 @@ def test_screenshots_in_both_themes(browser: Any, server: tuple[LiveServer, date
         for name, (width, height) in SIZES.items():
             browser.set_window_size(width, height)
             browser.get(live.url + "admin/metrics/?range=7&granularity=hourly&compare=previous")
-            wait_for(browser, x_ranges, "six graphs drawn")
+            WebDriverWait(browser, 90).until(x_ranges, f"six graphs drawn at {name}/{theme}")
             assert (
                 browser.execute_script(
                     "return document.documentElement.getAttribute('data-bs-theme')"
