@@ -202,8 +202,8 @@ def test_page_renders_and_controls_drive_graphs_and_url(
 
     # Choosing a custom comparison keeps the view until its dates are picked.
     def compare_inputs_enabled(b: Any) -> bool:
-        # Dash 4's DatePickerRange puts the id on its start-date input.
-        return bool(b.find_element(By.ID, ids.COMPARE_RANGE).is_enabled())
+        # The picker names its start-date input (start_date_id).
+        return bool(b.find_element(By.ID, f"{ids.COMPARE_RANGE}-start").is_enabled())
 
     assert not compare_inputs_enabled(browser)
     click_option(browser, ids.COMPARE_MODE, "직접 선택")
@@ -313,7 +313,9 @@ def test_copied_link_reproduces_the_view_in_english(
     browser.get(server.url + "admin/metrics/?range=custom&start=2026-01-01&end=2026-01-03")
     wait_for(
         browser,
-        lambda b: b.find_element(By.ID, ids.DATE_RANGE).get_attribute("value") == "2026-01-01",
+        lambda b: (
+            b.find_element(By.ID, f"{ids.DATE_RANGE}-start").get_attribute("value") == "2026-01-01"
+        ),
         "custom dates shown",
     )
     checked = browser.find_element(By.CSS_SELECTOR, f"#{ids.RANGE_PRESET} input:checked")
