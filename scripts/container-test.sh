@@ -36,7 +36,7 @@ cd "$REPO"
 COMMAND="${1:-test}"
 [[ $# -gt 0 ]] && shift
 
-TOOLS_PACKAGES=(podman buildah runc fuse-overlayfs slirp4netns uidmap debootstrap)
+TOOLS_PACKAGES=(podman buildah runc fuse-overlayfs slirp4netns uidmap catatonit debootstrap)
 BASE_SUITE=bookworm
 BASE_INCLUDE=python3,python3-venv,python3-pip,ca-certificates
 BASE_REVISION=1 # bump to rebuild every cached base
