@@ -396,6 +396,8 @@ ENDPOINTS = (
     ("POST", "/metrics/export"),
     ("GET", "/exports/00000000-0000-0000-0000-000000000000"),
     ("GET", "/openapi.json"),
+    ("GET", "/audit"),
+    ("GET", "/audit.csv"),
 )
 
 
@@ -717,6 +719,7 @@ def test_export_failures_are_json_errors(
 
 def test_expired_or_unknown_export_is_404(app: Flask, api: Callable[..., Any]) -> None:
     with get_context(app).session() as session:
+        owner = session.query(AdminUser).filter_by(username="admin").one().id
         old = save_export(
             session,
             content=b"%PDF-1.4",
@@ -725,6 +728,7 @@ def test_expired_or_unknown_export_is_404(app: Flask, api: Callable[..., Any]) -
             downsampled=False,
             ttl_seconds=3600,
             now=NOW - timedelta(hours=2),
+            user_id=owner,
         )
         fresh = save_export(
             session,
@@ -733,6 +737,7 @@ def test_expired_or_unknown_export_is_404(app: Flask, api: Callable[..., Any]) -
             filename="new.pdf",
             downsampled=False,
             ttl_seconds=3600,
+            user_id=owner,
         )
         old_id, fresh_id = old.id, fresh.id
     ok = api(f"/exports/{fresh_id}")
@@ -809,6 +814,8 @@ def test_openapi_describes_exactly_the_endpoints(api: Callable[..., Any]) -> Non
         ("GET", "/metrics/status"),
         ("POST", "/metrics/export"),
         ("GET", "/exports/{export_id}"),
+        ("GET", "/audit"),
+        ("GET", "/audit.csv"),
     }
     params = {p["name"] for p in doc["paths"]["/metrics/timeseries"]["get"]["parameters"]}
     assert {

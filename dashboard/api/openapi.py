@@ -24,6 +24,8 @@ from dashboard.api.alert_schemas import (
 )
 from dashboard.api.schemas import (
     ApiError,
+    AuditPageResponse,
+    AuditQuery,
     ComparisonQuery,
     ComparisonResponse,
     CurrentResponse,
@@ -49,6 +51,7 @@ _RESPONSE_MODELS: Final = (
     ScheduleList,
     ScheduleOut,
     SendResponse,
+    AuditPageResponse,
 )
 _REQUEST_MODELS: Final = (ExportRequest, RuleDraft, RulePatch, ChannelDraft, ScheduleDraft)
 _ALIASES: Final[dict[str, str]] = {"start_time": "start_date", "end_time": "end_date"}
@@ -65,6 +68,8 @@ class _Operation:
     errors: tuple[int, ...] = ()  # besides 400, 401, 403 which every operation can answer
     extra: dict[str, Any] = field(default_factory=dict)
     status: str | None = None  # default: 201 for POST, 200 otherwise
+    # A file download instead of JSON: media type → schema.
+    files: dict[str, Any] = field(default_factory=dict)
 
 
 _OPERATIONS: Final = (
@@ -95,9 +100,28 @@ _OPERATIONS: Final = (
     _Operation(
         "get",
         "/exports/{export_id}",
-        "Download an export until it expires",
+        "Download an export until it expires (only its creator can)",
         None,
         errors=(404,),
+        files={
+            "text/csv": {"schema": {"type": "string"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+        },
+    ),
+    _Operation(
+        "get",
+        "/audit",
+        "The audit log, newest first, one page (sign-ins, sessions, tokens, exports …)",
+        AuditPageResponse,
+        query=AuditQuery,
+    ),
+    _Operation(
+        "get",
+        "/audit.csv",
+        "The audit log as CSV (UTF-8 with BOM; up to 100 000 events; same filters)",
+        None,
+        query=AuditQuery,
+        files={"text/csv": {"schema": {"type": "string"}}},
     ),
     _Operation("get", "/alerts/rules", "Alert rules with their state", RuleList),
     _Operation(
@@ -221,7 +245,8 @@ _ERROR_TEXT: Final = {
     "a repeated parameter, `lang` other than ko/en.",
     401: "Missing or wrong token (`WWW-Authenticate: Bearer`).",
     403: "The token's or session's account is not an active administrator.",
-    404: "Unknown or expired export, or no rule, channel or schedule with that id.",
+    404: "Unknown or expired export (or another administrator's), "
+    "or no rule, channel or schedule with that id.",
     409: "A rule, channel or schedule of that name exists (ALERT_CONFLICT).",
     413: "The export does not fit EXPORT_MAX_BYTES even reduced (EXPORT_TOO_LARGE), "
     "or the request body is too large.",
@@ -283,10 +308,7 @@ def build_openapi(server_url: str) -> dict[str, Any]:
         else:
             responses["200"] = {
                 "description": "The file (`Content-Disposition: attachment`).",
-                "content": {
-                    "text/csv": {"schema": {"type": "string"}},
-                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-                },
+                "content": op.files,
             }
         for code in (400, *op.errors, 401, 403):
             responses[str(code)] = json_response(_ERROR_TEXT[code], ApiError)

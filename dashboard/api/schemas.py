@@ -13,8 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Final, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AliasChoices,
@@ -28,7 +27,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from admin_metrics.zones import zone_name
 from dashboard.reports.types import MAX_EXPORT_DAYS, MAX_EXPORT_RANGE
+from db.audit import ACTIONS, DEFAULT_PAGE, MAX_PAGE, AuditFilter
 from db.periods import Window, preset_window, previous_window
 
 MetricId = Literal[
@@ -123,6 +124,16 @@ def _context(info: ValidationInfo) -> ValidationSettings:
     return context
 
 
+def _minus(instant: datetime, length: timedelta) -> datetime:
+    """``instant - length`` for a default start; before year 1 is a bad date, not a crash."""
+    try:
+        return instant - length
+    except OverflowError:
+        raise PydanticCustomError(
+            "METRICS_INVALID_DATE", "the range starts before year 1"
+        ) from None
+
+
 def check_range(
     start: datetime, end: datetime, granularity: str, context: ValidationSettings
 ) -> None:
@@ -170,7 +181,7 @@ class TimeseriesQuery(_Query):
             start, end = default.start, default.end
         else:
             end = self.end_date or context.now
-            start = self.start_date or end - default.length
+            start = self.start_date or _minus(end, default.length)
         check_range(start, end, self.granularity, context)
         self.start_date, self.end_date = start, end
         return self
@@ -228,18 +239,18 @@ class ComparisonQuery(_Query):
             p1 = default
         else:
             p1_end = self.period1_end or context.now
-            p1 = Window(self.period1_start or p1_end - default.length, p1_end)
+            p1 = Window(self.period1_start or _minus(p1_end, default.length), p1_end)
         check_range(p1.start, p1.end, self.granularity, context)
         if self.period2_start is None and self.period2_end is None:
             preset = DEFAULT_PRESET if p1 == default else "custom"
             p2 = previous_window(preset, p1, self.granularity, zone)
             if preset == "custom":  # any period: as long as period 1, just before it
-                p2 = Window(p1.start - p1.length, p1.start)
+                p2 = Window(_minus(p1.start, p1.length), p1.start)
         elif self.period2_start is not None:
             p2 = Window(self.period2_start, self.period2_end or self.period2_start + p1.length)
         else:
             assert self.period2_end is not None
-            p2 = Window(self.period2_end - p1.length, self.period2_end)
+            p2 = Window(_minus(self.period2_end, p1.length), self.period2_end)
         check_range(p2.start, p2.end, self.granularity, context)
         p1_start, p1_end, p2_start, p2_end = p1.start, p1.end, p2.start, p2.end
         self.period1_start, self.period1_end = p1_start, p1_end
@@ -290,10 +301,8 @@ class ExportRequest(BaseModel):
     def _known_zone(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise PydanticCustomError("METRICS_INVALID_PARAMETER", "unknown time zone") from None
+        if zone_name(value) is None:  # also a folder such as "America"
+            raise PydanticCustomError("METRICS_INVALID_PARAMETER", "unknown time zone")
         return value
 
     @model_validator(mode="after")
@@ -309,6 +318,38 @@ class ExportRequest(BaseModel):
     @property
     def unique_metric_types(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.metric_types))
+
+
+class AuditQuery(_Query):
+    """``GET /audit`` and ``GET /audit.csv``: the audit log, newest first, filtered."""
+
+    since: Timestamp | None = Field(None, description="From (inclusive, ISO 8601 with offset).")
+    until: Timestamp | None = Field(None, description="Before (exclusive, ISO 8601 with offset).")
+    user: str | None = Field(
+        None, min_length=1, max_length=150, description="Only events by this actor."
+    )
+    action: str | None = Field(
+        None, description="Only this kind of event.", json_schema_extra={"enum": list(ACTIONS)}
+    )
+    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Events per page.")
+    offset: int = Field(0, ge=0, le=10**9, description="Events to skip (paging).")
+
+    @field_validator("action")
+    @classmethod
+    def _known_action(cls, value: str | None) -> str | None:
+        if value is not None and value not in ACTIONS:
+            raise PydanticCustomError("METRICS_INVALID_PARAMETER", "unknown audit action")
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> AuditQuery:
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise PydanticCustomError("METRICS_INVALID_TIME_RANGE", "until must be after since")
+        return self
+
+    @property
+    def filter(self) -> AuditFilter:
+        return AuditFilter(since=self.since, until=self.until, actor=self.user, action=self.action)
 
 
 # --- responses (documentation and tests; the views build plain dicts) ----------------------
@@ -407,3 +448,20 @@ class ExportResponse(BaseModel):
     file_size_bytes: int = Field(ge=0)
     expires_at: datetime
     downsampled: bool
+
+
+class AuditEventModel(BaseModel):
+    id: int
+    occurred_at: datetime = Field(description="When (UTC, ISO 8601 with offset).")
+    actor: str | None = Field(description="Who: an account, `(cli)`, `(proxy)` or `(system)`.")
+    action: str = Field(json_schema_extra={"enum": list(ACTIONS)})
+    address: str | None = Field(description="The client's address (through a trusted proxy).")
+    details: dict[str, Any] = Field(description="What: metrics, range, reason, … never secrets.")
+
+
+class AuditPageResponse(BaseModel):
+    events: list[AuditEventModel] = Field(max_length=MAX_PAGE, description="Newest first.")
+    total: int = Field(ge=0, description="Events matching the filters.")
+    limit: int = Field(ge=1)
+    offset: int = Field(ge=0)
+    next_offset: int | None = Field(description="`offset` of the next page; null on the last.")

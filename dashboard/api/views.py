@@ -28,6 +28,7 @@ from dashboard.api.alert_views import add_alert_routes
 from dashboard.api.errors import ERRORS, ApiProblem, problem_from_validation
 from dashboard.api.openapi import build_openapi
 from dashboard.api.schemas import (
+    AuditQuery,
     ComparisonQuery,
     ExportRequest,
     TimeseriesQuery,
@@ -37,6 +38,7 @@ from dashboard.charts.series import lttb
 from dashboard.charts.summaries import summarize
 from dashboard.context import AppContext, get_context, record_audit, request_language
 from dashboard.i18n import LANGUAGES, t
+from dashboard.reports.audit_csv import audit_csv
 from dashboard.reports.export_service import create_export
 from dashboard.reports.types import (
     MEDIA_TYPES,
@@ -382,6 +384,57 @@ def download(export_id: str) -> Response:
         mimetype=MEDIA_TYPES.get(fmt, "application/octet-stream"),
         as_attachment=True,
         download_name=filename,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+
+
+# --- the audit log ----------------------------------------------------------------------------
+# A CSV holds at most this many events (newest first); narrow the window for more.
+MAX_CSV_EVENTS: Final = 100_000
+
+
+@bp.get("/audit")
+def audit_events() -> Response:
+    """One page of the audit log, newest first (``limit``/``offset``; ``next_offset``)."""
+    ctx = get_context()
+    query = _query(AuditQuery, ctx)
+    with ctx.session() as session:
+        events = audit.list_events(session, query.filter, limit=query.limit, offset=query.offset)
+        total = audit.count_events(session, query.filter)
+    end = query.offset + len(events)
+    return jsonify(
+        {
+            "events": [event.to_json() for event in events],
+            "total": total,
+            "limit": query.limit,
+            "offset": query.offset,
+            "next_offset": end if end < total else None,
+        }
+    )
+
+
+@bp.get("/audit.csv")
+def audit_events_csv() -> Response:
+    """Every matching event (up to ``MAX_CSV_EVENTS``) as a CSV download."""
+    ctx = get_context()
+    query = _query(AuditQuery, ctx)
+    events: list[audit.AuditRecord] = []
+    with ctx.session() as session:
+        while len(events) < MAX_CSV_EVENTS:
+            page = audit.list_events(
+                session, query.filter, limit=audit.MAX_PAGE, offset=len(events)
+            )
+            events += page
+            if len(page) < audit.MAX_PAGE:
+                break
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return send_file(
+        BytesIO(audit_csv(events[:MAX_CSV_EVENTS])),
+        mimetype="text/csv; charset=utf-8",
+        as_attachment=True,
+        download_name=f"audit-{stamp}.csv",
         conditional=False,
         etag=False,
         max_age=0,
