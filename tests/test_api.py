@@ -816,6 +816,20 @@ def test_openapi_describes_exactly_the_endpoints(api: Callable[..., Any]) -> Non
         ("GET", "/exports/{export_id}"),
         ("GET", "/audit"),
         ("GET", "/audit.csv"),
+        # Alerts and scheduled reports (issue 16).
+        ("GET", "/alerts/rules"),
+        ("POST", "/alerts/rules"),
+        ("GET", "/alerts/rules/{rule_id}"),
+        ("PATCH", "/alerts/rules/{rule_id}"),
+        ("DELETE", "/alerts/rules/{rule_id}"),
+        ("GET", "/alerts/channels"),
+        ("POST", "/alerts/channels"),
+        ("DELETE", "/alerts/channels/{channel_id}"),
+        ("GET", "/alerts/history"),
+        ("GET", "/reports/schedules"),
+        ("POST", "/reports/schedules"),
+        ("DELETE", "/reports/schedules/{schedule_id}"),
+        ("POST", "/reports/schedules/{schedule_id}/send"),
     }
     params = {p["name"] for p in doc["paths"]["/metrics/timeseries"]["get"]["parameters"]}
     assert {
