@@ -10,6 +10,7 @@ The callbacks themselves then cope with any JSON value (see the page's input coe
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -34,17 +35,66 @@ def _declared_outputs(output: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _pattern(component: str) -> dict[str, Any] | None:
+    """The declared id of a pattern-matching callback (``{"index": ["ALL"], "type": …}``)."""
+    if not component.startswith("{"):
+        return None
+    try:
+        parsed = json.loads(component)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _same_id(sent: object, component: str, pattern: dict[str, Any] | None) -> bool:
+    """A plain id must be equal; a pattern's concrete id has the same keys, and the same
+    values where the pattern has no wildcard (``["ALL"]``, ``["MATCH"]``, ...)."""
+    if pattern is None:
+        return sent == component
+    if not isinstance(sent, dict) or sent.keys() != pattern.keys():
+        return False
+    return all(isinstance(v, list) or sent[k] == v for k, v in pattern.items())
+
+
+def _same_item(item: object, component: str, prop: str) -> bool:
+    pattern = _pattern(component)
+    if pattern is not None and isinstance(item, list):  # ALL / ALLSMALLER: one per match
+        return all(_same_item(i, component, prop) for i in item)
+    if not isinstance(item, dict):
+        return False
+    return _same_id(item.get("id"), component, pattern) and item.get("property") == prop
+
+
 def _same_items(sent: object, declared: list[tuple[str, str]]) -> bool:
     """The same ids and properties in the same order (a ``value`` is left out by the
     browser when the property is still undefined, e.g. a button never clicked)."""
     if not isinstance(sent, list) or len(sent) != len(declared):
         return False
-    for item, (component, prop) in zip(sent, declared, strict=True):
-        if not isinstance(item, dict) or item.get("id") != component:
-            return False
-        if item.get("property") != prop:
-            return False
-    return True
+    return all(
+        _same_item(item, component, prop)
+        for item, (component, prop) in zip(sent, declared, strict=True)
+    )
+
+
+def _known_change(changed: object, inputs: list[tuple[str, str]]) -> bool:
+    """``changedPropIds`` entry: ``id.prop`` of an input (a pattern's concrete id in JSON)."""
+    if not isinstance(changed, str):
+        return False
+    component, _, prop = changed.rpartition(".")
+    for declared, declared_prop in inputs:
+        if prop != declared_prop:
+            continue
+        pattern = _pattern(declared)
+        if pattern is None and component == declared:
+            return True
+        if pattern is not None:
+            try:
+                concrete = json.loads(component)
+            except ValueError:
+                continue
+            if _same_id(concrete, declared, pattern):
+                return True
+    return False
 
 
 def callback_body_problem(body: object, callback_map: Mapping[str, Any]) -> str | None:
@@ -71,8 +121,7 @@ def callback_body_problem(body: object, callback_map: Mapping[str, Any]) -> str 
     elif not _same_items([sent], outputs):
         return "outputs do not match the callback"
     changed = body.get("changedPropIds", [])
-    known = {f"{component}.{prop}" for component, prop in inputs}
-    if not isinstance(changed, list) or not all(c in known for c in changed):
+    if not isinstance(changed, list) or not all(_known_change(c, inputs) for c in changed):
         return "changedPropIds do not match the inputs"
     return None
 
