@@ -11,7 +11,13 @@ from typing import Any
 
 import click
 
-from admin_metrics import collect_commands, export_commands, session_commands, token_commands
+from admin_metrics import (
+    alert_commands,
+    collect_commands,
+    export_commands,
+    session_commands,
+    token_commands,
+)
 from admin_metrics.cli_obj import Obj, pass_obj
 from admin_metrics.settings import Settings, SettingsError
 
@@ -34,7 +40,7 @@ def db_upgrade(obj: Obj, revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
     from db.migrate import current_revision, upgrade
 
-    upgrade(obj.settings.store_url, revision)
+    upgrade(obj.settings.store_url, revision, obj.settings.business_zone)
     click.echo(f"Database at revision {current_revision(obj.settings.store_url)}")
 
 
@@ -78,7 +84,7 @@ def create_admin(obj: Obj, username: str) -> None:
         if getpass.getpass("Repeat password: ") != password:
             raise click.ClickException("passwords do not match")
     try:
-        with store_session(obj.settings.store_url) as session:
+        with store_session(obj.store_url) as session:
             _user, created = set_admin_password(session, username, password)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
@@ -110,9 +116,13 @@ def run_server(
     if workers is not None:
         options["workers"] = workers
 
-    from collectors.queries import check_source_queries
+    from collectors.queries import check_source_queries, probe_source
 
-    check_source_queries(settings)  # a bad SOURCE_QUERIES_FILE: one line, before any fork
+    queries = check_source_queries(settings)  # a bad SOURCE_QUERIES_FILE: one line, then exit
+    if settings.metrics_collection_enabled:
+        # Each query once, read-only, within the deadline: a warning line per failing metric,
+        # so a wrong SOURCE_DATABASE_URL shows at start, not an hour later.
+        probe_source(settings, queries)
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -133,17 +143,10 @@ def run_server(
 @pass_obj
 def serve(obj: Obj, host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web app (dashboard, API, scheduler) with gunicorn."""
-    from db.migrate import current_revision, head_revision
-
     settings = obj.settings
     if settings.secret_key is None:
         raise SettingsError("Invalid setting SECRET_KEY: required (at least 16 characters)")
-    current, head = current_revision(settings.store_url), head_revision()
-    if current != head:
-        raise click.ClickException(
-            f"the database schema is at revision {current or '(none)'}, this version needs "
-            f"{head}: run `admin-metrics db upgrade` first"
-        )
+    obj.check_store()  # no, an old or an unreachable store: one line, then exit
     run_server(settings, host, port, workers, None)
 
 
@@ -181,7 +184,7 @@ def demo(obj: Obj, host: str, port: int, no_serve: bool) -> None:
     from db.migrate import upgrade
 
     settings = obj.settings
-    upgrade(settings.store_url)
+    upgrade(settings.store_url, business_timezone=settings.business_zone)
     password = demo_admin_password(settings)
     with store_session(settings.store_url) as session:
         set_admin_password(session, DEMO_ADMIN, password)
@@ -210,6 +213,8 @@ def prepare_demo_source(settings: Settings) -> Settings:
 
 # The feature verbs, registered explicitly (their modules know nothing of ``cli``).
 for _command in (
+    alert_commands.alerts_group,
+    alert_commands.reports_group,
     collect_commands.collect,
     collect_commands.status,
     export_commands.export,
@@ -224,6 +229,8 @@ for _command in (
 
 
 def main() -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         cli(standalone_mode=True)
     except SettingsError as exc:
@@ -232,6 +239,10 @@ def main() -> None:
 
         record_refused_start(str(exc))
         sys.exit(2)
+    except SQLAlchemyError as exc:  # the store went away mid-command: one line, no traceback
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+        click.echo(f"Error: database error: {reason}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -35,11 +35,15 @@ def collect(obj: Obj, granularity: str, slot: str | None) -> None:
         raise click.BadParameter(
             f"not an ISO 8601 instant: {slot!r}", param_hint="--slot"
         ) from None
+    obj.check_store()
     result = collect_once(obj.settings, granularity, at)
     stamp = result.slot.isoformat()
     if not result.ok:
         raise click.ClickException(f"{granularity} {stamp}: collection failed: {result.error}")
     values = " ".join(f"{k}={v}" for k, v in result.values.items())
+    if result.already_stored and granularity == "hourly":
+        click.echo(f"{granularity} {stamp}: {values} (already stored; nothing collected)")
+        return
     click.echo(
         f"{granularity} {stamp}: {values} ({result.inserted} new row(s), attempt {result.attempts})"
     )
@@ -49,26 +53,50 @@ def collect(obj: Obj, granularity: str, slot: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @pass_obj
 def status(obj: Obj, as_json: bool) -> None:
-    """Collection status: colour, last and next slot, failures in the last 24 h."""
+    """Collection status: colour, last and next slot, failed slots in the last 24 h.
+
+    With ``--json`` and a store that cannot be read, a JSON error (``{error, code}``) and a
+    non-zero exit, so a monitoring script never parses a traceback.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from db.engine import store_session
     from db.status import collection_status
 
     settings = obj.settings
-    with store_session(settings.store_url) as session:
-        result = collection_status(
-            session,
-            datetime.now(UTC),
-            collection_enabled=settings.metrics_collection_enabled,
+    try:
+        with store_session(obj.store_url) as session:
+            result = collection_status(
+                session,
+                datetime.now(UTC),
+                collection_enabled=settings.metrics_collection_enabled,
+            )
+    except (click.ClickException, SQLAlchemyError) as exc:
+        if not as_json:
+            raise
+        message = (
+            exc.message
+            if isinstance(exc, click.ClickException)
+            else str(getattr(exc, "orig", None) or exc)
         )
+        error = {"error": " ".join(message.split()), "code": "STORE_UNAVAILABLE"}
+        click.echo(json.dumps(error, ensure_ascii=False))
+        raise SystemExit(1) from None
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
     last = result.last_collection_at.isoformat() if result.last_collection_at else "-"
     nxt = result.next_collection_at.isoformat() if result.next_collection_at else "- (disabled)"
+    latest = {True: "stored", False: "failed", None: "-"}[result.latest_slot_succeeded]
     click.echo(f"status: {result.status}")
     click.echo(f"last successful slot: {last}")
+    click.echo(f"latest slot: {latest}")
     click.echo(f"next slot: {nxt}")
-    click.echo(f"failures in 24 h: {result.failure_count_24h}")
+    click.echo(
+        f"failed slots in 24 h: {result.failed_slots_24h} "
+        f"(not collected by anyone: {result.missed_slots_24h}; "
+        f"failure rows: {result.failure_count_24h})"
+    )
     for failure in result.recent_failures:
         click.echo(
             f"  {failure.attempted_at.isoformat()} {failure.metric_type}: {failure.error_message}"

@@ -89,7 +89,7 @@ def export(
 
     renderer = ChartRenderer(settings.chromium_path) if fmt == "pdf" else None
     try:
-        with store_session(settings.store_url) as session:
+        with store_session(obj.store_url) as session:
             result = render_export(
                 session, spec, max_bytes=settings.export_max_bytes, renderer=renderer
             )

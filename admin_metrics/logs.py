@@ -42,7 +42,8 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.setLevel(level)
     # Library chatter that would otherwise drown the product's own log lines.
     # APScheduler narrates every job it adds; the product logs its own scheduler lines.
-    for noisy in ("werkzeug", "kaleido", "choreographer", "apscheduler"):
+    # Alembic lists its plugins on import (before a command's one-line error, e.g.).
+    for noisy in ("werkzeug", "kaleido", "choreographer", "apscheduler", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

@@ -6,17 +6,29 @@ Nothing else in the code base reads ``os.environ``: factories receive a ``Settin
 from __future__ import annotations
 
 import ipaddress
+from email.utils import parseaddr
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 import limits
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from admin_metrics.zones import zone_name
+
+# What ``admin-metrics demo`` leaves in DATA_DIR: its simulated source and that source's queries.
+DEMO_SOURCE_FILE: Final = "demo_source.db"
+DEMO_QUERIES_FILE: Final = "demo_source_queries.toml"
 
 
 class SettingsError(Exception):
@@ -60,7 +72,8 @@ class Settings(BaseSettings):
     )
     source_database_url: str | None = Field(
         None,
-        description="The LLM web app's database, read read-only. Unset: same as the store.",
+        description="The LLM web app's database, read read-only. Unset: same as the store "
+        "(in a folder where `admin-metrics demo` ran: the demo's simulated source).",
     )
     source_queries_file: Path | None = Field(
         None,
@@ -85,6 +98,14 @@ class Settings(BaseSettings):
     metrics_daily_retention_days: int = Field(
         90, ge=1, le=36500, description="Days of daily snapshots kept."
     )
+    metrics_collection_deadline_seconds: float = Field(
+        30.0,
+        ge=5,
+        le=1800,
+        description="Wall-clock limit of one slot's collection, its 3 attempts and back-off "
+        "waits included; a source that stops answering is cancelled when it passes and the "
+        "slot is recorded as failed.",
+    )
     metrics_test_slot_seconds: int | None = Field(
         None,
         ge=2,
@@ -105,6 +126,12 @@ class Settings(BaseSettings):
     chromium_path: Path = Field(
         Path("/usr/lib/chromium/chromium"),
         description="Chromium binary Kaleido uses to render PDF charts.",
+    )
+    chart_renderer_warm: bool = Field(
+        True,
+        description="Start each worker's PDF chart renderer (headless Chromium, about "
+        "580 MiB) in the background at start, so the first PDF is as fast as later ones; "
+        "it still closes after 5 idle minutes. false: start it on the first PDF.",
     )
 
     # --- web, access -----------------------------------------------------------------
@@ -186,14 +213,82 @@ class Settings(BaseSettings):
         30, ge=1, le=600, description="Seconds in-flight requests get to finish on SIGTERM."
     )
 
+    # --- alerts and scheduled reports (mail relay, webhooks) --------------------------
+    smtp_host: str | None = Field(
+        None,
+        description="The intranet mail relay that sends alert and report mails. "
+        "Unset: no mail (webhooks still work).",
+    )
+    smtp_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port of the mail relay. Unset: 25 (`none`), 587 (`starttls`) or 465 (`ssl`).",
+    )
+    smtp_security: Literal["none", "starttls", "ssl"] = Field(
+        "starttls",
+        description="`starttls` (upgrade a plain connection, refused if the relay cannot), "
+        "`ssl` (TLS from the first byte) or `none` (plain, for a relay on a trusted segment).",
+    )
+    smtp_username: str | None = Field(
+        None, description="Login at the relay (with SMTP_PASSWORD). Unset: no login."
+    )
+    smtp_password: SecretStr | None = Field(
+        None, description="Password for SMTP_USERNAME (never logged or shown)."
+    )
+    smtp_from: str | None = Field(
+        None,
+        description="Sender address of alert and report mails, e.g. "
+        "`Admin Metrics <metrics@intranet.example>`. Required with SMTP_HOST.",
+    )
+    smtp_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA that signed the relay's certificate (an internal CA). "
+        "Unset: the system's CAs.",
+    )
+    public_url: AnyHttpUrl | None = Field(
+        None,
+        description="The app's address as admins open it (with URL_PREFIX), e.g. "
+        "`https://intranet.example/metrics/`: the only link mails carry. Unset: no link.",
+    )
+    storage_capacity_bytes: int | None = Field(
+        None,
+        ge=1,
+        description="Capacity of the LLM app's document storage, for the storage-forecast "
+        "alert rule. Unset: that rule cannot be used.",
+    )
+    alert_delivery_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=120,
+        description="Time limit of one mail or webhook delivery attempt (a webhook channel "
+        "may set its own).",
+    )
+    alert_delivery_attempts: int = Field(
+        6,
+        ge=1,
+        le=20,
+        description="Attempts per alert or report delivery before it is recorded as failed "
+        "(waits 30 s, 2 min, 8 min, 32 min, then hourly).",
+    )
+
     # --- presentation, logging -------------------------------------------------------
     default_language: Literal["ko", "en"] = Field(
         "ko", description="UI language when the browser does not choose one."
     )
     default_timezone: str = Field(
         "Asia/Seoul",
-        description="Time zone used when the browser's is unknown (PDF, CLI export).",
+        description="Time zone used when the viewer's is unknown: the page without a "
+        "browser zone, API exports without `timezone`, CLI exports without `--timezone`.",
     )
+    business_timezone: str | None = Field(
+        None,
+        description="The organisation's time zone: a daily value is the day 00:00–24:00 "
+        "there (daily rollups, daily periods). Unset: DEFAULT_TIMEZONE.",
+    )
+    week_start: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = Field("monday", description="First day of the week for the 'this week' period.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level."
     )
@@ -204,7 +299,19 @@ class Settings(BaseSettings):
     def _valid_db_url(cls, value: str | None) -> str | None:
         return _check_db_url(value)
 
-    @field_validator("source_queries_file", "auth_proxy_header", mode="before")
+    @field_validator(
+        "source_queries_file",
+        "auth_proxy_header",
+        "smtp_host",
+        "smtp_port",
+        "smtp_username",
+        "smtp_password",
+        "smtp_from",
+        "smtp_ca_file",
+        "public_url",
+        "storage_capacity_bytes",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # docker-compose passes unset optional variables as empty strings.
@@ -241,11 +348,13 @@ class Settings(BaseSettings):
             raise ValueError("must be a plain URL path such as /portal/metrics/")
         return value.rstrip("/") + "/"
 
-    @field_validator("default_timezone")
+    @field_validator("default_timezone", "business_timezone")
     @classmethod
-    def _valid_tz(cls, value: str) -> str:
+    def _valid_tz(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if zone_name(value) is None:
-            raise ValueError(f"unknown time zone '{value}'")
+            raise ValueError("unknown time zone")
         return value
 
     @field_validator("secret_key")
@@ -255,6 +364,69 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters")
         return value
 
+    @field_validator("business_timezone", mode="before")
+    @classmethod
+    def _blank_zone_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _daily_outlives_hourly(self) -> Settings:
+        # Daily rows are rolled up from hourly ones: a shorter daily retention would delete
+        # days whose hourly data still exist, and the daily view would show less than hourly.
+        if self.metrics_daily_retention_days < self.metrics_hourly_retention_days:
+            raise ValueError(
+                f"METRICS_DAILY_RETENTION_DAYS={self.metrics_daily_retention_days} is shorter "
+                f"than METRICS_HOURLY_RETENTION_DAYS={self.metrics_hourly_retention_days}"
+            )
+        return self
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _valid_sender(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _name, address = parseaddr(value)
+        if "@" not in address or " " in address:
+            raise ValueError("must be a mail address such as metrics@intranet.example")
+        return value
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_a_base(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and (value.query or value.fragment):
+            raise ValueError("must be the app's base address, without ?query or #fragment")
+        return value
+
+    @model_validator(mode="after")
+    def _smtp_complete(self) -> Settings:
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("SMTP_FROM is required when SMTP_HOST is set")
+        if bool(self.smtp_username) != bool(self.smtp_password):
+            raise ValueError("SMTP_USERNAME and SMTP_PASSWORD must be set together")
+        return self
+
+    @model_validator(mode="after")
+    def _demo_folder_uses_the_demo_source(self) -> Settings:
+        """In the demo's folder (DATA_DIR holding the demo's source, embedded store, no
+        source configured) every command reads the demo's source with its queries — as
+        ``admin-metrics demo`` does — instead of querying the store as if it were the app."""
+        if self.database_url or self.source_database_url:
+            return self
+        source = self.data_dir / DEMO_SOURCE_FILE
+        if source.is_file():
+            self.source_database_url = f"sqlite:///{source.resolve()}"
+            queries = self.data_dir / DEMO_QUERIES_FILE
+            if self.source_queries_file is None and queries.is_file():
+                self.source_queries_file = queries
+        return self
+
     @model_validator(mode="after")
     def _samesite_none_needs_secure(self) -> Settings:
         if self.session_cookie_samesite == "None" and not self.session_cookie_secure:
@@ -262,6 +434,11 @@ class Settings(BaseSettings):
         return self
 
     # --- derived ---------------------------------------------------------------------
+    @property
+    def business_zone(self) -> str:
+        """The zone of the organisation's days (BUSINESS_TIMEZONE, else DEFAULT_TIMEZONE)."""
+        return self.business_timezone or self.default_timezone
+
     @property
     def store_url(self) -> str:
         if self.database_url:
@@ -286,14 +463,28 @@ class Settings(BaseSettings):
     def store_is_sqlite(self) -> bool:
         return make_url(self.store_url).get_backend_name() == "sqlite"
 
+    @property
+    def smtp_port_or_default(self) -> int:
+        """SMTP_PORT, or the usual port of SMTP_SECURITY."""
+        return self.smtp_port or {"none": 25, "starttls": 587, "ssl": 465}[self.smtp_security]
+
+    @property
+    def public_base_url(self) -> str | None:
+        """PUBLIC_URL with exactly one trailing slash (links are joined onto it)."""
+        return str(self.public_url).rstrip("/") + "/" if self.public_url else None
+
 
 def _one_line(exc: ValidationError) -> str:
     err = exc.errors()[0]
-    name = "_".join(str(p) for p in err["loc"]).upper() or "settings"
+    name = "_".join(str(p) for p in err["loc"]).upper()
     msg = err["msg"].removeprefix("Value error, ")
+    if not name:  # a rule over several settings: the message names them and their values
+        return f"Invalid settings: {msg}"
     value = err.get("input")
     shown = ""
-    if isinstance(value, str | int | float) and "SECRET" not in name and "URL" not in name:
+    # The bad value once: messages never repeat it, this suffix says it (never secrets).
+    secret = any(word in name for word in ("SECRET", "PASSWORD", "URL"))
+    if isinstance(value, str | int | float) and not secret:
         shown = f" (got {value!r})"
     return f"Invalid setting {name}: {msg}{shown}"
 

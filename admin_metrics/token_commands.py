@@ -25,7 +25,7 @@ def create_token(obj: Obj, name: str, username: str) -> None:
     works; use it as ``Authorization: Bearer $TOKEN``.
     """
     try:
-        with store_session(obj.settings.store_url) as session:
+        with store_session(obj.store_url) as session:
             token = create_api_token(session, name, username)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
@@ -44,7 +44,7 @@ def list_tokens(obj: Obj) -> None:
     def when(value: datetime | None) -> str:
         return value.isoformat(timespec="seconds") if value else "-"
 
-    with store_session(obj.settings.store_url) as session:
+    with store_session(obj.store_url) as session:
         tokens = list_api_tokens(session)
     if not tokens:
         click.echo("No API tokens.")
@@ -62,7 +62,7 @@ def list_tokens(obj: Obj) -> None:
 @pass_obj
 def revoke_token(obj: Obj, name: str) -> None:
     """Delete API token NAME; requests using it are refused from now on."""
-    with store_session(obj.settings.store_url) as session:
+    with store_session(obj.store_url) as session:
         found = revoke_api_token(session, name)
     if not found:
         raise click.ClickException(f"no token named '{name}'")

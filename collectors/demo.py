@@ -24,15 +24,14 @@ import numpy as np
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from admin_metrics.settings import Settings
-from collectors.queries import check_source_queries
+from admin_metrics.settings import DEMO_QUERIES_FILE, DEMO_SOURCE_FILE, Settings
+from collectors.queries import check_source_queries, collection_budget, source_engine
 from collectors.runner import apply_retention, catch_up_daily, collect_slot, hourly_slot
-from collectors.source import make_source_engine
 from db.engine import make_engine, session_factory, session_scope
 from db.queries import latest_slot
 
-SOURCE_FILE: Final = "demo_source.db"
-QUERIES_FILE: Final = "demo_source_queries.toml"
+SOURCE_FILE: Final = DEMO_SOURCE_FILE
+QUERIES_FILE: Final = DEMO_QUERIES_FILE
 HISTORY_DAYS: Final = 90  # scale of the simulated growth; the back-fill covers daily retention
 AHEAD_DAYS: Final = 7
 HOUR: Final = 3600
@@ -292,6 +291,7 @@ def _collect_all(
             queries,
             slot,
             timeout_ms=settings.source_statement_timeout_ms,
+            budget=collection_budget(settings),
             sleep=lambda _s: None,
         )
         if progress and (done % 24 == 0 or done == len(slots)):
@@ -313,7 +313,7 @@ def backfill(
         # WAL + synchronous=NORMAL: no fsync per slot during the back-fill (still crash-safe).
         event.listen(store, "connect", _no_fsync_per_commit)
     sessions = session_factory(store)
-    source = make_source_engine(settings.source_url)
+    source = source_engine(settings)
     try:
         with session_scope(sessions) as session:
             last = latest_slot(session, "hourly")
@@ -337,13 +337,14 @@ def backfill(
         quiet.setLevel(logging.WARNING)  # not 2000 "collected" lines during the back-fill
         try:
             _collect_all(settings, sessions, source, queries, slots, progress, simulated)
-            catch_up_daily(sessions, now)
+            catch_up_daily(sessions, now, settings.business_zone)
             with session_scope(sessions) as session:
                 apply_retention(
                     session,
                     now,
                     settings.metrics_hourly_retention_days,
                     settings.metrics_daily_retention_days,
+                    settings.business_zone,
                 )
         finally:
             quiet.setLevel(level)

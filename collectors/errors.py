@@ -29,3 +29,7 @@ class CollectionError(Exception):
         self.retryable = retryable
         # English reason without the metric name, for start-up errors and logs.
         self.reason = reason or message
+
+
+class CollectionTimeout(CollectionError):
+    """An attempt's deadline passed before the source answered (retryable)."""

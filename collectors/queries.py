@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import tomllib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from admin_metrics.settings import Settings
-from collectors.errors import CollectionError, SourceQueryConfigError
+from collectors.errors import CollectionError, CollectionTimeout, SourceQueryConfigError
 from collectors.registry import DEFAULT_QUERIES
-from collectors.source import bind_now, make_source_engine, read_only_snapshot, run_queries
+from collectors.runner import DEFAULT_DEADLINE_SECONDS, CollectionBudget
+from collectors.source import (
+    make_source_engine,
+    read_source,
+)
+from db.metrics import METRICS_BY_ID
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +84,18 @@ def load_query_file(path: Path) -> dict[str, str]:
     return replacements
 
 
+def collection_budget(settings: Settings) -> CollectionBudget:
+    """One slot's wall-clock budget (METRICS_COLLECTION_DEADLINE_SECONDS)."""
+    return CollectionBudget(settings.metrics_collection_deadline_seconds)
+
+
+def source_engine(settings: Settings) -> Engine:
+    """The read-only source engine, its connect timeout an attempt's share of the budget."""
+    return make_source_engine(
+        settings.source_url, connect_timeout=collection_budget(settings).nominal_attempt_seconds
+    )
+
+
 def effective_queries(settings: Settings) -> dict[str, str]:
     """Default queries with the file's replacements applied (statically checked)."""
     queries = dict(DEFAULT_QUERIES)
@@ -92,24 +110,27 @@ def verify_on_source(
     path: Path,
     timeout_ms: int,
     now: datetime | None = None,
+    *,
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
 ) -> None:
-    """Run each replacement read-only on the source; it must return one integer ≥ 0.
+    """Run the replacements read-only on the source (one snapshot, within the deadline);
+    each must return one integer ≥ 0.
 
-    An unreachable source is only logged (the dashboard still starts and collection records
-    failures); a query the source rejects or a bad result stops start-up.
+    An unreachable or silent source is only logged (the dashboard still starts and collection
+    records failures); a query the source rejects or a bad result stops start-up.
     """
     now = now or datetime.now(UTC)
     try:
-        with read_only_snapshot(engine, timeout_ms) as conn:
-            for metric_id, sql in replacements.items():
-                try:
-                    run_queries(conn, {metric_id: sql}, bind_now(engine, now))
-                except CollectionError as exc:
-                    raise _error(metric_id, path, exc.reason) from None
-    except SourceQueryConfigError:
-        raise
-    except SQLAlchemyError as exc:
-        log.warning("Source database unreachable, replacement queries not verified: %s", exc)
+        read_source(
+            engine, replacements, now, timeout_ms, deadline=time.monotonic() + deadline_seconds
+        )
+    except CollectionTimeout as exc:
+        log.warning("Source database did not answer, replacement queries not verified: %s", exc)
+    except CollectionError as exc:
+        if exc.metric_id is None:
+            log.warning("Source database unreachable, replacement queries not verified: %s", exc)
+            return
+        raise _error(exc.metric_id, path, exc.reason) from None
 
 
 def check_source_queries(settings: Settings) -> dict[str, str]:
@@ -119,9 +140,62 @@ def check_source_queries(settings: Settings) -> dict[str, str]:
     if path is None:
         return queries
     replacements = load_query_file(path)
-    engine = make_source_engine(settings.source_url)
+    engine = source_engine(settings)
     try:
-        verify_on_source(engine, replacements, path, settings.source_statement_timeout_ms)
+        verify_on_source(
+            engine,
+            replacements,
+            path,
+            settings.source_statement_timeout_ms,
+            deadline_seconds=settings.metrics_collection_deadline_seconds,
+        )
     finally:
         engine.dispose()
     return queries
+
+
+def probe_source(
+    settings: Settings, queries: Mapping[str, str], now: datetime | None = None
+) -> dict[str, str]:
+    """Run each source query once, read-only, all within the collection deadline; the
+    failing metrics with their cause (English), each also logged as one warning line.
+
+    Meant for start-up, so an operator learns of a wrong SOURCE_DATABASE_URL or a missing
+    table at once, not an hour later. Each query gets its own snapshot, so one failure does
+    not hide the others; when the source itself cannot be reached, every metric gets that
+    cause without six more tries.
+    """
+    now = now or datetime.now(UTC)
+    end = time.monotonic() + settings.metrics_collection_deadline_seconds
+    engine = source_engine(settings)
+    problems: dict[str, str] = {}
+    try:
+        pending = list(queries.items())
+        for index, (metric_id, sql) in enumerate(pending):
+            try:
+                read_source(
+                    engine,
+                    {metric_id: sql},
+                    now,
+                    settings.source_statement_timeout_ms,
+                    deadline=end,
+                )
+            except CollectionError as exc:
+                if exc.metric_id is not None:
+                    problems[metric_id] = exc.reason
+                    continue
+                for rest, _sql in pending[index:]:  # the source itself failed
+                    problems[rest] = exc.reason
+                break
+    finally:
+        engine.dispose()
+    for metric_id, reason in problems.items():
+        log.warning(
+            "Source check: metric %s (%s) fails: %s",
+            metric_id,
+            METRICS_BY_ID[metric_id].name_en,
+            reason,
+        )
+    if not problems:
+        log.info("Source check: all %d metric queries answered", len(queries))
+    return problems

@@ -1,8 +1,10 @@
 """The collection jobs as plain functions the scheduler, the CLI, the demo and tests call.
 
 - ``collect_slot``: read the six values (one source snapshot), write them in one store
-  transaction with an idempotent insert; 3 attempts with back-off, then failure rows.
-- ``rollup_day`` / ``catch_up_daily``: daily rows = rounded average of a UTC day's hourly values.
+  transaction with an idempotent insert; 3 attempts with back-off inside one wall-clock
+  budget (``CollectionBudget``), then failure rows. A slot already stored is left alone.
+- ``rollup_day`` / ``catch_up_daily``: daily rows = rounded average of the hourly values of
+  a business day (00:00–24:00 in ``BUSINESS_TIMEZONE``), stored at that local midnight.
 - ``apply_retention``: drop hourly/daily snapshots past their retention, keep 1000 failures.
 """
 
@@ -12,18 +14,20 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Engine, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.errors import CollectionError
 from collectors.source import read_source
+from db.claims import add_failures, claim_slot, finish_claim, is_stored, stored_values
 from db.engine import session_scope
 from db.metrics import METRIC_IDS, METRICS_BY_ID
-from db.models import MetricCollectionFailure, MetricSnapshot
+from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
+from db.periods import day_window, local_date, local_midnight, retention_limit
+from db.upsert import insert_new
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +36,41 @@ GIVE_UP_LOG = "메트릭 수집 최대 재시도 횟수 초과"
 ATTEMPTS = 3
 BACKOFF_SECONDS = (1.0, 2.0, 4.0)  # wait before the 2nd, 3rd (and a 4th, if ever) attempt
 FAILURES_KEPT = 1000
+DEFAULT_DEADLINE_SECONDS = 30.0
 
 Sleep = Callable[[float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionBudget:
+    """The wall-clock budget of one slot's collection, shared by its attempts.
+
+    Each attempt may use an equal share of what is left once the back-off waits still to
+    come are set aside: ``(left − later waits) / attempts left``. So the attempts and waits
+    together never exceed ``seconds`` (with the default 30 s and waits of 1 s + 2 s, an
+    attempt that hangs is stopped after 9 s and the third one ends by 30 s), and an attempt
+    that fails fast leaves more time to the next ones.
+    """
+
+    seconds: float = DEFAULT_DEADLINE_SECONDS
+    attempts: int = ATTEMPTS
+
+    def wait_before(self, attempt: int) -> float:
+        """Back-off before ``attempt`` (0-based): none, then 1 s, 2 s, …"""
+        if attempt == 0:
+            return 0.0
+        return BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)]
+
+    def attempt_deadline(self, end: float, attempt: int, now: float) -> float:
+        """The ``time.monotonic()`` instant by which ``attempt`` must end."""
+        later = sum(self.wait_before(k) for k in range(attempt + 1, self.attempts))
+        return now + (end - now - later) / (self.attempts - attempt)
+
+    @property
+    def nominal_attempt_seconds(self) -> float:
+        """An attempt's share when every attempt hangs (the connect timeout is set to it)."""
+        waits = sum(self.wait_before(k) for k in range(self.attempts))
+        return (self.seconds - waits) / self.attempts
 
 
 def hourly_slot(now: datetime, slot_seconds: int = 3600) -> datetime:
@@ -42,12 +79,16 @@ def hourly_slot(now: datetime, slot_seconds: int = 3600) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % slot_seconds, UTC)
 
 
-def day_start(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+def day_start(day: date, zone: str = "UTC") -> datetime:
+    """Where the daily value of ``day`` is stored: its local midnight in ``zone`` (UTC)."""
+    return local_midnight(day, zone)
 
 
 @dataclass(frozen=True, slots=True)
 class SlotResult:
+    """How a slot's collection ended. ``attempts`` is 0 when nothing was read: the slot was
+    already stored (``ok``) or another collector had just claimed it (``error`` says so)."""
+
     slot: datetime
     granularity: str
     ok: bool
@@ -55,6 +96,13 @@ class SlotResult:
     values: dict[str, int]
     inserted: int = 0
     error: str | None = None
+
+    @property
+    def already_stored(self) -> bool:
+        return self.ok and self.attempts == 0
+
+
+UNIQUE_SNAPSHOT_KEY = ("metric_type", "granularity", "collected_at")
 
 
 def insert_snapshots(
@@ -75,22 +123,7 @@ def insert_snapshots(
         }
         for metric_id, value in rows.items()
     ]
-    if not values:
-        return 0
-    dialect = session.get_bind().dialect.name
-    stmt: postgresql.Insert | sqlite.Insert
-    if dialect == "postgresql":
-        stmt = postgresql.insert(MetricSnapshot).on_conflict_do_nothing(
-            constraint="unique_metric_snapshot"
-        )
-    else:
-        stmt = sqlite.insert(MetricSnapshot).on_conflict_do_nothing(
-            index_elements=["metric_type", "granularity", "collected_at"]
-        )
-    # Batched into one multi-row INSERT by SQLAlchemy ("insertmanyvalues"), compiled once and
-    # cached; RETURNING counts the rows really inserted on both backends.
-    result = session.connection().execute(stmt.returning(MetricSnapshot.id), values)
-    return len(result.all())
+    return len(insert_new(session, MetricSnapshot, values, UNIQUE_SNAPSHOT_KEY))
 
 
 def failure_messages(error: CollectionError, attempts: int) -> dict[str, str]:
@@ -116,17 +149,14 @@ def record_failures(
     attempted_at: datetime,
     attempts: int,
 ) -> None:
-    for metric_id, message in failure_messages(error, attempts).items():
-        session.add(
-            MetricCollectionFailure(
-                metric_type=metric_id,
-                granularity=granularity,
-                attempted_at=attempted_at,
-                error_message=message,
-                retry_count=attempts,
-                created_at=datetime.now(UTC),
-            )
-        )
+    add_failures(
+        session,
+        failure_messages(error, attempts),
+        granularity,
+        attempted_at,
+        attempts,
+        datetime.now(UTC),
+    )
 
 
 def collect_slot(
@@ -136,35 +166,73 @@ def collect_slot(
     slot: datetime,
     *,
     timeout_ms: int = 5000,
-    attempts: int = ATTEMPTS,
+    budget: CollectionBudget | None = None,
+    owner: str | None = None,
     sleep: Sleep = time.sleep,
 ) -> SlotResult:
     """Collect the hourly slot ``slot`` as of ``slot``: all six rows or none.
 
-    Retries (``attempts`` in all, back-off 1 s, 2 s, …); after the last failed attempt writes
-    one failure row per metric and logs ``메트릭 수집 최대 재시도 횟수 초과``.
+    1. A slot already stored is left alone: nothing is read, no failure row is written.
+    2. With an ``owner`` (the leader), the slot is claimed first (``db.claims.claim_slot``);
+       when another process won the claim, that one collects it.
+    3. Up to ``budget.attempts`` reads, back-off 1 s, 2 s, all inside ``budget.seconds``
+       (each attempt stopped at its share of the budget, see ``CollectionBudget``).
+    4. Success: the six rows and the finished claim in one transaction. After the last failed
+       attempt: one failure row per metric (unless the slot got stored meanwhile) and the
+       finished claim in one transaction, and the log line ``메트릭 수집 최대 재시도 횟수 초과``.
     """
+    budget = budget or CollectionBudget()
+    with session_scope(sessions) as session:
+        stored = stored_values(session, "hourly", slot)
+        if is_stored(stored):
+            log.info("Slot %s already stored; nothing collected", slot.isoformat())
+            return SlotResult(slot, "hourly", True, 0, stored, 0)
+        claim_id = claim_slot(session, "hourly", slot, owner, datetime.now(UTC)) if owner else None
+    if owner and claim_id is None:
+        log.info("Slot %s claimed by another collector; left to it", slot.isoformat())
+        return SlotResult(slot, "hourly", False, 0, {}, 0, "claimed by another collector")
+
+    end = time.monotonic() + budget.seconds
     last_error: CollectionError | None = None
     used = 0
-    for attempt in range(attempts):
+    for attempt in range(budget.attempts):
+        wait = budget.wait_before(attempt)
+        if wait:
+            sleep(wait)
         used = attempt + 1
-        if attempt:
-            sleep(BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)])
         try:
-            values = read_source(source, queries, slot, timeout_ms)
-            with session_scope(sessions) as session:
-                inserted = insert_snapshots(session, values, "hourly", slot, retry_count=attempt)
+            values = read_source(
+                source,
+                queries,
+                slot,
+                timeout_ms,
+                deadline=budget.attempt_deadline(end, attempt, time.monotonic()),
+            )
         except CollectionError as exc:
             last_error = exc
-            log.warning("Metric collection attempt %d/%d failed: %s", used, attempts, exc.reason)
+            log.warning(
+                "Metric collection attempt %d/%d failed: %s", used, budget.attempts, exc.reason
+            )
             if not exc.retryable:
                 break
             continue
+        with session_scope(sessions) as session:
+            inserted = insert_snapshots(session, values, "hourly", slot, retry_count=attempt)
+            if claim_id is not None and owner:
+                finish_claim(session, claim_id, owner, "stored", datetime.now(UTC))
         log.info("%s (slot %s, attempt %d)", SUCCESS_LOG, slot.isoformat(), used)
         return SlotResult(slot, "hourly", True, used, values, inserted)
     assert last_error is not None
     with session_scope(sessions) as session:
-        record_failures(session, last_error, "hourly", slot, used)
+        stored = stored_values(session, "hourly", slot)
+        if not is_stored(stored):
+            record_failures(session, last_error, "hourly", slot, used)
+        if claim_id is not None and owner:
+            outcome = "stored" if is_stored(stored) else "failed"
+            finish_claim(session, claim_id, owner, outcome, datetime.now(UTC))
+    if is_stored(stored):
+        log.info("Slot %s was stored by another collector meanwhile", slot.isoformat())
+        return SlotResult(slot, "hourly", True, used, stored, 0)
     log.error("%s: slot %s: %s", GIVE_UP_LOG, slot.isoformat(), last_error.reason)
     return SlotResult(slot, "hourly", False, used, {}, 0, str(last_error))
 
@@ -173,56 +241,60 @@ def _rounded_mean(total: int, count: int) -> int:
     return int((Decimal(total) / Decimal(count)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def daily_averages(session: Session, day: date) -> dict[str, int]:
-    """Per metric, the rounded (half up) average of the hourly values of UTC ``day``."""
-    start = day_start(day)
+def daily_averages(session: Session, day: date, zone: str = "UTC") -> dict[str, int]:
+    """Per metric, the rounded (half up) average of the hourly values of business ``day``
+    (``[00:00, 24:00)`` in ``zone``; 23 or 25 hourly slots across a DST change)."""
+    window = day_window(day, zone)
     stmt = (
         select(MetricSnapshot.metric_type, func.sum(MetricSnapshot.value), func.count())
         .where(
             MetricSnapshot.granularity == "hourly",
-            MetricSnapshot.collected_at >= start,
-            MetricSnapshot.collected_at < start + timedelta(days=1),
+            MetricSnapshot.collected_at >= window.start,
+            MetricSnapshot.collected_at < window.end,
         )
         .group_by(MetricSnapshot.metric_type)
     )
     return {str(m): _rounded_mean(int(total), int(n)) for m, total, n in session.execute(stmt)}
 
 
-def rollup_day(sessions: sessionmaker[Session], day: date) -> SlotResult:
-    """Write the daily rows of ``day`` (idempotent). Not ok when the day has no hourly data."""
+def rollup_day(sessions: sessionmaker[Session], day: date, zone: str = "UTC") -> SlotResult:
+    """Write the daily rows of business ``day`` in ``zone`` (idempotent). Not ok when the day
+    has no hourly data."""
+    at = day_start(day, zone)
     with session_scope(sessions) as session:
-        values = daily_averages(session, day)
-        inserted = insert_snapshots(session, values, "daily", day_start(day))
+        values = daily_averages(session, day, zone)
+        inserted = insert_snapshots(session, values, "daily", at)
     if not values:
-        return SlotResult(day_start(day), "daily", False, 1, {}, 0, "no hourly data")
-    log.info("Daily rollup of %s: %d row(s) written", day.isoformat(), inserted)
-    return SlotResult(day_start(day), "daily", True, 1, values, inserted)
+        return SlotResult(at, "daily", False, 1, {}, 0, "no hourly data")
+    log.info("Daily rollup of %s (%s): %d row(s) written", day.isoformat(), zone, inserted)
+    return SlotResult(at, "daily", True, 1, values, inserted)
 
 
-def days_needing_rollup(session: Session, today: date) -> list[date]:
-    """Past UTC days with hourly data but no daily row for some metric present that day."""
+def days_needing_rollup(session: Session, today: date, zone: str = "UTC") -> list[date]:
+    """Past business days with hourly data but no daily row for some metric present that day."""
     hourly = session.execute(
         select(MetricSnapshot.metric_type, MetricSnapshot.collected_at).where(
             MetricSnapshot.granularity == "hourly",
-            MetricSnapshot.collected_at < day_start(today),
+            MetricSnapshot.collected_at < day_start(today, zone),
         )
     )
-    wanted = {(m, at.astimezone(UTC).date()) for m, at in hourly}
+    wanted = {(m, local_date(at, zone)) for m, at in hourly}
     daily = session.execute(
         select(MetricSnapshot.metric_type, MetricSnapshot.collected_at).where(
             MetricSnapshot.granularity == "daily"
         )
     )
-    have = {(m, at.astimezone(UTC).date()) for m, at in daily}
+    have = {(m, local_date(at, zone)) for m, at in daily}
     return sorted({day for _m, day in wanted - have})
 
 
-def catch_up_daily(sessions: sessionmaker[Session], now: datetime) -> list[date]:
-    """Roll up every completed day that is missing its daily rows (e.g. down at midnight)."""
+def catch_up_daily(sessions: sessionmaker[Session], now: datetime, zone: str = "UTC") -> list[date]:
+    """Roll up every completed business day that is missing its daily rows (e.g. down at
+    midnight)."""
     with session_scope(sessions) as session:
-        days = days_needing_rollup(session, now.astimezone(UTC).date())
+        days = days_needing_rollup(session, local_date(now, zone), zone)
     for day in days:
-        rollup_day(sessions, day)
+        rollup_day(sessions, day, zone)
     return days
 
 
@@ -231,18 +303,24 @@ class RetentionResult:
     hourly: int
     daily: int
     failures: int
+    claims: int = 0
 
 
 def apply_retention(
-    session: Session, now: datetime, hourly_days: int, daily_days: int
+    session: Session, now: datetime, hourly_days: int, daily_days: int, zone: str = "UTC"
 ) -> RetentionResult:
-    """Delete snapshots older than their retention and all but the newest 1000 failures."""
+    """Delete snapshots older than their retention and all but the newest 1000 failures;
+    claims go with the hourly rows they accounted for.
+
+    A slot is kept while it contains ``now − days`` or is newer (``db.periods``), so the
+    page's "last 30 days" hourly and "last 90 days" daily are always wholly stored.
+    """
     counts: list[int] = []
     for granularity, days in (("hourly", hourly_days), ("daily", daily_days)):
         result = session.execute(
             delete(MetricSnapshot).where(
                 MetricSnapshot.granularity == granularity,
-                MetricSnapshot.collected_at < now - timedelta(days=days),
+                MetricSnapshot.collected_at < retention_limit(now, days, granularity, zone),
             )
         )
         counts.append(int(result.rowcount or 0))  # type: ignore[attr-defined]
@@ -256,5 +334,14 @@ def apply_retention(
         delete(MetricCollectionFailure).where(MetricCollectionFailure.id.not_in(newest))
     )
     counts.append(int(result.rowcount or 0))  # type: ignore[attr-defined]
-    log.info("Retention: %d hourly, %d daily snapshot(s), %d failure row(s) deleted", *counts)
+    result = session.execute(
+        delete(CollectionClaim).where(
+            CollectionClaim.slot < retention_limit(now, hourly_days, "hourly", zone)
+        )
+    )
+    counts.append(int(result.rowcount or 0))  # type: ignore[attr-defined]
+    log.info(
+        "Retention: %d hourly, %d daily snapshot(s), %d failure row(s), %d claim(s) deleted",
+        *counts,
+    )
     return RetentionResult(*counts)

@@ -5,15 +5,26 @@ deployment-wide leader lock every few seconds; the one worker holding it runs an
 ``BackgroundScheduler`` with the hourly, daily, retention and export-cleanup jobs. If the
 leader dies, its lock is released and a follower takes over at its next try. The jobs run on
 the scheduler's own threads, never on a request thread.
+
+On election the new leader runs the hourly job at once (``takeover``): it records a reason
+for every past slot left without one (``collectors.accounting``) and collects the current
+slot if it is still inside its grace window and not stored — so a failover or a restart at
+HH:00:05 loses nothing, and a slot a killed leader was collecting is either taken over or
+recorded as stopped. The hourly job does the same at every boundary, serialised by a lock.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import os
+import socket
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -21,16 +32,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from admin_metrics.settings import Settings
+from collectors.accounting import account_for_slots
 from collectors.leader import LeaderLock, leader_lock_for
-from collectors.queries import check_source_queries
+from collectors.queries import check_source_queries, collection_budget, source_engine
 from collectors.runner import (
     Sleep,
+    SlotResult,
     apply_retention,
     catch_up_daily,
     collect_slot,
     hourly_slot,
 )
-from collectors.source import make_source_engine
 from db.engine import make_engine, session_factory, session_scope
 from db.exports import delete_expired_exports
 from db.security_retention import SecurityRetention, prune_security_records
@@ -41,6 +53,29 @@ STARTED_LOG = "Metrics scheduler started"
 ELECTION_INTERVAL_SECONDS = 3.0
 HOURLY_MISFIRE_GRACE_SECONDS = 300  # a slot started later than this is a gap, not back-dated
 EXPORT_CLEANUP_MINUTES = 5
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # test slots fall on N-second boundaries from here
+
+
+def collector_id() -> str:
+    """Who holds a claim: host, process and a per-service nonce (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class SchedulerExtension(Protocol):
+    """Work that runs only on the leader, beside collection (e.g. alerts and reports).
+
+    ``after_collection`` is called on the collection job's thread when a slot is done
+    (stored or failed) and must return at once: it only hands work to the extension's own
+    threads, so the extension can never delay the next collection.
+    """
+
+    def after_collection(self) -> None: ...
+
+    def interval_jobs(self) -> Sequence[tuple[str, Callable[[], object], float]]:
+        """``(job id, function, every N seconds)`` to schedule while leader."""
+        ...
+
+    def stop(self) -> None: ...
 
 
 class MetricsService:
@@ -55,8 +90,10 @@ class MetricsService:
         election_interval: float = ELECTION_INTERVAL_SECONDS,
         sleep: Sleep | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        extensions: Sequence[SchedulerExtension] = (),
     ) -> None:
         self.settings = settings
+        self.extensions = tuple(extensions)
         self.queries = queries
         self._lock = lock or leader_lock_for(settings.store_url, settings.data_dir)
         self._interval = election_interval
@@ -67,9 +104,11 @@ class MetricsService:
         self._thread: threading.Thread | None = None
         self._scheduler: BackgroundScheduler | None = None
         self._collecting = threading.Event()
+        self._job_lock = threading.Lock()  # the hourly job and the takeover never overlap
+        self.owner = collector_id()
         self._store: Engine = make_engine(settings.store_url)
         self._sessions = session_factory(self._store)
-        self._source: Engine = make_source_engine(settings.source_url)
+        self._source: Engine = source_engine(settings)
 
     # --- state -----------------------------------------------------------------------
     @property
@@ -85,25 +124,58 @@ class MetricsService:
     def slot_seconds(self) -> int:
         return self.settings.metrics_test_slot_seconds or 3600
 
+    @property
+    def grace_seconds(self) -> float:
+        """How late a slot may still be collected (as of the slot): 5 min, half a test slot."""
+        test_seconds = self.settings.metrics_test_slot_seconds
+        return max(1, test_seconds // 2) if test_seconds else HOURLY_MISFIRE_GRACE_SECONDS
+
     # --- jobs ------------------------------------------------------------------------
-    def collect_current_slot(self) -> None:
-        slot = hourly_slot(self._clock(), self.slot_seconds)
-        self._collecting.set()
-        try:
-            kwargs = {"sleep": self._sleep} if self._sleep else {}
-            collect_slot(
-                self._sessions,
-                self._source,
-                self.queries,
-                slot,
-                timeout_ms=self.settings.source_statement_timeout_ms,
-                **kwargs,  # type: ignore[arg-type]
-            )
-        finally:
-            self._collecting.clear()
+    def collect_current_slot(self) -> SlotResult | None:
+        """The hourly job (and the takeover at election): account for past slots, then
+        collect the current slot unless its grace window has passed or it is stored."""
+        with self._job_lock:
+            now = self._clock()
+            try:
+                account_for_slots(
+                    self._sessions,
+                    now,
+                    owner=self.owner,
+                    slot_seconds=self.slot_seconds,
+                    grace_seconds=self.grace_seconds,
+                    lookback=timedelta(days=self.settings.metrics_hourly_retention_days),
+                )
+            except Exception:  # noqa: BLE001 - the current slot still gets its collection
+                log.exception("Accounting for past slots failed; retried at the next run")
+            slot = hourly_slot(now, self.slot_seconds)
+            if (now - slot).total_seconds() > self.grace_seconds:
+                return None  # too late for the current slot: accounted for next time
+            self._collecting.set()
+            try:
+                kwargs = {"sleep": self._sleep} if self._sleep else {}
+                return collect_slot(
+                    self._sessions,
+                    self._source,
+                    self.queries,
+                    slot,
+                    timeout_ms=self.settings.source_statement_timeout_ms,
+                    budget=collection_budget(self.settings),
+                    owner=self.owner,
+                    **kwargs,  # type: ignore[arg-type]
+                )
+            finally:
+                self._collecting.clear()
+                self._after_collection()
+
+    def _after_collection(self) -> None:
+        for extension in self.extensions:
+            try:
+                extension.after_collection()
+            except Exception:  # noqa: BLE001 - an extension never breaks collection
+                log.exception("After-collection hook %r failed", extension)
 
     def daily_rollup(self) -> None:
-        catch_up_daily(self._sessions, self._clock())
+        catch_up_daily(self._sessions, self._clock(), self.settings.business_zone)
 
     def retention(self) -> None:
         with session_scope(self._sessions) as session:
@@ -112,6 +184,7 @@ class MetricsService:
                 self._clock(),
                 self.settings.metrics_hourly_retention_days,
                 self.settings.metrics_daily_retention_days,
+                self.settings.business_zone,
             )
             prune_security_records(session, SecurityRetention.of(self.settings), self._clock())
 
@@ -128,16 +201,20 @@ class MetricsService:
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300},
         )
         if test_seconds:
-            hourly = IntervalTrigger(
-                seconds=test_seconds, start_date=datetime(2000, 1, 1, tzinfo=UTC), timezone=UTC
-            )
-            grace = max(1, test_seconds // 2)
+            hourly = IntervalTrigger(seconds=test_seconds, start_date=EPOCH, timezone=UTC)
         else:
             hourly = CronTrigger(minute=0, second=0, timezone=UTC)
-            grace = HOURLY_MISFIRE_GRACE_SECONDS
+        grace = int(self.grace_seconds)
         scheduler.add_job(self.collect_current_slot, hourly, id="hourly", misfire_grace_time=grace)
+        # A new leader takes over the current slot (and accounts for the past) right away.
         scheduler.add_job(
-            self.daily_rollup, CronTrigger(hour=0, minute=5, timezone=UTC), id="daily"
+            self.collect_current_slot, "date", run_date=datetime.now(UTC), id="takeover"
+        )
+        scheduler.add_job(
+            self.daily_rollup,
+            # Just after the business day ends (its zone's midnight), not UTC's.
+            CronTrigger(hour=0, minute=5, timezone=ZoneInfo(self.settings.business_zone)),
+            id="daily",
         )
         scheduler.add_job(
             self.retention, CronTrigger(hour=1, minute=0, timezone=UTC), id="retention"
@@ -147,6 +224,9 @@ class MetricsService:
             IntervalTrigger(minutes=EXPORT_CLEANUP_MINUTES, timezone=UTC),
             id="exports",
         )
+        for extension in self.extensions:
+            for job_id, func, seconds in extension.interval_jobs():
+                scheduler.add_job(func, IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id)
         # Days missed while no leader ran (down at midnight) are rolled up right away.
         scheduler.add_job(
             self.daily_rollup,
@@ -202,17 +282,24 @@ class MetricsService:
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
             scheduler.shutdown(wait=True)
+        for extension in self.extensions:
+            try:
+                extension.stop()
+            except Exception:  # noqa: BLE001 - stop the others and release the lock anyway
+                log.exception("Stopping %r failed", extension)
         self._lock.release()
         self._source.dispose()
         self._store.dispose()
 
 
-def start_metrics_service(settings: Settings) -> MetricsService | None:
+def start_metrics_service(
+    settings: Settings, *, extensions: Sequence[SchedulerExtension] = ()
+) -> MetricsService | None:
     """Validate the source queries (always) and start collection unless disabled."""
     queries = check_source_queries(settings)
     if not settings.metrics_collection_enabled:
         log.info("Metrics collection disabled (METRICS_COLLECTION_ENABLED=false)")
         return None
-    service = MetricsService(settings, queries).start()
+    service = MetricsService(settings, queries, extensions=extensions).start()
     atexit.register(service.stop)
     return service

@@ -1,12 +1,27 @@
 """Reading the source database: one read-only, consistent transaction for all six values.
 
-PostgreSQL: ``REPEATABLE READ, READ ONLY`` with a ``statement_timeout`` and UTC session time
-zone. SQLite (the demo source): ``PRAGMA query_only`` plus one explicit read transaction (a
-single snapshot), with a progress handler enforcing the same timeout.
+PostgreSQL: ``REPEATABLE READ, READ ONLY`` with a ``statement_timeout``, a ``lock_timeout``
+and UTC session time zone, over a fresh connection per attempt (connect timeout and TCP
+keepalives set, so a connection left broken by a hang is never reused). SQLite (the demo
+source): ``PRAGMA query_only`` plus one explicit read transaction (a single snapshot), with a
+progress handler enforcing the same timeout.
+
+**Deadline.** Given a deadline (``read_source(..., deadline=…)``), the attempt runs on its own
+thread and the caller waits for it at most until then, whatever blocks: DNS, a connect whose
+peer never answers, a query on a network that stopped forwarding bytes. When the deadline
+passes, a watchdog stops the database work — PostgreSQL: ``cancel_safe`` (the server stops the
+query), then ``shutdown()`` of the connection's socket (the blocked read returns at once even
+when the cancel request cannot get through either); SQLite: ``interrupt()`` — and the caller
+gets a retryable ``CollectionError`` naming the metric whose query was running.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,16 +36,29 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from collectors.errors import CollectionError
+from collectors.errors import CollectionError, CollectionTimeout
 from db.engine import make_engine, normalise_url
 from db.metrics import METRICS_BY_ID
 
+log = logging.getLogger(__name__)
+
 # SQLite timestamps in the demo source are stored as this text form (UTC, sortable).
 SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 10.0
+# After the cancel request, how long the watchdog lets the query end by itself before it
+# shuts the socket down (a hung network never delivers the cancel).
+CANCEL_GRACE_SECONDS = 1.0
 
 
-def make_source_engine(url: str) -> Engine:
-    """An engine for the source that can only read."""
+def make_source_engine(
+    url: str, *, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS
+) -> Engine:
+    """An engine for the source that can only read.
+
+    ``connect_timeout`` bounds a connect whose peer never answers (libpq's floor is 2 s) and,
+    with TCP keepalives and ``tcp_user_timeout``, how long a connection abandoned by a
+    deadline can linger; the deadline itself is enforced by ``read_source``.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -45,7 +73,86 @@ def make_source_engine(url: str) -> Engine:
 
         event.listen(engine, "connect", _read_only)
         return engine
-    return make_engine(url, pool_size=1)
+    seconds = max(2, int(connect_timeout))
+    return make_engine(
+        url,
+        poolclass=NullPool,
+        pool_pre_ping=False,
+        connect_args={
+            "connect_timeout": seconds,
+            "keepalives": 1,
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
+            "tcp_user_timeout": seconds * 1000,
+        },
+    )
+
+
+class AttemptGuard:
+    """What a watchdog needs to stop one attempt's database work: its DBAPI connection and
+    the metric whose query is running. ``attach``/``detach`` and ``expire`` share a lock, so
+    the socket is shut down only while the attempt still owns it (never a reused descriptor).
+    """
+
+    def __init__(self, dialect: str) -> None:
+        self._dialect = dialect
+        self._lock = threading.Lock()
+        self._raw: Any = None
+        self.metric_id: str | None = None
+        self.expired = False
+
+    def attach(self, raw: Any) -> None:
+        with self._lock:
+            self._raw = raw
+            expired = self.expired
+        if expired:  # the deadline passed while connecting: stop right away
+            self._stop(raw)
+
+    def detach(self) -> None:
+        with self._lock:
+            self._raw = None
+
+    def running(self, metric_id: str) -> None:
+        self.metric_id = metric_id
+
+    def expire(self) -> None:
+        """The deadline passed: stop the work in the background, never blocking the caller."""
+        with self._lock:
+            self.expired = True
+            raw = self._raw
+        if raw is not None:
+            self._stop(raw)
+
+    def _stop(self, raw: Any) -> None:
+        if self._dialect == "sqlite":
+            with contextlib.suppress(Exception):
+                raw.interrupt()
+            return
+        threading.Thread(
+            target=self._cancel_then_shutdown,
+            args=(raw,),
+            name="metrics-source-cancel",
+            daemon=True,
+        ).start()
+
+    def _cancel_then_shutdown(self, raw: Any) -> None:
+        try:
+            raw.cancel_safe(timeout=CANCEL_GRACE_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - a hung network does not deliver it
+            log.info("Source query cancel not delivered (%s); closing its socket", exc)
+        deadline = time.monotonic() + CANCEL_GRACE_SECONDS
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._raw is not raw:
+                    return  # the query ended after the cancel
+            time.sleep(0.05)
+        with self._lock:
+            if self._raw is raw:
+                with contextlib.suppress(OSError, ValueError):
+                    fd = os.dup(raw.pgconn.socket)
+                    with socket.socket(fileno=fd) as sock:
+                        sock.shutdown(socket.SHUT_RDWR)
 
 
 def bind_now(engine: Engine, now: datetime) -> object:
@@ -57,31 +164,51 @@ def bind_now(engine: Engine, now: datetime) -> object:
 
 
 @contextmanager
-def read_only_snapshot(engine: Engine, timeout_ms: int) -> Iterator[Connection]:
-    """A connection inside one read-only transaction with a statement timeout."""
+def read_only_snapshot(
+    engine: Engine, timeout_ms: int, guard: AttemptGuard | None = None
+) -> Iterator[Connection]:
+    """A connection inside one read-only transaction with statement and lock timeouts.
+
+    With a ``guard``, the connection is attached to it while the transaction runs.
+    """
     if engine.dialect.name == "postgresql":
-        with (
-            engine.connect().execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            ) as conn,
-            conn.begin(),
-        ):
-            conn.execute(
-                text("SELECT set_config('statement_timeout', :ms, true)"),
-                {"ms": str(timeout_ms)},
-            )
-            conn.execute(text("SELECT set_config('TimeZone', 'UTC', true)"))
-            yield conn
+        with engine.connect().execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        ) as conn:
+            if guard is not None:
+                guard.attach(conn.connection.driver_connection)
+            try:
+                with conn.begin():
+                    conn.execute(
+                        text(
+                            "SELECT set_config('statement_timeout', :ms, true), "
+                            "set_config('lock_timeout', :ms, true), "
+                            "set_config('TimeZone', 'UTC', true)"
+                        ),
+                        {"ms": str(timeout_ms)},
+                    )
+                    yield conn
+            finally:
+                if guard is not None:
+                    guard.detach()
         return
-    with engine.connect() as conn, conn.begin():
+    with engine.connect() as conn:
         raw: Any = conn.connection.driver_connection
-        deadline = time.monotonic() + timeout_ms / 1000
-        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        if guard is not None:
+            guard.attach(raw)
         try:
-            conn.exec_driver_sql("BEGIN")  # one snapshot for every statement below
-            yield conn
+            with conn.begin():
+                deadline = time.monotonic() + timeout_ms / 1000
+                raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+                raw.execute(f"PRAGMA busy_timeout = {int(timeout_ms)}")
+                try:
+                    conn.exec_driver_sql("BEGIN")  # one snapshot for every statement below
+                    yield conn
+                finally:
+                    raw.set_progress_handler(None, 0)
         finally:
-            raw.set_progress_handler(None, 0)
+            if guard is not None:
+                guard.detach()
 
 
 def as_count(metric_id: str, rows: list[Any]) -> int:
@@ -128,10 +255,17 @@ def _statement(sql: str) -> tuple[TextClause, bool]:
     return stmt, "now" in stmt.compile().params
 
 
-def run_queries(conn: Connection, queries: Mapping[str, str], now: object) -> dict[str, int]:
+def run_queries(
+    conn: Connection,
+    queries: Mapping[str, str],
+    now: object,
+    guard: AttemptGuard | None = None,
+) -> dict[str, int]:
     """Run each metric query on an open snapshot; the first failure names its metric."""
     values: dict[str, int] = {}
     for metric_id, sql in queries.items():
+        if guard is not None:
+            guard.running(metric_id)
         stmt, uses_now = _statement(sql)
         params = {"now": now} if uses_now else {}
         try:
@@ -148,14 +282,79 @@ def run_queries(conn: Connection, queries: Mapping[str, str], now: object) -> di
     return values
 
 
-def read_source(
-    engine: Engine, queries: Mapping[str, str], now: datetime, timeout_ms: int
+def _read(
+    engine: Engine,
+    queries: Mapping[str, str],
+    now: datetime,
+    timeout_ms: int,
+    guard: AttemptGuard | None,
 ) -> dict[str, int]:
-    """All metric values as of ``now`` from one read-only snapshot of the source."""
     try:
-        with read_only_snapshot(engine, timeout_ms) as conn:
-            return run_queries(conn, queries, bind_now(engine, now))
+        with read_only_snapshot(engine, timeout_ms, guard) as conn:
+            return run_queries(conn, queries, bind_now(engine, now), guard)
     except CollectionError:
         raise
     except SQLAlchemyError as exc:
         raise CollectionError(f"소스 데이터베이스 연결 실패: {_db_error_text(exc)}") from exc
+
+
+def deadline_error(metric_id: str | None, seconds: float) -> CollectionTimeout:
+    """The retryable failure of an attempt whose deadline passed."""
+    if metric_id is None:
+        return CollectionTimeout(
+            f"소스 데이터베이스가 제한 시간({seconds:.1f}초) 안에 응답하지 않음",
+            reason=f"the source did not answer within the attempt's deadline ({seconds:.1f} s)",
+        )
+    name = METRICS_BY_ID[metric_id].name_ko
+    return CollectionTimeout(
+        f"{name}({metric_id}) 쿼리가 제한 시간({seconds:.1f}초) 안에 끝나지 않음",
+        metric_id=metric_id,
+        reason=f"the query did not finish within the attempt's deadline ({seconds:.1f} s)",
+    )
+
+
+def read_source(
+    engine: Engine,
+    queries: Mapping[str, str],
+    now: datetime,
+    timeout_ms: int,
+    *,
+    deadline: float | None = None,
+) -> dict[str, int]:
+    """All metric values as of ``now`` from one read-only snapshot of the source.
+
+    ``deadline`` (a ``time.monotonic()`` instant): the read runs on its own thread and this
+    call returns by then — values, or the attempt's error, or a timeout ``CollectionError``
+    after the watchdog stopped the work (see the module docstring). The statement and lock
+    timeouts are capped at the time left (plus the cancel's grace).
+    """
+    if deadline is None:
+        return _read(engine, queries, now, timeout_ms, None)
+    budget = deadline - time.monotonic()
+    if budget <= 0:
+        raise deadline_error(None, 0.0)
+    guard = AttemptGuard(engine.dialect.name)
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+    # The watchdog acts at the deadline; the server-side timeouts, a little later, are the
+    # backstop that ends the query on the server should the cancel not get through.
+    capped_ms = max(1, min(timeout_ms, int((budget + CANCEL_GRACE_SECONDS) * 1000)))
+
+    def attempt() -> None:
+        try:
+            outcome["values"] = _read(engine, queries, now, capped_ms, guard)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=attempt, name="metrics-source-read", daemon=True).start()
+    if not done.wait(budget):
+        guard.expire()
+        # The query may have ended in the very last instant: then its result stands.
+        if not done.is_set():
+            # No metric yet: it hung while connecting or opening the snapshot.
+            raise deadline_error(guard.metric_id, budget)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["values"]  # type: ignore[no-any-return]

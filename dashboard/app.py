@@ -13,13 +13,17 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from admin_metrics.settings import Settings, SettingsError
-from collectors.scheduler import start_metrics_service
+from alerts.config import alert_config
+from alerts.service import AlertService
+from collectors.scheduler import SchedulerExtension, start_metrics_service
 from dashboard.api.views import register_api
 from dashboard.auth import init_auth, public_endpoints, store_unavailable_response
 from dashboard.context import EXTENSION_KEY, AppContext, get_context, request_language
 from dashboard.i18n import t
 from dashboard.page.layout import build_dash
 from dashboard.paths import ASSETS_DIR
+from dashboard.reports.mailing import ReportPresenter
+from dashboard.wire import init_wire
 from db.engine import make_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -134,6 +138,17 @@ def _register_error_handlers(server: Flask) -> None:
     server.register_error_handler(DependencyException, unknown_dash_file)
 
 
+def _scheduler_extensions(settings: Settings, ctx: AppContext) -> list[SchedulerExtension]:
+    """Alerts and scheduled reports run on the collection leader, with the page's own
+    report service (PDF charts through the app's shared chart renderer)."""
+    if not settings.metrics_collection_enabled:
+        return []
+    presenter = ReportPresenter(
+        ctx.sessions, max_bytes=settings.export_max_bytes, renderer=ctx.get_chart_renderer
+    )
+    return [AlertService(ctx.sessions, alert_config(settings), presenter)]
+
+
 def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     """Build the whole application. ``secret_key`` overrides ``settings.secret_key`` (demo)."""
     key = secret_key or (settings.secret_key.get_secret_value() if settings.secret_key else None)
@@ -157,10 +172,22 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
 
     register_api(server, ctx)
 
-    build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=ctx.url(DASH_PATH))
-    ctx.public_endpoints = public_endpoints(server, ctx.url(DASH_PATH))
+    dash_base = ctx.url(DASH_PATH)
+    build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=dash_base)
+    # Static files are the same for everyone: compressed once per worker, cached for long.
+    init_wire(
+        server,
+        (
+            dash_base + "assets/",
+            dash_base + "_dash-component-suites/",
+            settings.url_prefix + "static/",
+        ),
+    )
+    ctx.public_endpoints = public_endpoints(server, dash_base)
     # Validates SOURCE_QUERIES_FILE (a bad entry raises SettingsError: one line) and, unless
     # METRICS_COLLECTION_ENABLED=false, joins the scheduler's leader election (after fork:
     # the factory runs in each worker); stopped at exit.
-    ctx.scheduler = start_metrics_service(settings)
+    ctx.scheduler = start_metrics_service(settings, extensions=_scheduler_extensions(settings, ctx))
+    # After fork too: each worker warms its own renderer, in the background.
+    ctx.warm_chart_renderer()
     return server

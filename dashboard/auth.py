@@ -44,11 +44,17 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from dashboard.context import AppContext, get_context, record_audit, request_language
+from dashboard.context import (
+    AppContext,
+    get_context,
+    record_audit,
+    request_language,
+    request_theme,
+)
 from dashboard.i18n import t
 from db import audit
-from db.accounts import check_credentials, hash_password, hash_token
-from db.models import AdminUser, ApiToken
+from db.accounts import TokenIdentity, check_credentials, hash_password, token_identity
+from db.models import AdminUser
 from db.security_retention import SecurityRetention, prune_security_records
 from db.sessions import SessionPolicy, end_session, open_session, resolve_session
 from db.sign_in_limits import (
@@ -71,7 +77,6 @@ PUBLIC_DASH_PATHS = ("assets/", "_dash-component-suites/", "_favicon.ico")
 PEER_ENVIRON_KEY: Final = "admin_metrics.peer_address"
 DEVICE_COOKIE: Final = "admin_metrics_device"
 DEVICE_MAX_AGE: Final = 180 * 86400
-TOKEN_USE_PRECISION = timedelta(minutes=1)
 
 
 def public_endpoints(app: Flask, dash_base: str) -> frozenset[str]:
@@ -93,7 +98,7 @@ class User(UserMixin):
 
     def __init__(
         self,
-        row: AdminUser,
+        row: AdminUser | TokenIdentity,
         *,
         session_token: str | None = None,
         method: str | None = None,
@@ -222,6 +227,7 @@ def _render_login(form: LoginForm, error: str | None, status: int = 200) -> tupl
         form=form,
         error=error,
         lang=lang,
+        theme=request_theme(),
         t=lambda key: t(key, lang),
         action=get_context().url("login") + ("?lang=" + lang if "lang" in request.args else ""),
         next_url=_safe_next(request.values.get("next")),
@@ -431,25 +437,13 @@ def _load_user_from_token() -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 512:
         return None
-    ctx = get_context()
     try:
-        with ctx.session() as db:
-            row = db.execute(
-                select(ApiToken, AdminUser)
-                .join(AdminUser, ApiToken.user_id == AdminUser.id)
-                .where(ApiToken.token_hash == hash_token(token.strip()))
-            ).first()
-            if row is None:
-                return None
-            api_token, admin = row
-            now = datetime.now(UTC)
-            # A write per request would dominate a script's calls; minute precision is enough.
-            if api_token.last_used_at is None or now - api_token.last_used_at > TOKEN_USE_PRECISION:
-                api_token.last_used_at = now
-            return User(admin, via_token=True)
+        with get_context().engine.begin() as conn:
+            identity = token_identity(conn, token.strip())
     except SQLAlchemyError as exc:
         _store_failed("API token lookup", exc)
         return None
+    return User(identity, via_token=True) if identity is not None else None
 
 
 def _wants_json(path: str) -> bool:

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from admin_metrics.settings import Settings
-from dashboard.charts.series import SeriesCache
+from dashboard.charts.series import Series, SeriesCache
 from dashboard.reports.chart_renderer import ChartRenderer
 from db import audit
 from db.engine import session_scope
@@ -44,7 +44,10 @@ class AppContext:
     # The collection scheduler (None when METRICS_COLLECTION_ENABLED=false).
     scheduler: MetricsService | None = None
     # The page's query results, shared by every admin viewing the same range.
-    series_cache: SeriesCache = field(default_factory=SeriesCache)
+    series_cache: SeriesCache[Series] = field(default_factory=SeriesCache)
+    # The page's figures and cards built from them: under many concurrent admins on the
+    # same ranges, building and validating figures was most of a callback's CPU.
+    figure_cache: SeriesCache[tuple[list[Any], list[Any]]] = field(default_factory=SeriesCache)
     # The Dash app (its CSP hashes go into every response).
     dash_app: Dash | None = None
     # Kaleido for PDF charts: created on first use (get_chart_renderer), never for CSVs.
@@ -67,6 +70,13 @@ class AppContext:
                 self.chart_renderer = ChartRenderer(self.settings.chromium_path)
                 atexit.register(self.chart_renderer.close)
             return self.chart_renderer
+
+    def warm_chart_renderer(self) -> bool:
+        """Start the renderer's browser in the background (CHART_RENDERER_WARM); returns
+        at once, so a worker's start-up never waits for Chromium."""
+        if not self.settings.chart_renderer_warm:
+            return False
+        return self.get_chart_renderer().warm_up()
 
     def close(self) -> list[str]:
         """Stop the scheduler, then the chart renderer, then close the store's pool.
@@ -100,6 +110,12 @@ def get_context(app: Flask | None = None) -> AppContext:
     app = app or current_app
     ctx: AppContext = app.extensions[EXTENSION_KEY]
     return ctx
+
+
+def request_theme() -> str | None:
+    """The ``theme`` cookie (``light``/``dark``); None: follow the browser's colour scheme."""
+    theme = request.cookies.get("theme")
+    return theme if theme in ("light", "dark") else None
 
 
 def request_language() -> str:

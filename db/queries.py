@@ -8,11 +8,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, ColumnElement, String, cast, extract, func, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    String,
+    cast,
+    exists,
+    extract,
+    func,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from db.metrics import METRIC_IDS
-from db.models import MetricCollectionFailure, MetricSnapshot
+from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
+from db.types import UTCDateTime
 
 SERIES_COLUMNS = {"timestamp": "datetime64[ns, UTC]", "value": "int64"}
 
@@ -52,7 +63,9 @@ def _series_frame(dialect: str, rows: Sequence[Any]) -> pd.DataFrame:
 def timeseries(
     session: Session, metric_type: str, granularity: str, start: datetime, end: datetime
 ) -> pd.DataFrame:
-    """One metric's snapshots with ``start <= collected_at <= end``, oldest first.
+    """One metric's snapshots with ``start <= collected_at < end``, oldest first.
+
+    Half-open like every period (``db.periods``): adjacent periods never share a slot.
 
     Columns: ``timestamp`` (datetime64[ns, UTC]), ``value`` (int64).
     Served by ``idx_metric_type_time`` (metric_type, granularity, collected_at DESC).
@@ -65,7 +78,7 @@ def timeseries(
             MetricSnapshot.metric_type == metric_type,
             MetricSnapshot.granularity == granularity,
             MetricSnapshot.collected_at >= start,
-            MetricSnapshot.collected_at <= end,
+            MetricSnapshot.collected_at < end,
         )
         .order_by(MetricSnapshot.collected_at)
     )
@@ -120,8 +133,23 @@ def latest_values(session: Session, granularity: str = "hourly") -> pd.DataFrame
     )
 
 
-def failures_since(session: Session, since: datetime, limit: int = 100) -> pd.DataFrame:
-    """Collection failures attempted at or after ``since``, newest first.
+def _slot_stored(granularity: Any, slot: Any) -> ColumnElement[bool]:
+    """Whether the slot has its rows (a failure of a slot later stored is resolved)."""
+    return exists().where(
+        MetricSnapshot.granularity == granularity, MetricSnapshot.collected_at == slot
+    )
+
+
+_FAILURE_RESOLVED = _slot_stored(
+    MetricCollectionFailure.granularity, MetricCollectionFailure.attempted_at
+)
+
+
+def failures_since(
+    session: Session, since: datetime, limit: int = 100, *, unresolved_only: bool = False
+) -> pd.DataFrame:
+    """Collection failures attempted at or after ``since``, newest first; with
+    ``unresolved_only`` without those of slots that were stored after all.
 
     Columns: ``metric_type`` (string), ``granularity`` (string),
     ``attempted_at`` (datetime64[ns, UTC]), ``error_message`` (string), ``retry_count`` (int64).
@@ -138,6 +166,8 @@ def failures_since(session: Session, since: datetime, limit: int = 100) -> pd.Da
         .order_by(MetricCollectionFailure.attempted_at.desc(), MetricCollectionFailure.id.desc())
         .limit(limit)
     )
+    if unresolved_only:
+        stmt = stmt.where(~_FAILURE_RESOLVED)
     rows = session.execute(stmt).all()
     return pd.DataFrame(
         {
@@ -152,6 +182,52 @@ def failures_since(session: Session, since: datetime, limit: int = 100) -> pd.Da
     )
 
 
-def count_failures_since(session: Session, since: datetime) -> int:
+def count_failures_since(
+    session: Session, since: datetime, *, unresolved_only: bool = False
+) -> int:
     stmt = select(func.count()).where(MetricCollectionFailure.attempted_at >= since)
+    if unresolved_only:
+        stmt = stmt.where(~_FAILURE_RESOLVED)
     return int(session.execute(stmt).scalar_one())
+
+
+def failed_slots_since(session: Session, since: datetime) -> list[datetime]:
+    """Hourly slots at or after ``since`` with failure rows and no stored rows, newest first."""
+    stmt = (
+        select(MetricCollectionFailure.attempted_at)
+        .where(
+            MetricCollectionFailure.granularity == "hourly",
+            MetricCollectionFailure.attempted_at >= since,
+            ~_FAILURE_RESOLVED,
+        )
+        .distinct()
+        .order_by(MetricCollectionFailure.attempted_at.desc())
+    )
+    return list(session.scalars(stmt))
+
+
+def newest_failed_slot(session: Session) -> datetime | None:
+    """The newest hourly slot with failure rows and no stored rows."""
+    value = session.scalar(
+        select(func.max(MetricCollectionFailure.attempted_at)).where(
+            MetricCollectionFailure.granularity == "hourly", ~_FAILURE_RESOLVED
+        )
+    )
+    # max() loses the column type on SQLite; normalise through the same type.
+    return UTCDateTime().process_result_value(value, session.get_bind().dialect)
+
+
+def missed_slots_since(session: Session, since: datetime) -> list[datetime]:
+    """Hourly slots at or after ``since`` that no collector finished — nobody was running
+    (``missed``) or the collector stopped mid-way (``stopped``) — and not stored since."""
+    stmt = (
+        select(CollectionClaim.slot)
+        .where(
+            CollectionClaim.granularity == "hourly",
+            CollectionClaim.slot >= since,
+            CollectionClaim.outcome.in_(("missed", "stopped")),
+            ~_slot_stored(CollectionClaim.granularity, CollectionClaim.slot),
+        )
+        .order_by(CollectionClaim.slot.desc())
+    )
+    return list(session.scalars(stmt))

@@ -1,4 +1,9 @@
-"""Collection status (SPEC §4), shared by the page, the API and the CLI."""
+"""Collection status (SPEC §4, amended), shared by the page, the API and the CLI.
+
+Failures are counted in failed *slots*, not rows (a failed slot has one row per metric), and
+a slot stored after all — re-collected, or stored by a racing collector — is not failed: its
+failure rows stay as history but leave the status (counts and ``recent_failures``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,14 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from db.queries import count_failures_since, failures_since, latest_slot
+from db.queries import (
+    count_failures_since,
+    failed_slots_since,
+    failures_since,
+    latest_slot,
+    missed_slots_since,
+    newest_failed_slot,
+)
 
 StatusColour = Literal["healthy", "warning", "error", "pending"]
 
@@ -24,18 +36,18 @@ def next_hourly_slot(now: datetime) -> datetime:
     return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
 
-def classify(last_slot: datetime | None, failures_24h: int, now: datetime) -> StatusColour:
-    """Colour by lateness ``now − (last slot + 1 h)`` and the failure count of 24 h.
+def classify(last_slot: datetime | None, failed_slots_24h: int, now: datetime) -> StatusColour:
+    """Colour by lateness ``now − (last slot + 1 h)`` and the failed slots of 24 h.
 
-    green: lateness ≤ 5 min and < 3 failures; yellow: lateness in (5, 60] min or 3–10
-    failures; red: lateness > 60 min or > 10 failures; pending before the first slot.
+    green: lateness ≤ 5 min and < 3 failed slots; yellow: lateness in (5, 60] min or 3–10
+    failed slots; red: lateness > 60 min or > 10 failed slots; pending before the first slot.
     """
     if last_slot is None:
         return "pending"
     lateness = now - (last_slot + timedelta(hours=1))
-    if lateness > ERROR_LATENESS or failures_24h > ERROR_FAILURES:
+    if lateness > ERROR_LATENESS or failed_slots_24h > ERROR_FAILURES:
         return "error"
-    if lateness > WARNING_LATENESS or failures_24h >= WARNING_FAILURES:
+    if lateness > WARNING_LATENESS or failed_slots_24h >= WARNING_FAILURES:
         return "warning"
     return "healthy"
 
@@ -49,12 +61,26 @@ class RecentFailure:
 
 @dataclass(frozen=True, slots=True)
 class CollectionStatus:
+    """``failure_count_24h``: failure rows of the last 24 h (the seed's field); the slot view:
+    ``failed_slots_24h`` (slots of the last 24 h with failures and no rows),
+    ``missed_slots_24h`` (those of them no collector finished: none was running, or it
+    stopped mid-way), ``last_successful_slot`` (= ``last_collection_at``) and
+    ``latest_slot_succeeded`` (whether the newest slot with any record was stored; None
+    before the first)."""
+
     status: StatusColour
     last_collection_at: datetime | None
     next_collection_at: datetime | None
     failure_count_24h: int
     recent_failures: list[RecentFailure] = field(default_factory=list)
     is_collecting: bool = False
+    failed_slots_24h: int = 0
+    missed_slots_24h: int = 0
+    latest_slot_succeeded: bool | None = None
+
+    @property
+    def last_successful_slot(self) -> datetime | None:
+        return self.last_collection_at
 
     def to_json(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -65,6 +91,10 @@ class CollectionStatus:
             "last_collection_at": iso(self.last_collection_at),
             "next_collection_at": iso(self.next_collection_at),
             "failure_count_24h": self.failure_count_24h,
+            "failed_slots_24h": self.failed_slots_24h,
+            "missed_slots_24h": self.missed_slots_24h,
+            "last_successful_slot": iso(self.last_successful_slot),
+            "latest_slot_succeeded": self.latest_slot_succeeded,
             "recent_failures": [
                 {
                     "metric_type": f.metric_type,
@@ -88,16 +118,24 @@ def collection_status(
     now = (now or datetime.now(UTC)).astimezone(UTC)
     since = now - timedelta(hours=24)
     last = latest_slot(session, "hourly")
-    failures = count_failures_since(session, since)
-    recent = failures_since(session, since, limit=recent_limit)
+    failed_slots = len(failed_slots_since(session, since))
+    newest_failed = newest_failed_slot(session)
+    recent = failures_since(session, since, limit=recent_limit, unresolved_only=True)
+    if last is None and newest_failed is None:
+        latest_ok: bool | None = None
+    else:
+        latest_ok = newest_failed is None or (last is not None and last > newest_failed)
     return CollectionStatus(
-        status=classify(last, failures, now),
+        status=classify(last, failed_slots, now),
         last_collection_at=last,
         next_collection_at=next_hourly_slot(now) if collection_enabled else None,
-        failure_count_24h=failures,
+        failure_count_24h=count_failures_since(session, since, unresolved_only=True),
         recent_failures=[
             RecentFailure(str(r.metric_type), r.attempted_at.to_pydatetime(), str(r.error_message))
             for r in recent.itertuples(index=False)
         ],
         is_collecting=is_collecting,
+        failed_slots_24h=failed_slots,
+        missed_slots_24h=len(missed_slots_since(session, since)),
+        latest_slot_succeeded=latest_ok,
     )

@@ -14,12 +14,9 @@ Prints markdown rows for the README's ``## Benchmarks`` table.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,7 +25,13 @@ sys.path.insert(0, str(REPO))
 
 import psycopg  # noqa: E402
 import requests  # noqa: E402
-from benchlib import history_rows, p95, timed  # noqa: E402 (scripts/, beside this file)
+from benchlib import (  # noqa: E402 (scripts/, beside this file)
+    history_rows,
+    p95,
+    start_server,
+    stop_server,
+    timed,
+)
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -37,7 +40,7 @@ from db.engine import make_engine, session_factory, session_scope  # noqa: E402
 from db.metrics import METRIC_IDS  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import MetricSnapshot  # noqa: E402
-from tests.pgserver import PgServer, free_port  # noqa: E402
+from tests.pgserver import PgServer  # noqa: E402
 
 END = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 DAYS = 365
@@ -73,43 +76,6 @@ def seed(url: str) -> str:
     return token
 
 
-def start_server(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
-    port = free_port()
-    log = workdir / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "SOURCE_"))}
-    env.update(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench-secret-key-0123456789abcdef",
-            "DATA_DIR": str(workdir / "var"),
-            "METRICS_COLLECTION_ENABLED": "false",
-            "METRICS_HOURLY_RETENTION_DAYS": "400",
-            "METRICS_DAILY_RETENTION_DAYS": "400",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "admin_metrics.cli", "serve", "--port", str(port), "--workers", "1"],
-        cwd=workdir,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(log.read_text(errors="replace"))
-        try:
-            if requests.get(base + "healthz", timeout=5).status_code == 200:
-                return proc, base, log
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start:\n" + log.read_text(errors="replace"))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=200)
@@ -123,7 +89,15 @@ def main() -> None:
         url = pg.url("bench_api")
         token = seed(url)
         workdir = Path(tempfile.mkdtemp(prefix="amh-bench-api-"))
-        proc, base, log = start_server(url, workdir)
+        proc, base, _log = start_server(
+            workdir,
+            {
+                "DATABASE_URL": url,
+                "METRICS_HOURLY_RETENTION_DAYS": "400",
+                "METRICS_DAILY_RETENTION_DAYS": "400",
+                "LOG_LEVEL": "WARNING",
+            },
+        )
         http = requests.Session()
         http.headers["Authorization"] = f"Bearer {token}"
         plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -193,11 +167,7 @@ def main() -> None:
             )
     finally:
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
         pg.stop()
 
 

@@ -36,6 +36,7 @@ from db.accounts import set_admin_password
 from db.engine import make_engine, store_session
 from db.metrics import METRIC_IDS
 from db.models import MetricSnapshot
+from db.periods import day_window, local_date
 from tests.pgserver import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -156,6 +157,8 @@ def start_live_server(
             "SECRET_KEY": "live-secret-key-0123456789abcdef",
             "DATA_DIR": str(tmp_path / "var"),
             "METRICS_COLLECTION_ENABLED": "false",
+            # A Chromium per live server would swamp the test machine (tests can ask).
+            "CHART_RENDERER_WARM": "false",
         }
     )
     env.update(env_overrides)
@@ -255,6 +258,7 @@ def seed_history(
     hourly_days: int = 30,
     daily_days: int = 90,
     gaps: Iterable[int] = DEFAULT_GAPS,
+    zone: str = "Asia/Seoul",
 ) -> datetime:
     """Insert the history; returns the newest hourly slot."""
     now = datetime.now(UTC)
@@ -270,17 +274,20 @@ def seed_history(
             }
             for m in METRIC_IDS
         ]
-    today = newest.replace(hour=0)
+    # Daily rows are business days (BUSINESS_TIMEZONE, default Asia/Seoul): the mean of that
+    # local day's hourly values, stored at its local midnight, up to yesterday.
+    today = local_date(newest, zone)
     for d in range(1, daily_days + 1):
-        day = today - timedelta(days=d)
+        window = day_window(today - timedelta(days=d), zone)
+        hours = int(window.length.total_seconds() // 3600)
         for m in METRIC_IDS:
-            values = [metric_value(m, day + timedelta(hours=h)) for h in range(24)]
+            values = [metric_value(m, window.start + timedelta(hours=h)) for h in range(hours)]
             rows.append(
                 {
                     "metric_type": m,
-                    "value": round(sum(values) / 24),
+                    "value": round(sum(values) / hours),
                     "granularity": "daily",
-                    "collected_at": day,
+                    "collected_at": window.start,
                 }
             )
     with store_session(url) as session:
@@ -296,6 +303,7 @@ def render_request(
     tz: str = "Asia/Seoul",
     lang: str = "ko",
     slot: str | None = "seen",
+    theme: str | None = None,
 ) -> dict[str, Any]:
     """The body of a ``_dash-update-component`` POST that (re)draws the six graphs, built
     from ``_dash-dependencies`` like the browser does."""
@@ -306,6 +314,7 @@ def render_request(
         ("latest-slot", "data"): slot,
         ("retry-button", "n_clicks"): None,
         ("page-lang", "data"): lang,
+        ("page-theme", "data"): theme,
     }
 
     def spec(item: dict[str, str]) -> dict[str, Any]:
@@ -383,6 +392,34 @@ def seed_recent_hourly(session: Any, hours: int = 48) -> datetime:
     return now
 
 
+# --- the command line ---------------------------------------------------------------------
+def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of an ``admin-metrics`` run: no database settings from this one,
+    ``DATA_DIR`` under ``tmp_path``, collection off, then ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "SOURCE_"))}
+    env.update(
+        {
+            "DATA_DIR": str(tmp_path / "var"),
+            "SECRET_KEY": "cli-secret-key-0123456789abcdef",
+            "METRICS_COLLECTION_ENABLED": "false",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``admin-metrics ARGS`` in the folder ``tmp_path``; its exit code and output."""
+    return subprocess.run(
+        [sys.executable, "-c", "from admin_metrics.cli import main; main()", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 # --- source databases (collection tests) -------------------------------------------------
 
 SOURCE_SCHEMA = (
@@ -398,12 +435,19 @@ def source_url_for(store_url: str, request: pytest.FixtureRequest, tmp_path: Pat
     """A separate, empty source database on the store's backend, with the app's tables."""
     if store_url.startswith("postgresql"):
         url: str = request.getfixturevalue("empty_pg_url")
-        ts, pk = "TIMESTAMPTZ", "SERIAL PRIMARY KEY"
     else:
         url = f"sqlite:///{tmp_path / 'source.db'}"
+    create_source_tables(url)
+    return url
+
+
+def create_source_tables(url: str) -> None:
+    """The LLM web app's tables (empty) in the database ``url``."""
+    if url.startswith("postgresql"):
+        ts, pk = "TIMESTAMPTZ", "SERIAL PRIMARY KEY"
+    else:
         ts, pk = "TEXT", "INTEGER PRIMARY KEY"  # SQLite sources keep UTC text timestamps
     run_sql(url, [sql.format(ts=ts, pk=pk) for sql in SOURCE_SCHEMA])
-    return url
 
 
 def run_sql(

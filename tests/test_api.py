@@ -34,6 +34,7 @@ from db.engine import session_scope
 from db.exports import save_export
 from db.metrics import METRIC_IDS
 from db.models import AdminUser, ApiToken, MetricCollectionFailure, MetricSnapshot
+from db.periods import preset_window
 
 
 @pytest.fixture
@@ -165,7 +166,8 @@ def test_current_on_an_empty_store(api: Callable[..., Any]) -> None:
 
 
 def test_timeseries_returns_stored_rows_exactly(stored: Flask, api: Callable[..., Any]) -> None:
-    start, end = TOP - timedelta(hours=23), TOP
+    # Half-open [start, end) (issue 13): the end is the slot after the last one wanted.
+    start, end = TOP - timedelta(hours=23), TOP + timedelta(hours=1)
     response = api(
         "/metrics/timeseries",
         metric_type="active_sessions",
@@ -189,7 +191,7 @@ def test_timeseries_returns_stored_rows_exactly(stored: Flask, api: Callable[...
 
 def test_timeseries_accepts_start_time_and_end_time(stored: Flask, api: Callable[..., Any]) -> None:
     params = {"metric_type": "tag_count", "granularity": "daily"}
-    start, end = iso(MIDNIGHT - timedelta(days=5)), iso(MIDNIGHT - timedelta(days=2))
+    start, end = iso(MIDNIGHT - timedelta(days=5)), iso(MIDNIGHT - timedelta(days=1))
     by_name = api("/metrics/timeseries", start_date=start, end_date=end, **params).get_json()
     by_alias = api("/metrics/timeseries", start_time=start, end_time=end, **params).get_json()
     assert by_alias == by_name
@@ -210,7 +212,8 @@ def test_timeseries_defaults_to_the_last_seven_days(stored: Flask, api: Callable
     assert body["granularity"] == "hourly"
     end = datetime.fromisoformat(body["end_date"])
     assert end - datetime.fromisoformat(body["start_date"]) == timedelta(days=7)
-    assert abs(end - datetime.now(UTC)) < timedelta(minutes=1)
+    # The page's "7 days": 168 slots ending with the current one (db.periods).
+    assert end == preset_window("7", "hourly", now=datetime.now(UTC), zone="Asia/Seoul").end
     assert body["total_points"] == HOURS
 
 
@@ -262,9 +265,9 @@ def _daily_comparison(api: Callable[..., Any], **extra: str) -> Any:
         metric_type="conversation_count",
         granularity="daily",
         period1_start=iso(MIDNIGHT - timedelta(days=3)),
-        period1_end=iso(MIDNIGHT - timedelta(days=1)),
+        period1_end=iso(MIDNIGHT),  # half-open: days 3, 2, 1
         period2_start=iso(MIDNIGHT - timedelta(days=6)),
-        period2_end=iso(MIDNIGHT - timedelta(days=4)),
+        period2_end=iso(MIDNIGHT - timedelta(days=3)),
         **extra,
     )
 
@@ -355,8 +358,10 @@ def test_status_reports_collection_state(stored: Flask, api: Callable[..., Any])
         ],
     )
     body = conforms(StatusResponse, api("/metrics/status"))
-    assert body["last_collection_at"] == iso(TOP)
+    assert body["last_collection_at"] == iso(TOP) == body["last_successful_slot"]
     assert body["failure_count_24h"] == 1
+    assert body["failed_slots_24h"] == 1 and body["missed_slots_24h"] == 0
+    assert body["latest_slot_succeeded"] is True
     assert body["recent_failures"] == [
         {
             "metric_type": "tag_count",
@@ -811,6 +816,20 @@ def test_openapi_describes_exactly_the_endpoints(api: Callable[..., Any]) -> Non
         ("GET", "/exports/{export_id}"),
         ("GET", "/audit"),
         ("GET", "/audit.csv"),
+        # Alerts and scheduled reports (issue 16).
+        ("GET", "/alerts/rules"),
+        ("POST", "/alerts/rules"),
+        ("GET", "/alerts/rules/{rule_id}"),
+        ("PATCH", "/alerts/rules/{rule_id}"),
+        ("DELETE", "/alerts/rules/{rule_id}"),
+        ("GET", "/alerts/channels"),
+        ("POST", "/alerts/channels"),
+        ("DELETE", "/alerts/channels/{channel_id}"),
+        ("GET", "/alerts/history"),
+        ("GET", "/reports/schedules"),
+        ("POST", "/reports/schedules"),
+        ("DELETE", "/reports/schedules/{schedule_id}"),
+        ("POST", "/reports/schedules/{schedule_id}/send"),
     }
     params = {p["name"] for p in doc["paths"]["/metrics/timeseries"]["get"]["parameters"]}
     assert {

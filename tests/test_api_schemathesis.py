@@ -25,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from db.accounts import create_api_token
 from db.engine import make_engine, session_factory, session_scope
 from db.metrics import METRIC_IDS
@@ -85,6 +87,7 @@ def _count_requests(ndjson: Path) -> int:
     return count
 
 
+@pytest.mark.timeout(900)  # 19 operations on a busy 2-core machine: 5 minutes and more
 def test_generated_requests_get_documented_non_5xx_answers(
     pg_url: str, live_server_factory: Callable[..., Any], tmp_path: Path
 ) -> None:

@@ -4,9 +4,6 @@ clear line naming the metric; the CLI verbs ``collect`` and ``status``."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +12,7 @@ import pytest
 
 from admin_metrics.settings import Settings, SettingsError
 from collectors.queries import check_source_queries
-from tests.support import fill_source, run_sql, source_url_for
+from tests.support import cli_env, fill_source, run_cli, run_sql, source_url_for
 
 BAD_FILES = {
     "update": ("tag_count = \"UPDATE tags SET name = 'x'\"", "tag_count", "not a SELECT"),
@@ -106,30 +103,6 @@ def test_an_unreadable_or_invalid_toml_file_is_one_line(
         with pytest.raises(SettingsError, match=expected) as info:
             check_source_queries(make_settings(source_queries_file=path))
         assert "\n" not in str(info.value)
-
-
-def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "SOURCE_"))}
-    env.update(
-        {
-            "DATA_DIR": str(tmp_path / "var"),
-            "SECRET_KEY": "cli-secret-key-0123456789abcdef",
-            "METRICS_COLLECTION_ENABLED": "false",
-        }
-    )
-    env.update(extra)
-    return env
-
-
-def run_cli(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from admin_metrics.cli import main; main()", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_serve_with_a_bad_queries_file_exits_with_one_line(pg_url: str, tmp_path: Path) -> None:

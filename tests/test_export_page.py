@@ -76,9 +76,10 @@ def test_page_spec_follows_the_url_state(app) -> None:  # type: ignore[no-untype
     )
     assert spec.granularity == "daily" and spec.fmt == "pdf" and spec.lang == "en"
     assert spec.tz == "Asia/Seoul" and spec.metric_types == METRIC_IDS
-    # Calendar days in the viewer's zone: 2025-11-01 00:00 KST .. 2025-11-03 23:59:59 KST.
+    # Business days (daily; BUSINESS_TIMEZONE = DEFAULT_TIMEZONE = Asia/Seoul), half-open:
+    # [2025-11-01 00:00 KST, 2025-11-04 00:00 KST).
     assert spec.start == datetime(2025, 10, 31, 15, tzinfo=UTC)
-    assert spec.end == datetime(2025, 11, 3, 14, 59, 59, tzinfo=UTC)
+    assert spec.end == datetime(2025, 11, 3, 15, tzinfo=UTC)
     unknown_zone = page_export_spec(
         ctx, fmt="csv", search="?range=7", tz_name=None, lang=None, now=now
     )

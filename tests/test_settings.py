@@ -30,6 +30,13 @@ from tests.support import REPO
         ({"PROXY_FIX_HOPS": "-1"}, "PROXY_FIX_HOPS"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"EXPORT_TTL_SECONDS": "-5"}, "EXPORT_TTL_SECONDS"),
+        ({"BUSINESS_TIMEZONE": "Mars/Olympus"}, "BUSINESS_TIMEZONE"),
+        ({"WEEK_START": "someday"}, "WEEK_START"),
+        # Daily rows are rolled up from hourly ones: a shorter daily retention is refused.
+        (
+            {"METRICS_HOURLY_RETENTION_DAYS": "30", "METRICS_DAILY_RETENTION_DAYS": "10"},
+            "METRICS_DAILY_RETENTION_DAYS=10",
+        ),
     ],
 )
 def test_bad_value_names_the_variable(
@@ -42,6 +49,8 @@ def test_bad_value_names_the_variable(
     message = str(info.value)
     assert "\n" not in message
     assert name in message
+    for value in env.values():  # the bad value is shown once, not twice
+        assert message.count(value) <= 1, message
 
 
 def test_secret_values_are_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from dashboard.api.alert_views import add_alert_routes
 from dashboard.api.errors import ERRORS, ApiProblem, problem_from_validation
 from dashboard.api.openapi import build_openapi
 from dashboard.api.schemas import (
@@ -33,7 +34,8 @@ from dashboard.api.schemas import (
     TimeseriesQuery,
     ValidationSettings,
 )
-from dashboard.charts.series import lttb, percent_change, period_average
+from dashboard.charts.series import lttb
+from dashboard.charts.summaries import summarize
 from dashboard.context import AppContext, get_context, record_audit, request_language
 from dashboard.i18n import LANGUAGES, t
 from dashboard.reports.audit_csv import audit_csv
@@ -58,6 +60,8 @@ GZIP_MIN_BYTES: Final = 1024
 GZIP_LEVEL: Final = 5
 
 bp = Blueprint("api", __name__)
+# The alert and report resources share this blueprint's error handling and guard.
+add_alert_routes(bp)
 
 Q = TypeVar("Q", bound=BaseModel)
 
@@ -88,7 +92,8 @@ def error_response(problem: ApiProblem) -> Response:
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
+    """ISO 8601 UTC in whole seconds (slots and period bounds are whole seconds)."""
+    return value.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def _points(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -118,6 +123,8 @@ def _validation_settings(ctx: AppContext) -> ValidationSettings:
         now=datetime.now(UTC),
         hourly_retention_days=ctx.settings.metrics_hourly_retention_days,
         daily_retention_days=ctx.settings.metrics_daily_retention_days,
+        timezone=ctx.settings.default_timezone,
+        business_timezone=ctx.settings.business_zone,
     )
 
 
@@ -258,30 +265,40 @@ def comparison() -> Response:
     ctx = get_context()
     query = _query(ComparisonQuery, ctx)
     periods: list[dict[str, Any]] = []
-    averages: list[float | None] = []
+    frames: list[pd.DataFrame] = []
     with ctx.session() as session:
         for number in (1, 2):
             label, start, end = query.period(number)
             df = timeseries(session, query.metric_type, query.granularity, start, end)
-            averages.append(period_average(df))
+            frames.append(df)
+            # The cards' and the PDF's numbers (``summarize``), for each period on its own.
+            own = summarize(df, metric_type=query.metric_type)
             periods.append(
                 {
                     "label": label,
                     "start_date": _iso(start),
                     "end_date": _iso(end),
-                    "average": averages[-1],
+                    "average": own.average,
+                    "minimum": _int_or_none(own.minimum),
+                    "maximum": _int_or_none(own.maximum),
+                    "latest": _int_or_none(own.latest),
                     **_series(df),
                 }
             )
+    both = summarize(frames[0], metric_type=query.metric_type, compare_df=frames[1])
     return jsonify(
         {
             "metric_type": query.metric_type,
             "granularity": query.granularity,
             "period1": periods[0],
             "period2": periods[1],
-            "change_percentage": percent_change(averages[0], averages[1]),
+            "change_percentage": both.compare_percent,
         }
     )
+
+
+def _int_or_none(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 @bp.get("/metrics/status")
@@ -314,7 +331,8 @@ def export() -> tuple[Response, int, dict[str, str]]:
             end=body.end_date,
             granularity=body.granularity,
             fmt=body.format,
-            tz=body.timezone or "UTC",
+            # One default for the API and the CLI: DEFAULT_TIMEZONE.
+            tz=body.timezone or ctx.settings.default_timezone,
             lang=request_language(),
         )
         row = create_export(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -9,7 +10,6 @@ import pandas as pd
 from dash import html
 
 from dashboard.charts.formatting import (
-    format_delta,
     format_percent_change,
     format_timestamp,
     format_value,
@@ -17,29 +17,51 @@ from dashboard.charts.formatting import (
 )
 from dashboard.charts.summaries import summarize
 from dashboard.i18n import t
-from db.status import CollectionStatus
+from dashboard.page import ids
+from db.metrics import METRIC_IDS, METRICS_BY_ID
+from db.status import CollectionStatus, RecentFailure
 
 
 def card_body(
-    metric_type: str, df: pd.DataFrame, compare_df: pd.DataFrame | None, tz: str, lang: str
+    metric_type: str,
+    df: pd.DataFrame,
+    compare_df: pd.DataFrame | None,
+    tz: str,
+    lang: str,
+    granularity: str = "hourly",
 ) -> list[Any]:
+    """Latest value (and its slot), the period's average with min/max, and in compare mode
+    the change of the averages (the same ``summarize`` numbers as the PDF, CSV and API)."""
     s = summarize(df, metric_type=metric_type, compare_df=compare_df)
-    change = format_delta(s.change, metric_type, lang)
-    if s.change_percent is not None:
-        change += f" ({format_percent_change(s.change_percent)})"
+    spread = (
+        f"{t('dash.min', lang)} {format_value(s.minimum, metric_type, lang)} · "
+        f"{t('dash.max', lang)} {format_value(s.maximum, metric_type, lang)}"
+        if s.minimum is not None
+        else ""
+    )
     body: list[Any] = [
         html.Div(format_value(s.latest, metric_type, lang), className="value-card-value"),
         html.Div(
-            format_timestamp(s.latest_at, tz) if s.latest_at is not None else "",
+            format_timestamp(s.latest_at, tz, granularity) if s.latest_at is not None else "",
             className="value-card-time",
         ),
         html.Div(
-            [html.Span(t("dash.change_range", lang) + " "), html.Span(change)],
-            className="value-card-change",
+            [
+                html.Span(t("dash.average", lang) + " "),
+                html.Span(format_value(s.average, metric_type, lang), className="card-average"),
+            ],
+            className="value-card-average",
+            title=spread,
         ),
+        html.Div(spread, className="value-card-spread"),
     ]
     if compare_df is not None:
         notable = is_notable_change(s.compare_percent)
+        reason = (
+            t("dash.compare_empty", lang)
+            if s.compare_average is None
+            else f"{t('dash.average', lang)} {format_value(s.compare_average, metric_type, lang)}"
+        )
         body.append(
             html.Div(
                 [
@@ -51,6 +73,7 @@ def card_body(
                         + (" compare-up" if (s.compare_percent or 0) > 0 else "")
                         + (" compare-down" if (s.compare_percent or 0) < 0 else ""),
                     ),
+                    html.Span(f" ({reason})", className="compare-average"),
                 ],
                 className="value-card-compare",
             )
@@ -58,7 +81,21 @@ def card_body(
     return body
 
 
-def status_badge(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
+def freshness_text(last: datetime | None, now: datetime, tz: str, lang: str) -> str:
+    """``업데이트 14:05 (3분 전)``: when the newest collection landed, and how long ago."""
+    if last is None:
+        return ""
+    minutes = max(0, int((now - last).total_seconds() // 60))
+    ago = (
+        t("dash.just_now", lang)
+        if minutes == 0
+        else t("dash.minutes_ago", lang).format(n=f"{minutes:,}")
+    )
+    hhmm = pd.Timestamp(last).tz_convert(tz).strftime("%H:%M")
+    return t("dash.updated", lang).format(time=hhmm, ago=ago)
+
+
+def status_badge(status: CollectionStatus, tz: str, lang: str, now: datetime) -> list[Any]:
     colours = {
         "healthy": "success",
         "warning": "warning",
@@ -83,9 +120,70 @@ def status_badge(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
             id="status-light",
         ),
         html.Span(
-            f"{t('dash.status.last', lang)} {last} · "
-            f"{t('dash.status.failures', lang)} {status.failure_count_24h} · "
-            f"{t('dash.status.next', lang)} {nxt}",
-            className="status-text",
+            freshness_text(status.last_collection_at, now, tz, lang),
+            className="freshness",
+            id=ids.FRESHNESS,
         ),
+        html.Span(
+            f"{t('dash.status.last', lang)} {last} · "
+            f"{t('dash.status.failures', lang)} {status.failed_slots_24h} · "
+            f"{t('dash.status.next', lang)} {nxt}",
+            # Phones keep the light and the freshness; the details start at 576 px.
+            className="status-text d-none d-sm-inline",
+        ),
+    ]
+
+
+def _metrics_label(metrics: list[str], lang: str) -> str:
+    if len(metrics) == len(METRIC_IDS):
+        return t("dash.status.all_metrics", lang)
+    if len(metrics) <= 2:
+        return ", ".join(METRICS_BY_ID[m].name(lang) for m in metrics)
+    return t("dash.status.n_metrics", lang).format(n=len(metrics))
+
+
+def failure_rows(failures: list[RecentFailure]) -> list[tuple[Any, list[str], str]]:
+    """(slot, metrics, reason) newest first: a slot's metrics that failed for the same
+    reason (all six, when the source was down) are one row."""
+    grouped: dict[tuple[Any, str], list[str]] = {}
+    for failure in failures:
+        grouped.setdefault((failure.attempted_at, failure.error_message), []).append(
+            failure.metric_type
+        )
+    rows = [(at, metrics, reason) for (at, reason), metrics in grouped.items()]
+    return sorted(rows, key=lambda row: (row[0], len(row[1])), reverse=True)
+
+
+def _reason(message: str, lang: str) -> str:
+    """The recorded (Korean) reason; the collector's fixed ones in the page's language."""
+    for key in ("dash.status.reason_missed", "dash.status.reason_stopped"):
+        if message == t(key, "ko"):
+            return t(key, lang)
+    return message
+
+
+def status_failures(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
+    """The popover behind the status light: the recent failed slots (time in the viewer's
+    zone, metric, reason as recorded); slots stored after all are not listed."""
+    if not status.recent_failures:
+        return [html.P(t("dash.status.no_failures", lang), className="status-no-failures")]
+    header = html.Tr(
+        [html.Th(t(f"dash.status.col_{c}", lang)) for c in ("time", "metric", "reason")]
+    )
+    body = [
+        html.Tr(
+            [
+                html.Td(format_timestamp(at, tz), className="failure-time"),
+                html.Td(_metrics_label(metrics, lang), className="failure-metric"),
+                html.Td(_reason(reason, lang), className="failure-reason"),
+            ]
+        )
+        for at, metrics, reason in failure_rows(status.recent_failures)
+    ]
+    summary = t("dash.status.failed_slots", lang).format(
+        failed=status.failed_slots_24h, missed=status.missed_slots_24h
+    )
+    return [
+        html.P(summary, className="status-failure-summary"),
+        dbc.Table([html.Thead(header), html.Tbody(body)], size="sm", className="status-failures"),
     ]

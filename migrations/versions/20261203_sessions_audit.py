@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20261203_sessions_audit"
-down_revision: str | None = "20251104_add_exports"
+down_revision: str | None = "20261203_collection_claims"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
