@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,8 @@ def _csv_view(ctx: Any, now: datetime) -> tuple[Any, list[dict[str, str]], list[
     result = export_file(ctx.sessions, spec, max_bytes=ctx.settings.export_max_bytes)
     assert result.filename == (
         f"metrics_hourly_{spec.start.astimezone(spec.zone).date()}_"
-        f"{spec.end.astimezone(spec.zone).date()}.csv"
+        # The end is exclusive: the name carries the day of the period's last instant.
+        f"{(spec.end - timedelta(microseconds=1)).astimezone(spec.zone).date()}.csv"
     )
     current_rows, previous_rows = _csv_blocks(result.content)
     return spec, current_rows, previous_rows
