@@ -49,7 +49,7 @@ class ChartRenderer:
         *,
         tabs: int = 3,
         render_timeout_s: float = 30.0,
-        start_timeout_s: float = 30.0,
+        start_timeout_s: float = 90.0,  # Chromium with three tabs takes 20–80 s on a loaded host
         idle_close_s: float = 300.0,
     ) -> None:
         self.chromium_path = Path(chromium_path)
