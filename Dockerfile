@@ -16,6 +16,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     APP_VENV=/opt/venv
 WORKDIR /src
+# The locked dependencies first, in their own layer: a rebuild after a source change only
+# reinstalls the project (from a wheelhouse, the next step installs everything offline).
+COPY scripts/container-build.sh requirements.lock /src/deps/
+RUN if [ -z "$WHEELHOUSE" ]; then /src/deps/container-build.sh deps; fi
 COPY . /src
 RUN WHEELHOUSE="${WHEELHOUSE:+/src/$WHEELHOUSE}" scripts/container-build.sh python
 

@@ -11,7 +11,13 @@ from typing import Any
 
 import click
 
-from admin_metrics import collect_commands, export_commands, token_commands
+from admin_metrics import (
+    alert_commands,
+    collect_commands,
+    export_commands,
+    session_commands,
+    token_commands,
+)
 from admin_metrics.cli_obj import Obj, pass_obj
 from admin_metrics.settings import Settings, SettingsError
 
@@ -34,7 +40,7 @@ def db_upgrade(obj: Obj, revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
     from db.migrate import current_revision, upgrade
 
-    upgrade(obj.settings.store_url, revision)
+    upgrade(obj.settings.store_url, revision, obj.settings.business_zone)
     click.echo(f"Database at revision {current_revision(obj.settings.store_url)}")
 
 
@@ -178,7 +184,7 @@ def demo(obj: Obj, host: str, port: int, no_serve: bool) -> None:
     from db.migrate import upgrade
 
     settings = obj.settings
-    upgrade(settings.store_url)
+    upgrade(settings.store_url, business_timezone=settings.business_zone)
     password = demo_admin_password(settings)
     with store_session(settings.store_url) as session:
         set_admin_password(session, DEMO_ADMIN, password)
@@ -207,12 +213,17 @@ def prepare_demo_source(settings: Settings) -> Settings:
 
 # The feature verbs, registered explicitly (their modules know nothing of ``cli``).
 for _command in (
+    alert_commands.alerts_group,
+    alert_commands.reports_group,
     collect_commands.collect,
     collect_commands.status,
     export_commands.export,
     token_commands.create_token,
     token_commands.list_tokens,
     token_commands.revoke_token,
+    session_commands.sessions_group,
+    session_commands.disable_admin_command,
+    session_commands.audit_command,
 ):
     cli.add_command(_command)
 
@@ -224,6 +235,9 @@ def main() -> None:
         cli(standalone_mode=True)
     except SettingsError as exc:
         click.echo(str(exc), err=True)
+        from admin_metrics.refused_start import record_refused_start
+
+        record_refused_start(str(exc))
         sys.exit(2)
     except SQLAlchemyError as exc:  # the store went away mid-command: one line, no traceback
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]

@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from admin_metrics.cli_obj import Obj, pass_obj
 from db.metrics import GRANULARITIES, METRIC_IDS
+
+if TYPE_CHECKING:
+    from dashboard.reports.types import ExportSpec
 
 log = logging.getLogger(__name__)
 
@@ -96,5 +100,20 @@ def export(
         if renderer is not None:
             renderer.close()
     output.write_bytes(result.content)
+    _audit_export(settings.store_url, spec, output)
     note = ", downsampled" if result.downsampled else ""
     click.echo(f"Wrote {output} ({len(result.content):,} bytes{note})")
+
+
+def _audit_export(store_url: str, spec: ExportSpec, output: Path) -> None:
+    """Who exported what goes to the audit log, from the command line too."""
+    from db import audit
+    from db.engine import store_session
+
+    with store_session(store_url) as session:
+        audit.record_event(
+            session,
+            audit.EXPORT_CREATED,
+            actor=audit.CLI_ACTOR,
+            details={**spec.describe(), "via": "cli", "file": output.name},
+        )

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask
 
 from admin_metrics.logs import configure_logging
+from admin_metrics.refused_start import record_refused_start
 from admin_metrics.settings import Settings, SettingsError, load_settings
 
 WSGI_APP = "admin_metrics.wsgi:create()"
@@ -36,12 +37,15 @@ def serving_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
 
 
 def create() -> Flask:
+    store_url: str | None = None
     try:
         settings = load_settings()
+        store_url = settings.store_url
         configure_logging(settings.log_level, settings.log_format)
         return serving_app(settings)
     except SettingsError as exc:
         print(exc, file=sys.stderr)
+        record_refused_start(str(exc), store_url)
         raise SystemExit(2) from None
 
 

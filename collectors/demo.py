@@ -337,13 +337,14 @@ def backfill(
         quiet.setLevel(logging.WARNING)  # not 2000 "collected" lines during the back-fill
         try:
             _collect_all(settings, sessions, source, queries, slots, progress, simulated)
-            catch_up_daily(sessions, now)
+            catch_up_daily(sessions, now, settings.business_zone)
             with session_scope(sessions) as session:
                 apply_retention(
                     session,
                     now,
                     settings.metrics_hourly_retention_days,
                     settings.metrics_daily_retention_days,
+                    settings.business_zone,
                 )
         finally:
             quiet.setLevel(level)

@@ -9,6 +9,7 @@ from admin_metrics.settings import Settings
 from collectors.queries import check_source_queries, collection_budget, source_engine
 from collectors.runner import Sleep, SlotResult, collect_slot, hourly_slot, rollup_day
 from db.engine import make_engine, session_factory
+from db.periods import local_date
 
 
 def parse_instant(value: str) -> datetime:
@@ -28,14 +29,16 @@ def collect_once(
 ) -> SlotResult:
     """Hourly: collect the slot containing ``at`` (default now) as of that slot; a slot
     already stored is left alone (no source read, no failure rows).
-    Daily: roll up the UTC day containing ``at`` (default yesterday)."""
+    Daily: roll up the business day (``BUSINESS_TIMEZONE``) containing ``at`` (default
+    yesterday)."""
     now = datetime.now(UTC)
     store = make_engine(settings.store_url)
     sessions = session_factory(store)
     try:
         if granularity == "daily":
-            day = (at or now - timedelta(days=1)).astimezone(UTC).date()
-            return rollup_day(sessions, day)
+            zone = settings.business_zone
+            day = local_date(at or now - timedelta(days=1), zone)
+            return rollup_day(sessions, day, zone)
         queries = check_source_queries(settings)
         source = source_engine(settings)
         try:

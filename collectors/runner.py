@@ -3,7 +3,8 @@
 - ``collect_slot``: read the six values (one source snapshot), write them in one store
   transaction with an idempotent insert; 3 attempts with back-off inside one wall-clock
   budget (``CollectionBudget``), then failure rows. A slot already stored is left alone.
-- ``rollup_day`` / ``catch_up_daily``: daily rows = rounded average of a UTC day's hourly values.
+- ``rollup_day`` / ``catch_up_daily``: daily rows = rounded average of the hourly values of
+  a business day (00:00–24:00 in ``BUSINESS_TIMEZONE``), stored at that local midnight.
 - ``apply_retention``: drop hourly/daily snapshots past their retention, keep 1000 failures.
 """
 
@@ -13,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Engine, delete, func, select
@@ -25,6 +26,7 @@ from db.claims import add_failures, claim_slot, finish_claim, is_stored, stored_
 from db.engine import session_scope
 from db.metrics import METRIC_IDS, METRICS_BY_ID
 from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
+from db.periods import day_window, local_date, local_midnight, retention_limit
 from db.upsert import insert_new
 
 log = logging.getLogger(__name__)
@@ -77,8 +79,9 @@ def hourly_slot(now: datetime, slot_seconds: int = 3600) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % slot_seconds, UTC)
 
 
-def day_start(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+def day_start(day: date, zone: str = "UTC") -> datetime:
+    """Where the daily value of ``day`` is stored: its local midnight in ``zone`` (UTC)."""
+    return local_midnight(day, zone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,56 +241,60 @@ def _rounded_mean(total: int, count: int) -> int:
     return int((Decimal(total) / Decimal(count)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def daily_averages(session: Session, day: date) -> dict[str, int]:
-    """Per metric, the rounded (half up) average of the hourly values of UTC ``day``."""
-    start = day_start(day)
+def daily_averages(session: Session, day: date, zone: str = "UTC") -> dict[str, int]:
+    """Per metric, the rounded (half up) average of the hourly values of business ``day``
+    (``[00:00, 24:00)`` in ``zone``; 23 or 25 hourly slots across a DST change)."""
+    window = day_window(day, zone)
     stmt = (
         select(MetricSnapshot.metric_type, func.sum(MetricSnapshot.value), func.count())
         .where(
             MetricSnapshot.granularity == "hourly",
-            MetricSnapshot.collected_at >= start,
-            MetricSnapshot.collected_at < start + timedelta(days=1),
+            MetricSnapshot.collected_at >= window.start,
+            MetricSnapshot.collected_at < window.end,
         )
         .group_by(MetricSnapshot.metric_type)
     )
     return {str(m): _rounded_mean(int(total), int(n)) for m, total, n in session.execute(stmt)}
 
 
-def rollup_day(sessions: sessionmaker[Session], day: date) -> SlotResult:
-    """Write the daily rows of ``day`` (idempotent). Not ok when the day has no hourly data."""
+def rollup_day(sessions: sessionmaker[Session], day: date, zone: str = "UTC") -> SlotResult:
+    """Write the daily rows of business ``day`` in ``zone`` (idempotent). Not ok when the day
+    has no hourly data."""
+    at = day_start(day, zone)
     with session_scope(sessions) as session:
-        values = daily_averages(session, day)
-        inserted = insert_snapshots(session, values, "daily", day_start(day))
+        values = daily_averages(session, day, zone)
+        inserted = insert_snapshots(session, values, "daily", at)
     if not values:
-        return SlotResult(day_start(day), "daily", False, 1, {}, 0, "no hourly data")
-    log.info("Daily rollup of %s: %d row(s) written", day.isoformat(), inserted)
-    return SlotResult(day_start(day), "daily", True, 1, values, inserted)
+        return SlotResult(at, "daily", False, 1, {}, 0, "no hourly data")
+    log.info("Daily rollup of %s (%s): %d row(s) written", day.isoformat(), zone, inserted)
+    return SlotResult(at, "daily", True, 1, values, inserted)
 
 
-def days_needing_rollup(session: Session, today: date) -> list[date]:
-    """Past UTC days with hourly data but no daily row for some metric present that day."""
+def days_needing_rollup(session: Session, today: date, zone: str = "UTC") -> list[date]:
+    """Past business days with hourly data but no daily row for some metric present that day."""
     hourly = session.execute(
         select(MetricSnapshot.metric_type, MetricSnapshot.collected_at).where(
             MetricSnapshot.granularity == "hourly",
-            MetricSnapshot.collected_at < day_start(today),
+            MetricSnapshot.collected_at < day_start(today, zone),
         )
     )
-    wanted = {(m, at.astimezone(UTC).date()) for m, at in hourly}
+    wanted = {(m, local_date(at, zone)) for m, at in hourly}
     daily = session.execute(
         select(MetricSnapshot.metric_type, MetricSnapshot.collected_at).where(
             MetricSnapshot.granularity == "daily"
         )
     )
-    have = {(m, at.astimezone(UTC).date()) for m, at in daily}
+    have = {(m, local_date(at, zone)) for m, at in daily}
     return sorted({day for _m, day in wanted - have})
 
 
-def catch_up_daily(sessions: sessionmaker[Session], now: datetime) -> list[date]:
-    """Roll up every completed day that is missing its daily rows (e.g. down at midnight)."""
+def catch_up_daily(sessions: sessionmaker[Session], now: datetime, zone: str = "UTC") -> list[date]:
+    """Roll up every completed business day that is missing its daily rows (e.g. down at
+    midnight)."""
     with session_scope(sessions) as session:
-        days = days_needing_rollup(session, now.astimezone(UTC).date())
+        days = days_needing_rollup(session, local_date(now, zone), zone)
     for day in days:
-        rollup_day(sessions, day)
+        rollup_day(sessions, day, zone)
     return days
 
 
@@ -300,16 +307,20 @@ class RetentionResult:
 
 
 def apply_retention(
-    session: Session, now: datetime, hourly_days: int, daily_days: int
+    session: Session, now: datetime, hourly_days: int, daily_days: int, zone: str = "UTC"
 ) -> RetentionResult:
     """Delete snapshots older than their retention and all but the newest 1000 failures;
-    claims go with the hourly rows they accounted for."""
+    claims go with the hourly rows they accounted for.
+
+    A slot is kept while it contains ``now − days`` or is newer (``db.periods``), so the
+    page's "last 30 days" hourly and "last 90 days" daily are always wholly stored.
+    """
     counts: list[int] = []
     for granularity, days in (("hourly", hourly_days), ("daily", daily_days)):
         result = session.execute(
             delete(MetricSnapshot).where(
                 MetricSnapshot.granularity == granularity,
-                MetricSnapshot.collected_at < now - timedelta(days=days),
+                MetricSnapshot.collected_at < retention_limit(now, days, granularity, zone),
             )
         )
         counts.append(int(result.rowcount or 0))  # type: ignore[attr-defined]
@@ -324,7 +335,9 @@ def apply_retention(
     )
     counts.append(int(result.rowcount or 0))  # type: ignore[attr-defined]
     result = session.execute(
-        delete(CollectionClaim).where(CollectionClaim.slot < now - timedelta(days=hourly_days))
+        delete(CollectionClaim).where(
+            CollectionClaim.slot < retention_limit(now, hourly_days, "hourly", zone)
+        )
     )
     counts.append(int(result.rowcount or 0))  # type: ignore[attr-defined]
     log.info(

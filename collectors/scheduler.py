@@ -21,8 +21,10 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -43,6 +45,7 @@ from collectors.runner import (
 )
 from db.engine import make_engine, session_factory, session_scope
 from db.exports import delete_expired_exports
+from db.security_retention import SecurityRetention, prune_security_records
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,23 @@ def collector_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+class SchedulerExtension(Protocol):
+    """Work that runs only on the leader, beside collection (e.g. alerts and reports).
+
+    ``after_collection`` is called on the collection job's thread when a slot is done
+    (stored or failed) and must return at once: it only hands work to the extension's own
+    threads, so the extension can never delay the next collection.
+    """
+
+    def after_collection(self) -> None: ...
+
+    def interval_jobs(self) -> Sequence[tuple[str, Callable[[], object], float]]:
+        """``(job id, function, every N seconds)`` to schedule while leader."""
+        ...
+
+    def stop(self) -> None: ...
+
+
 class MetricsService:
     """Leader election plus, while leader, the scheduler. Thread-safe start/stop."""
 
@@ -70,8 +90,10 @@ class MetricsService:
         election_interval: float = ELECTION_INTERVAL_SECONDS,
         sleep: Sleep | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        extensions: Sequence[SchedulerExtension] = (),
     ) -> None:
         self.settings = settings
+        self.extensions = tuple(extensions)
         self.queries = queries
         self._lock = lock or leader_lock_for(settings.store_url, settings.data_dir)
         self._interval = election_interval
@@ -143,9 +165,17 @@ class MetricsService:
                 )
             finally:
                 self._collecting.clear()
+                self._after_collection()
+
+    def _after_collection(self) -> None:
+        for extension in self.extensions:
+            try:
+                extension.after_collection()
+            except Exception:  # noqa: BLE001 - an extension never breaks collection
+                log.exception("After-collection hook %r failed", extension)
 
     def daily_rollup(self) -> None:
-        catch_up_daily(self._sessions, self._clock())
+        catch_up_daily(self._sessions, self._clock(), self.settings.business_zone)
 
     def retention(self) -> None:
         with session_scope(self._sessions) as session:
@@ -154,7 +184,9 @@ class MetricsService:
                 self._clock(),
                 self.settings.metrics_hourly_retention_days,
                 self.settings.metrics_daily_retention_days,
+                self.settings.business_zone,
             )
+            prune_security_records(session, SecurityRetention.of(self.settings), self._clock())
 
     def cleanup_exports(self) -> None:
         with session_scope(self._sessions) as session:
@@ -179,7 +211,10 @@ class MetricsService:
             self.collect_current_slot, "date", run_date=datetime.now(UTC), id="takeover"
         )
         scheduler.add_job(
-            self.daily_rollup, CronTrigger(hour=0, minute=5, timezone=UTC), id="daily"
+            self.daily_rollup,
+            # Just after the business day ends (its zone's midnight), not UTC's.
+            CronTrigger(hour=0, minute=5, timezone=ZoneInfo(self.settings.business_zone)),
+            id="daily",
         )
         scheduler.add_job(
             self.retention, CronTrigger(hour=1, minute=0, timezone=UTC), id="retention"
@@ -189,6 +224,9 @@ class MetricsService:
             IntervalTrigger(minutes=EXPORT_CLEANUP_MINUTES, timezone=UTC),
             id="exports",
         )
+        for extension in self.extensions:
+            for job_id, func, seconds in extension.interval_jobs():
+                scheduler.add_job(func, IntervalTrigger(seconds=seconds, timezone=UTC), id=job_id)
         # Days missed while no leader ran (down at midnight) are rolled up right away.
         scheduler.add_job(
             self.daily_rollup,
@@ -247,17 +285,24 @@ class MetricsService:
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
             scheduler.shutdown(wait=True)
+        for extension in self.extensions:
+            try:
+                extension.stop()
+            except Exception:  # noqa: BLE001 - stop the others and release the lock anyway
+                log.exception("Stopping %r failed", extension)
         self._lock.release()
         self._source.dispose()
         self._store.dispose()
 
 
-def start_metrics_service(settings: Settings) -> MetricsService | None:
+def start_metrics_service(
+    settings: Settings, *, extensions: Sequence[SchedulerExtension] = ()
+) -> MetricsService | None:
     """Validate the source queries (always) and start collection unless disabled."""
     queries = check_source_queries(settings)
     if not settings.metrics_collection_enabled:
         log.info("Metrics collection disabled (METRICS_COLLECTION_ENABLED=false)")
         return None
-    service = MetricsService(settings, queries).start()
+    service = MetricsService(settings, queries, extensions=extensions).start()
     atexit.register(service.stop)
     return service

@@ -6,16 +6,24 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, jsonify, redirect
+from dash.exceptions import DependencyException
+from flask import Flask, Response, jsonify, redirect, request
 from sqlalchemy import text
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from admin_metrics.settings import Settings, SettingsError
-from collectors.scheduler import start_metrics_service
+from alerts.config import alert_config
+from alerts.service import AlertService
+from collectors.scheduler import SchedulerExtension, start_metrics_service
 from dashboard.api.views import register_api
-from dashboard.auth import init_auth, public_endpoints
-from dashboard.context import EXTENSION_KEY, AppContext, get_context
+from dashboard.auth import init_auth, public_endpoints, store_unavailable_response
+from dashboard.context import EXTENSION_KEY, AppContext, get_context, request_language
+from dashboard.i18n import t
 from dashboard.page.layout import build_dash
 from dashboard.paths import ASSETS_DIR
+from dashboard.reports.mailing import ReportPresenter
+from dashboard.wire import init_wire
 from db.engine import make_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -73,7 +81,10 @@ def _create_server(settings: Settings, secret_key: str) -> Flask:
         SESSION_COOKIE_PATH=prefix,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.session_cookie_secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # The server-side session (SESSION_IDLE_MINUTES, SESSION_MAX_HOURS) decides; the
+        # cookie itself is a browser-session cookie. Remember-me cookies are never issued.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
+        REMEMBER_COOKIE_DURATION=timedelta(seconds=0),
         WTF_CSRF_TIME_LIMIT=None,
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=1024 * 1024,
@@ -95,6 +106,49 @@ def _register_health(server: Flask, ctx: AppContext) -> None:
     server.add_url_rule(ctx.url("healthz"), "healthz", healthz)
 
 
+# A store that cannot be reached (down, restarting, pool exhausted): a 503, not a bug.
+STORE_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeout,
+)
+
+
+def _register_error_handlers(server: Flask) -> None:
+    """Answers for what escapes a view: one log line each, never a traceback page.
+
+    The API blueprint has its own handlers (JSON ``{error, code}``); these cover the page,
+    Dash's endpoints and sign-in.
+    """
+
+    def store_down(exc: Exception) -> Response:
+        log.error(
+            "%s %s: store unavailable: %s", request.method, request.path, exc.__class__.__name__
+        )
+        return store_unavailable_response()
+
+    def unknown_dash_file(exc: DependencyException) -> Response:
+        # Dash raises this for any component-suite path it does not serve.
+        log.info("Not found: %s %s (no such Dash file)", request.method, request.path)
+        return Response(t("error.not_found", request_language()), 404, mimetype="text/plain")
+
+    for error in STORE_ERRORS:
+        server.register_error_handler(error, store_down)
+    server.register_error_handler(DependencyException, unknown_dash_file)
+
+
+def _scheduler_extensions(settings: Settings, ctx: AppContext) -> list[SchedulerExtension]:
+    """Alerts and scheduled reports run on the collection leader, with the page's own
+    report service (PDF charts through the app's shared chart renderer)."""
+    if not settings.metrics_collection_enabled:
+        return []
+    presenter = ReportPresenter(
+        ctx.sessions, max_bytes=settings.export_max_bytes, renderer=ctx.get_chart_renderer
+    )
+    return [AlertService(ctx.sessions, alert_config(settings), presenter)]
+
+
 def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     """Build the whole application. ``secret_key`` overrides ``settings.secret_key`` (demo)."""
     key = secret_key or (settings.secret_key.get_secret_value() if settings.secret_key else None)
@@ -107,6 +161,7 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     server.extensions[EXTENSION_KEY] = ctx
 
     init_auth(server)
+    _register_error_handlers(server)
     _register_health(server, ctx)
     server.after_request(_security_headers)
 
@@ -117,10 +172,22 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
 
     register_api(server, ctx)
 
-    build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=ctx.url(DASH_PATH))
-    ctx.public_endpoints = public_endpoints(server, ctx.url(DASH_PATH))
+    dash_base = ctx.url(DASH_PATH)
+    build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=dash_base)
+    # Static files are the same for everyone: compressed once per worker, cached for long.
+    init_wire(
+        server,
+        (
+            dash_base + "assets/",
+            dash_base + "_dash-component-suites/",
+            settings.url_prefix + "static/",
+        ),
+    )
+    ctx.public_endpoints = public_endpoints(server, dash_base)
     # Validates SOURCE_QUERIES_FILE (a bad entry raises SettingsError: one line) and, unless
     # METRICS_COLLECTION_ENABLED=false, joins the scheduler's leader election (after fork:
     # the factory runs in each worker); stopped at exit.
-    ctx.scheduler = start_metrics_service(settings)
+    ctx.scheduler = start_metrics_service(settings, extensions=_scheduler_extensions(settings, ctx))
+    # After fork too: each worker warms its own renderer, in the background.
+    ctx.warm_chart_renderer()
     return server

@@ -12,15 +12,17 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, request
+from flask_login import current_user
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from admin_metrics.settings import Settings
-from dashboard.charts.series import SeriesCache
+from dashboard.charts.series import Series, SeriesCache
 from dashboard.reports.chart_renderer import ChartRenderer
+from db import audit
 from db.engine import session_scope
 
 if TYPE_CHECKING:
@@ -42,7 +44,10 @@ class AppContext:
     # The collection scheduler (None when METRICS_COLLECTION_ENABLED=false).
     scheduler: MetricsService | None = None
     # The page's query results, shared by every admin viewing the same range.
-    series_cache: SeriesCache = field(default_factory=SeriesCache)
+    series_cache: SeriesCache[Series] = field(default_factory=SeriesCache)
+    # The page's figures and cards built from them: under many concurrent admins on the
+    # same ranges, building and validating figures was most of a callback's CPU.
+    figure_cache: SeriesCache[tuple[list[Any], list[Any]]] = field(default_factory=SeriesCache)
     # The Dash app (its CSP hashes go into every response).
     dash_app: Dash | None = None
     # Kaleido for PDF charts: created on first use (get_chart_renderer), never for CSVs.
@@ -65,6 +70,13 @@ class AppContext:
                 self.chart_renderer = ChartRenderer(self.settings.chromium_path)
                 atexit.register(self.chart_renderer.close)
             return self.chart_renderer
+
+    def warm_chart_renderer(self) -> bool:
+        """Start the renderer's browser in the background (CHART_RENDERER_WARM); returns
+        at once, so a worker's start-up never waits for Chromium."""
+        if not self.settings.chart_renderer_warm:
+            return False
+        return self.get_chart_renderer().warm_up()
 
     def close(self) -> list[str]:
         """Stop the scheduler, then the chart renderer, then close the store's pool.
@@ -100,8 +112,29 @@ def get_context(app: Flask | None = None) -> AppContext:
     return ctx
 
 
+def request_theme() -> str | None:
+    """The ``theme`` cookie (``light``/``dark``); None: follow the browser's colour scheme."""
+    theme = request.cookies.get("theme")
+    return theme if theme in ("light", "dark") else None
+
+
 def request_language() -> str:
     """``?lang=`` wins, then the ``lang`` cookie, then the configured default."""
     settings = get_context().settings
     lang = request.args.get("lang") or request.cookies.get("lang") or settings.default_language
     return lang if lang in ("ko", "en") else settings.default_language
+
+
+def record_audit(
+    db: Session,
+    action: str,
+    *,
+    actor: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append an audit event for this request inside ``db``'s transaction (it commits or
+    fails with the action). The actor defaults to the signed-in user, the address is the
+    client's (through a trusted proxy: the forwarded one)."""
+    if actor is None and current_user.is_authenticated:
+        actor = current_user.username
+    audit.record_event(db, action, actor=actor, address=request.remote_addr, details=details)

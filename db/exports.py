@@ -39,14 +39,23 @@ def save_export(
     return row
 
 
-def get_export(session: Session, export_id: str, now: datetime | None = None) -> ExportFile | None:
-    """The export if it exists and has not expired."""
+def get_export(
+    session: Session,
+    export_id: str,
+    now: datetime | None = None,
+    *,
+    owner_id: int | None = None,
+) -> ExportFile | None:
+    """The export if it exists, has not expired and (with ``owner_id``) belongs to that
+    account: another admin's file is "not found", never shown."""
     try:
         uuid.UUID(export_id)
     except ValueError:
         return None
     row = session.get(ExportFile, export_id)
     if row is None or row.expires_at <= (now or datetime.now(UTC)):
+        return None
+    if owner_id is not None and row.user_id != owner_id:
         return None
     return row
 

@@ -13,17 +13,21 @@ from db.engine import normalise_url
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, business_timezone: str | None = None) -> Config:
+    """``business_timezone``: the zone whose days daily rows are (``BUSINESS_TIMEZONE``);
+    the ``20261203_business_day_daily`` revision re-rolls daily rows in it."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ``%`` must be escaped for ConfigParser interpolation (passwords may contain it).
     cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
     cfg.attributes["configure_logging"] = False
+    if business_timezone:
+        cfg.attributes["business_timezone"] = business_timezone
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", business_timezone: str | None = None) -> None:
+    command.upgrade(alembic_config(url, business_timezone), revision)
 
 
 def downgrade(url: str, revision: str = "base") -> None:

@@ -63,7 +63,9 @@ def _series_frame(dialect: str, rows: Sequence[Any]) -> pd.DataFrame:
 def timeseries(
     session: Session, metric_type: str, granularity: str, start: datetime, end: datetime
 ) -> pd.DataFrame:
-    """One metric's snapshots with ``start <= collected_at <= end``, oldest first.
+    """One metric's snapshots with ``start <= collected_at < end``, oldest first.
+
+    Half-open like every period (``db.periods``): adjacent periods never share a slot.
 
     Columns: ``timestamp`` (datetime64[ns, UTC]), ``value`` (int64).
     Served by ``idx_metric_type_time`` (metric_type, granularity, collected_at DESC).
@@ -76,7 +78,7 @@ def timeseries(
             MetricSnapshot.metric_type == metric_type,
             MetricSnapshot.granularity == granularity,
             MetricSnapshot.collected_at >= start,
-            MetricSnapshot.collected_at <= end,
+            MetricSnapshot.collected_at < end,
         )
         .order_by(MetricSnapshot.collected_at)
     )

@@ -22,6 +22,15 @@ if not config.get_main_option("sqlalchemy.url"):
     url = normalise_url(load_settings().store_url)
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
 
+if "business_timezone" not in config.attributes:
+    # The zone of the organisation's days, for revisions that re-roll daily rows.
+    from admin_metrics.settings import SettingsError, load_settings
+
+    try:
+        config.attributes["business_timezone"] = load_settings().business_zone
+    except SettingsError:
+        config.attributes["business_timezone"] = "Asia/Seoul"
+
 target_metadata = Base.metadata
 
 

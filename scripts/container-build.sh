@@ -4,6 +4,9 @@
 #
 #   scripts/container-build.sh system   Debian packages (Chromium + Nanum font for PDF charts),
 #                                       the non-root user (when CREATE_USER=1)
+#   scripts/container-build.sh deps     virtualenv at $APP_VENV with requirements.lock (next to
+#                                       this script, or in the project) installed, so the image's
+#                                       dependency layer is reused when only the source changes
 #   scripts/container-build.sh python   virtualenv at $APP_VENV with the project installed
 #                                       (from $WHEELHOUSE with --no-index when given)
 #   scripts/container-build.sh check    smoke check of the installed app (imports, assets,
@@ -12,7 +15,8 @@
 # Environment: APP_VENV (default /opt/venv), WHEELHOUSE (optional), APP_USER (default app),
 # APP_HOME (default /app), CREATE_USER (1 in the Dockerfile), SKIP_APT (1: never apt-get).
 set -euo pipefail
-SRC="$(cd "$(dirname "$0")/.." && pwd)"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+SRC="$(cd "$HERE/.." && pwd)"
 APP_VENV="${APP_VENV:-/opt/venv}"
 APP_USER="${APP_USER:-app}"
 APP_HOME="${APP_HOME:-/app}"
@@ -42,8 +46,19 @@ step_system() {
   fi
 }
 
+make_venv() {
+  [[ -x "$APP_VENV/bin/python" ]] || "$PYTHON" -m venv "$APP_VENV"
+}
+
+step_deps() {
+  local lock="$HERE/requirements.lock"
+  [[ -f "$lock" ]] || lock="$SRC/requirements.lock"
+  make_venv
+  "$APP_VENV/bin/python" -m pip --disable-pip-version-check install -q --no-cache-dir -r "$lock"
+}
+
 step_python() {
-  "$PYTHON" -m venv "$APP_VENV"
+  make_venv
   local pip=("$APP_VENV/bin/python" -m pip --disable-pip-version-check)
   if [[ -n "${WHEELHOUSE:-}" ]]; then
     # Air-gapped: only what the wheelhouse holds (the locked set and the project wheel).
@@ -89,8 +104,9 @@ PY
 
 case "${1:-all}" in
   system) step_system ;;
+  deps) step_deps ;;
   python) step_python ;;
   check) step_check ;;
   all) step_system; step_python; step_check ;;
-  *) echo "usage: $0 system|python|check|all" >&2; exit 2 ;;
+  *) echo "usage: $0 system|deps|python|check|all" >&2; exit 2 ;;
 esac

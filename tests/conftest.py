@@ -121,6 +121,9 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "data_dir": tmp_path / "var",
             "secret_key": "test-secret-key-0123456789abcdef",
             "metrics_collection_enabled": False,
+            # One Chromium per app would swamp the test machine; tests that need a warm
+            # renderer ask for it.
+            "chart_renderer_warm": False,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

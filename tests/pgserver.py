@@ -74,6 +74,10 @@ class PgServer:
             "--locale",
             "C.UTF-8",
         )
+        return self.resume()
+
+    def resume(self) -> PgServer:
+        """Start the (initialised) server on its port; also after ``pause``."""
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -93,6 +97,10 @@ class PgServer:
             "start",
         )
         return self
+
+    def pause(self) -> None:
+        """Stop the server but keep its data (a store outage); ``resume`` starts it again."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         try:

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import requests
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -29,10 +30,13 @@ from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import insert
 
 from collectors.source import SQLITE_TIMESTAMP_FORMAT
+from dashboard.context import get_context
+from dashboard.page import ids
 from db.accounts import set_admin_password
 from db.engine import make_engine, store_session
 from db.metrics import METRIC_IDS
 from db.models import MetricSnapshot
+from db.periods import day_window, local_date
 from tests.pgserver import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,6 +95,16 @@ def http_login(
     )
 
 
+def http_logout(session: requests.Session, base: str) -> requests.Response:
+    """Sign out with the button of ``{base}logout`` (a POST with the CSRF token)."""
+    page = session.get(base + "logout", timeout=10)
+    token = CSRF.search(page.text)
+    assert token, f"sign-out form with a CSRF token at {base}logout ({page.status_code})"
+    return session.post(
+        base + "logout", data={"csrf_token": token.group(1)}, allow_redirects=False, timeout=10
+    )
+
+
 def browser_login(browser: Any, password: str = ADMIN_PASSWORD, username: str = "admin") -> None:
     """Fill the login form the browser is showing and submit it."""
     wait = WebDriverWait(browser, 30)
@@ -143,6 +157,8 @@ def start_live_server(
             "SECRET_KEY": "live-secret-key-0123456789abcdef",
             "DATA_DIR": str(tmp_path / "var"),
             "METRICS_COLLECTION_ENABLED": "false",
+            # A Chromium per live server would swamp the test machine (tests can ask).
+            "CHART_RENDERER_WARM": "false",
         }
     )
     env.update(env_overrides)
@@ -242,6 +258,7 @@ def seed_history(
     hourly_days: int = 30,
     daily_days: int = 90,
     gaps: Iterable[int] = DEFAULT_GAPS,
+    zone: str = "Asia/Seoul",
 ) -> datetime:
     """Insert the history; returns the newest hourly slot."""
     now = datetime.now(UTC)
@@ -257,17 +274,20 @@ def seed_history(
             }
             for m in METRIC_IDS
         ]
-    today = newest.replace(hour=0)
+    # Daily rows are business days (BUSINESS_TIMEZONE, default Asia/Seoul): the mean of that
+    # local day's hourly values, stored at its local midnight, up to yesterday.
+    today = local_date(newest, zone)
     for d in range(1, daily_days + 1):
-        day = today - timedelta(days=d)
+        window = day_window(today - timedelta(days=d), zone)
+        hours = int(window.length.total_seconds() // 3600)
         for m in METRIC_IDS:
-            values = [metric_value(m, day + timedelta(hours=h)) for h in range(24)]
+            values = [metric_value(m, window.start + timedelta(hours=h)) for h in range(hours)]
             rows.append(
                 {
                     "metric_type": m,
-                    "value": round(sum(values) / 24),
+                    "value": round(sum(values) / hours),
                     "granularity": "daily",
-                    "collected_at": day,
+                    "collected_at": window.start,
                 }
             )
     with store_session(url) as session:
@@ -283,6 +303,7 @@ def render_request(
     tz: str = "Asia/Seoul",
     lang: str = "ko",
     slot: str | None = "seen",
+    theme: str | None = None,
 ) -> dict[str, Any]:
     """The body of a ``_dash-update-component`` POST that (re)draws the six graphs, built
     from ``_dash-dependencies`` like the browser does."""
@@ -293,6 +314,7 @@ def render_request(
         ("latest-slot", "data"): slot,
         ("retry-button", "n_clicks"): None,
         ("page-lang", "data"): lang,
+        ("page-theme", "data"): theme,
     }
 
     def spec(item: dict[str, str]) -> dict[str, Any]:
@@ -483,3 +505,149 @@ def fill_source(
                 conn.execute(sa.text("INSERT INTO tags (name) VALUES (:n)"), {"n": f"t{i}"})
     finally:
         engine.dispose()
+
+
+# --- sessions, sign-in limits and the audit log ----------------------------------------------
+SESSION_COOKIE = "admin_metrics_session"
+DASH_PAGE = "/admin/metrics/"
+
+
+def csrf_token(client: FlaskClient) -> str:
+    """The CSRF token of this browser's session (from the sign-out page)."""
+    page = client.get("/logout").get_data(as_text=True)
+    found = CSRF.search(page)
+    assert found, "the sign-out page carries a CSRF token"
+    return found.group(1)
+
+
+def sign_out(client: FlaskClient) -> Any:
+    return client.post("/logout", data={"csrf_token": csrf_token(client)})
+
+
+def session_cookie(client: FlaskClient) -> str:
+    cookie = client.get_cookie(SESSION_COOKIE)
+    assert cookie is not None, "signed in"
+    return cookie.value
+
+
+def replay(app: Flask, cookie: str) -> FlaskClient:
+    """Another browser presenting a copied session cookie."""
+    client = app.test_client()
+    client.set_cookie(SESSION_COOKIE, cookie)
+    return client
+
+
+def signed_in(app: Flask, username: str = "admin", password: str = ADMIN_PASSWORD) -> FlaskClient:
+    client = app.test_client()
+    response = login(client, username, password)
+    assert response.status_code == 302, response.get_data(as_text=True)[-400:]
+    return client
+
+
+def create_export(client: FlaskClient) -> str:
+    """A small CSV export through the API (session auth); returns its download URL."""
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    response = client.post(
+        "/api/v1/metrics/export",
+        json={
+            "metric_types": ["active_users"],
+            "start_date": (now - timedelta(days=1)).isoformat(),
+            "end_date": now.isoformat(),
+            "granularity": "hourly",
+            "format": "csv",
+        },
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    url: str = response.get_json()["download_url"]
+    return url
+
+
+def callback_body(client: FlaskClient) -> dict[str, Any]:
+    """A real ``_dash-update-component`` body (the six graphs), from a signed-in client."""
+    dependencies = client.get(DASH_PAGE + "_dash-dependencies")
+    assert dependencies.status_code == 200
+    return render_request(dependencies.get_json(), search="?range=7")
+
+
+def data_routes(client: FlaskClient, export_url: str, body: dict[str, Any]) -> dict[str, int]:
+    """Status codes of the page, Dash's endpoints, the API and an export download."""
+    return {
+        "page": client.get(DASH_PAGE).status_code,
+        "layout": client.get(DASH_PAGE + "_dash-layout").status_code,
+        "callback": client.post(DASH_PAGE + "_dash-update-component", json=body).status_code,
+        "api": client.get("/api/v1/metrics/status").status_code,
+        "export": client.get(export_url).status_code,
+    }
+
+
+OPEN = {"page": 200, "layout": 200, "callback": 200, "api": 200, "export": 200}
+REFUSED = {"page": 302, "layout": 401, "callback": 401, "api": 401, "export": 401}
+
+
+def table_rows(app_or_url: Flask | str, table: str) -> list[dict[str, Any]]:
+    """Every row of ``table`` as dicts (for greps of the raw stored values)."""
+    if isinstance(app_or_url, Flask):
+        engine = get_context(app_or_url).engine
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.text(f"SELECT * FROM {table}"))]
+    engine = make_engine(app_or_url)
+    try:
+        with engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.text(f"SELECT * FROM {table}"))]
+    finally:
+        engine.dispose()
+
+
+def audit_actions(app: Flask) -> list[str]:
+    rows = table_rows(app, "audit_log")
+    return [row["action"] for row in sorted(rows, key=lambda r: r["id"])]
+
+
+def attempt(
+    client: FlaskClient,
+    username: str,
+    password: str = ADMIN_PASSWORD,
+    *,
+    headers: dict[str, str] | None = None,
+    address: str | None = None,
+) -> Any:
+    """One sign-in through the form, optionally through a proxy or from another address."""
+    environ = {"REMOTE_ADDR": address} if address else {}
+    page = client.get("/login", headers=headers, environ_base=environ).get_data(as_text=True)
+    token = CSRF.search(page)
+    assert token, "login form has a CSRF token"
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token.group(1)},
+        headers=headers,
+        environ_base=environ,
+    )
+
+
+def page_export_request(
+    client: FlaskClient,
+    button: str,
+    *,
+    search: str = "?range=7&granularity=hourly",
+    tz: str | None = "Asia/Seoul",
+    lang: str = "ko",
+) -> Any:
+    """Click the page's CSV or PDF button, as the browser posts it to Dash."""
+    payload = {
+        "output": f"..{ids.EXPORT_DOWNLOAD}.data...{ids.EXPORT_STATUS}.children..",
+        "outputs": [
+            {"id": ids.EXPORT_DOWNLOAD, "property": "data"},
+            {"id": ids.EXPORT_STATUS, "property": "children"},
+        ],
+        "inputs": [
+            {"id": ids.EXPORT_CSV_BUTTON, "property": "n_clicks", "value": 1},
+            {"id": ids.EXPORT_PDF_BUTTON, "property": "n_clicks", "value": 1},
+        ],
+        "state": [
+            {"id": ids.URL, "property": "search", "value": search},
+            {"id": ids.TIMEZONE, "property": "data", "value": tz},
+            {"id": ids.LANG, "property": "data", "value": lang},
+        ],
+        "changedPropIds": [f"{button}.n_clicks"],
+    }
+    return client.post(DASH_PAGE + "_dash-update-component", json=payload)

@@ -34,6 +34,7 @@ from db.engine import session_scope
 from db.exports import save_export
 from db.metrics import METRIC_IDS
 from db.models import AdminUser, ApiToken, MetricCollectionFailure, MetricSnapshot
+from db.periods import preset_window
 
 
 @pytest.fixture
@@ -165,7 +166,8 @@ def test_current_on_an_empty_store(api: Callable[..., Any]) -> None:
 
 
 def test_timeseries_returns_stored_rows_exactly(stored: Flask, api: Callable[..., Any]) -> None:
-    start, end = TOP - timedelta(hours=23), TOP
+    # Half-open [start, end) (issue 13): the end is the slot after the last one wanted.
+    start, end = TOP - timedelta(hours=23), TOP + timedelta(hours=1)
     response = api(
         "/metrics/timeseries",
         metric_type="active_sessions",
@@ -189,7 +191,7 @@ def test_timeseries_returns_stored_rows_exactly(stored: Flask, api: Callable[...
 
 def test_timeseries_accepts_start_time_and_end_time(stored: Flask, api: Callable[..., Any]) -> None:
     params = {"metric_type": "tag_count", "granularity": "daily"}
-    start, end = iso(MIDNIGHT - timedelta(days=5)), iso(MIDNIGHT - timedelta(days=2))
+    start, end = iso(MIDNIGHT - timedelta(days=5)), iso(MIDNIGHT - timedelta(days=1))
     by_name = api("/metrics/timeseries", start_date=start, end_date=end, **params).get_json()
     by_alias = api("/metrics/timeseries", start_time=start, end_time=end, **params).get_json()
     assert by_alias == by_name
@@ -210,7 +212,8 @@ def test_timeseries_defaults_to_the_last_seven_days(stored: Flask, api: Callable
     assert body["granularity"] == "hourly"
     end = datetime.fromisoformat(body["end_date"])
     assert end - datetime.fromisoformat(body["start_date"]) == timedelta(days=7)
-    assert abs(end - datetime.now(UTC)) < timedelta(minutes=1)
+    # The page's "7 days": 168 slots ending with the current one (db.periods).
+    assert end == preset_window("7", "hourly", now=datetime.now(UTC), zone="Asia/Seoul").end
     assert body["total_points"] == HOURS
 
 
@@ -262,9 +265,9 @@ def _daily_comparison(api: Callable[..., Any], **extra: str) -> Any:
         metric_type="conversation_count",
         granularity="daily",
         period1_start=iso(MIDNIGHT - timedelta(days=3)),
-        period1_end=iso(MIDNIGHT - timedelta(days=1)),
+        period1_end=iso(MIDNIGHT),  # half-open: days 3, 2, 1
         period2_start=iso(MIDNIGHT - timedelta(days=6)),
-        period2_end=iso(MIDNIGHT - timedelta(days=4)),
+        period2_end=iso(MIDNIGHT - timedelta(days=3)),
         **extra,
     )
 
@@ -393,6 +396,8 @@ ENDPOINTS = (
     ("POST", "/metrics/export"),
     ("GET", "/exports/00000000-0000-0000-0000-000000000000"),
     ("GET", "/openapi.json"),
+    ("GET", "/audit"),
+    ("GET", "/audit.csv"),
 )
 
 
@@ -714,6 +719,7 @@ def test_export_failures_are_json_errors(
 
 def test_expired_or_unknown_export_is_404(app: Flask, api: Callable[..., Any]) -> None:
     with get_context(app).session() as session:
+        owner = session.query(AdminUser).filter_by(username="admin").one().id
         old = save_export(
             session,
             content=b"%PDF-1.4",
@@ -722,6 +728,7 @@ def test_expired_or_unknown_export_is_404(app: Flask, api: Callable[..., Any]) -
             downsampled=False,
             ttl_seconds=3600,
             now=NOW - timedelta(hours=2),
+            user_id=owner,
         )
         fresh = save_export(
             session,
@@ -730,6 +737,7 @@ def test_expired_or_unknown_export_is_404(app: Flask, api: Callable[..., Any]) -
             filename="new.pdf",
             downsampled=False,
             ttl_seconds=3600,
+            user_id=owner,
         )
         old_id, fresh_id = old.id, fresh.id
     ok = api(f"/exports/{fresh_id}")
@@ -806,6 +814,22 @@ def test_openapi_describes_exactly_the_endpoints(api: Callable[..., Any]) -> Non
         ("GET", "/metrics/status"),
         ("POST", "/metrics/export"),
         ("GET", "/exports/{export_id}"),
+        ("GET", "/audit"),
+        ("GET", "/audit.csv"),
+        # Alerts and scheduled reports (issue 16).
+        ("GET", "/alerts/rules"),
+        ("POST", "/alerts/rules"),
+        ("GET", "/alerts/rules/{rule_id}"),
+        ("PATCH", "/alerts/rules/{rule_id}"),
+        ("DELETE", "/alerts/rules/{rule_id}"),
+        ("GET", "/alerts/channels"),
+        ("POST", "/alerts/channels"),
+        ("DELETE", "/alerts/channels/{channel_id}"),
+        ("GET", "/alerts/history"),
+        ("GET", "/reports/schedules"),
+        ("POST", "/reports/schedules"),
+        ("DELETE", "/reports/schedules/{schedule_id}"),
+        ("POST", "/reports/schedules/{schedule_id}/send"),
     }
     params = {p["name"] for p in doc["paths"]["/metrics/timeseries"]["get"]["parameters"]}
     assert {

@@ -43,9 +43,9 @@ def test_endpoints_answer_alike_on_both_stores(app: Flask, anon_client: FlaskCli
         query_string={
             "metric_type": "active_users",
             "period1_start": (top - timedelta(hours=1)).isoformat(),
-            "period1_end": top.isoformat(),
+            "period1_end": (top + timedelta(hours=1)).isoformat(),  # half-open
             "period2_start": (top - timedelta(hours=4)).isoformat(),
-            "period2_end": (top - timedelta(hours=3)).isoformat(),
+            "period2_end": (top - timedelta(hours=2)).isoformat(),
         },
         headers=headers,
     ).get_json()

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from dashboard.context import get_context
 from db.accounts import hash_token, new_token
 from db.models import AdminUser, ApiToken
-from tests.support import ADMIN_PASSWORD, login
+from tests.support import ADMIN_PASSWORD, login, sign_out
 
 
 def _concrete(rule: str) -> str:
@@ -88,8 +88,15 @@ def test_non_admin_is_forbidden(viewer_client: FlaskClient) -> None:
 
 def test_logout_ends_the_session(admin_client: FlaskClient) -> None:
     assert admin_client.get("/admin/metrics/").status_code == 200
-    assert admin_client.get("/logout").status_code == 302
+    assert admin_client.get("/logout").status_code == 200, "GET only shows the button"
+    assert admin_client.get("/admin/metrics/").status_code == 200
+    assert sign_out(admin_client).status_code == 302
     assert admin_client.get("/admin/metrics/").status_code == 302
+
+
+def test_logout_page_of_an_anonymous_visitor_leads_to_sign_in(anon_client: FlaskClient) -> None:
+    response = anon_client.get("/logout")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
 
 
 def test_session_cookie_flags(anon_client: FlaskClient) -> None:

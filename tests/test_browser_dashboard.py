@@ -123,7 +123,7 @@ def test_page_renders_and_controls_drive_graphs_and_url(
     assert all(130 <= g["n1"] <= 169 for g in week), [g["n1"] for g in week]  # 7 d hourly
     cards = [browser.find_element(By.ID, ids.card(m)).text for m in METRIC_IDS]
     assert all(re.search(r"\d", c) for c in cards), cards
-    assert "명" in cards[0] and re.search(r"[KMGT]B", cards[1]), cards
+    assert "명" in cards[0] and re.search(r"[KMGT]iB", cards[1]), cards  # IEC (issue 13)
     badge = browser.find_element(By.ID, ids.STATUS_BADGE).text
     assert "마지막 수집" in badge and "24시간 실패 0" in badge, badge
 
@@ -202,8 +202,8 @@ def test_page_renders_and_controls_drive_graphs_and_url(
 
     # Choosing a custom comparison keeps the view until its dates are picked.
     def compare_inputs_enabled(b: Any) -> bool:
-        # Dash 4's DatePickerRange puts the id on its start-date input.
-        return bool(b.find_element(By.ID, ids.COMPARE_RANGE).is_enabled())
+        # The picker names its start-date input (start_date_id).
+        return bool(b.find_element(By.ID, f"{ids.COMPARE_RANGE}-start").is_enabled())
 
     assert not compare_inputs_enabled(browser)
     click_option(browser, ids.COMPARE_MODE, "직접 선택")
@@ -313,7 +313,9 @@ def test_copied_link_reproduces_the_view_in_english(
     browser.get(server.url + "admin/metrics/?range=custom&start=2026-01-01&end=2026-01-03")
     wait_for(
         browser,
-        lambda b: b.find_element(By.ID, ids.DATE_RANGE).get_attribute("value") == "2026-01-01",
+        lambda b: (
+            b.find_element(By.ID, f"{ids.DATE_RANGE}-start").get_attribute("value") == "2026-01-01"
+        ),
         "custom dates shown",
     )
     checked = browser.find_element(By.CSS_SELECTOR, f"#{ids.RANGE_PRESET} input:checked")
@@ -408,3 +410,70 @@ def test_new_collection_is_drawn_by_the_refresh_check(
         "the new slot drawn",
     )
     assert_local_and_clean(browser)
+
+
+def test_comparison_beyond_retention_is_explained_and_switches_to_daily(
+    browser: Any, live_server_factory: Callable[..., LiveServer], seeded: tuple[str, datetime]
+) -> None:
+    """30 days hourly + compare: the previous 30 days are not kept hourly. The page says so
+    over the cards and one click shows the daily comparison, overlaid."""
+    url, _newest = seeded
+    server = live_server_factory({"DATABASE_URL": url})
+    sign_in(browser, server, path="admin/metrics/?range=30&granularity=hourly&compare=previous")
+    note = wait_for(
+        browser,
+        lambda b: (
+            (text := b.find_element(By.ID, ids.NOTES).text)
+            and "비교 기간" in text
+            and "최근 30일" in text
+            and text
+        ),
+        "explanation of the comparison beyond hourly retention",
+    )
+    assert "일별 데이터로 비교하면 최근 90일까지" in note, note
+    switch = browser.find_element(By.ID, "switch-daily")
+    assert switch.text == "일별로 비교"
+    switch.click()
+    wait_for(browser, lambda b: query(b).get("granularity") == "daily", "URL granularity=daily")
+    assert query(browser).get("compare") == "previous" and query(browser).get("range") == "30"
+    compared = wait_for(
+        browser,
+        lambda b: (s := all_drawn(b)) and all(g["n1"] >= 28 and g["n2"] >= 28 for g in s) and s,
+        "daily comparison overlay",
+    )
+    assert all(g["dash2"] == "dash" for g in compared)
+    wait_for(
+        browser,
+        lambda b: "비교 기간" not in b.find_element(By.ID, ids.NOTES).text,
+        "no retention note in daily",
+    )
+    badges = [b.text for b in browser.find_elements(By.CSS_SELECTOR, ".compare-badge")]
+    assert len(badges) == 6 and all(b != "—" for b in badges), badges
+    assert_local_and_clean(browser)
+
+
+def test_page_draws_with_the_partial_plotly_and_compressed_bundles(
+    browser: Any, live_server_factory: Callable[..., LiveServer], seeded: tuple[str, datetime]
+) -> None:
+    """Graphs draw with ``assets/plotly-basic.min.js`` (Dash's full plotly.min.js and the
+    unused dash_table bundle never load) and the browser received compressed files."""
+    url, _newest = seeded
+    server = live_server_factory({"DATABASE_URL": url})
+    sign_in(browser, server)
+    wait_for(browser, all_drawn, "six graphs drawn")
+    assert js(browser, "return !!(window.Plotly && window.Plotly.react)")
+    responses: dict[str, dict[str, Any]] = {}
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.responseReceived":
+            response = message["params"]["response"]
+            responses[response["url"]] = {k.lower(): v for k, v in response["headers"].items()}
+    loaded = list(responses)
+    assert any("plotly-basic.min.js" in u for u in loaded), loaded
+    assert not [u for u in loaded if "plotly.min.js" in u and "plotly-basic" not in u], loaded
+    assert not [u for u in loaded if "dash_table" in u], loaded
+    bundle = next(h for u, h in responses.items() if "plotly-basic.min.js" in u)
+    assert bundle.get("content-encoding") in ("br", "gzip"), bundle
+    assert "accept-encoding" in bundle.get("vary", "").lower(), bundle
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == [], severe

@@ -56,3 +56,11 @@ def test_login_in_browser_and_no_request_leaves_the_machine(  # type: ignore[no-
     assert {urlsplit(u).hostname for u in web} == {"127.0.0.1"}, web
     severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert severe == [], severe
+
+    # The header's sign-out button posts the form with its CSRF token; the session is over.
+    wait.until(ec.element_to_be_clickable((By.ID, "logout-link"))).click()
+    wait.until(lambda b: urlsplit(b.current_url).path == "/login")
+    assert "로그아웃되었습니다" in browser.page_source
+    browser.get(server.url + "admin/metrics/")
+    wait.until(ec.presence_of_element_located((By.ID, "username")))
+    assert urlsplit(browser.current_url).path == "/login"

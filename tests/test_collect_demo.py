@@ -15,6 +15,7 @@ from db.engine import make_engine, session_factory, session_scope
 from db.metrics import METRIC_IDS
 from db.migrate import upgrade
 from db.models import MetricSnapshot
+from db.periods import local_date, local_midnight
 
 NOW = datetime(2026, 3, 4, 15, 20, tzinfo=UTC)  # a Wednesday, office hours in Korea are over
 
@@ -56,7 +57,8 @@ def test_demo_backfills_history_with_gaps_and_reuses_it(
 
     current = NOW.replace(minute=0)
     first_day = datetime(2026, 3, 4, tzinfo=UTC)
-    kept_from = NOW - timedelta(days=3)
+    # Retention keeps the slot that contains "now − 3 days" (db.periods, issue 13).
+    kept_from = (NOW - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
     expected = {
         current - timedelta(hours=h)
         for h in range(0, 24 * 3 + 1)
@@ -68,8 +70,12 @@ def test_demo_backfills_history_with_gaps_and_reuses_it(
     assert datetime(2026, 3, 2, 21, tzinfo=UTC) not in hourly
     assert datetime(2026, 3, 2, 19, tzinfo=UTC) in hourly
     assert any(days == 2 for days, _h, _l in OUTAGES)
-    # Daily rows for every past day of the daily retention (7 days before today).
-    assert sorted(daily) == [first_day - timedelta(days=d) for d in range(7, 0, -1)]
+    # Daily rows for every complete business day (KST, stored at KST midnight) the daily
+    # retention keeps: the day containing "now − 8 days" up to yesterday (issue 13).
+    today = local_date(NOW, "Asia/Seoul")
+    assert sorted(daily) == [
+        local_midnight(today - timedelta(days=d), "Asia/Seoul") for d in range(8, 0, -1)
+    ]
 
     latest = {m: v for g, m, at, v in rows if g == "hourly" and at == current}
     assert set(latest) == set(METRIC_IDS)

@@ -65,7 +65,14 @@ def _interpolate(value: str, env: dict[str, str]) -> str:
 def _app_environment(env: dict[str, str]) -> dict[str, str]:
     raw = _compose()["services"]["app"]["environment"]
     assert isinstance(raw, dict), "app environment is a mapping"
-    return {key: _interpolate(str(value), env) for key, value in raw.items()}
+    resolved = {}
+    for key, value in raw.items():
+        if value is None:  # no value: passed from the shell when set there, else unset
+            if env.get(key):
+                resolved[key] = env[key]
+        else:
+            resolved[key] = _interpolate(str(value), env)
+    return resolved
 
 
 # --- docker-compose.yml ----------------------------------------------------------------
@@ -113,6 +120,20 @@ def test_compose_variables_are_real_settings_and_their_defaults_are_valid() -> N
     assert settings.frame_ancestors == "'self'"
     assert settings.auth_proxy_header is None
     assert settings.web_bind == "0.0.0.0:8050"
+
+
+def test_compose_has_no_empty_defaults() -> None:
+    """``${X:-}`` reaches the container literally under podman-compose 1.0 (Debian 12's), so a
+    variable that may be unset has no value in the file (passed through from the shell)."""
+    text = (REPO / "docker-compose.yml").read_text()
+    empty = [m.group(0) for m in _INTERPOLATION.finditer(text) if m.group(2) and not m.group(3)]
+    assert empty == []
+
+
+def test_compose_passes_source_settings_through_from_the_shell() -> None:
+    env = _app_environment({"SECRET_KEY": "x" * 20, "SOURCE_DATABASE_URL": "sqlite:///src.db"})
+    assert env["SOURCE_DATABASE_URL"] == "sqlite:///src.db"
+    assert "SOURCE_QUERIES_FILE" not in env and "AUTH_PROXY_TRUSTED" not in env
 
 
 def test_compose_refuses_to_start_without_a_secret_key() -> None:

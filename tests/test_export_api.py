@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -49,7 +50,7 @@ def _body(newest: datetime, fmt: str = "csv", **extra: Any) -> dict[str, Any]:
     return {
         "metric_types": ["active_users", "storage_bytes"],
         "start_date": (newest - timedelta(hours=23)).isoformat(),
-        "end_date": newest.isoformat(),
+        "end_date": (newest + timedelta(hours=1)).isoformat(),  # half-open: 24 slots
         "granularity": "hourly",
         "format": fmt,
         **extra,
@@ -140,11 +141,12 @@ def test_missing_chromium_is_a_clear_failure_not_a_hang(app, anon_client, caplog
     assert "Chromium not found at /nonexistent" in caplog.text
 
 
-def test_api_export_timestamps_default_to_utc(app, anon_client) -> None:  # type: ignore[no-untyped-def]
+def test_api_export_timestamps_default_to_the_default_timezone(app, anon_client) -> None:  # type: ignore[no-untyped-def]
+    # Issue 13: one default for the API and the CLI (DEFAULT_TIMEZONE), no longer UTC.
     newest = _seed(app)
     auth = _token(app)
     info = anon_client.post(EXPORT, json=_body(newest), headers=auth).get_json()
     content = anon_client.get(info["download_url"], headers=auth).get_data()
     table = pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", dtype=str)
-    assert table.columns[0] == "시각 (UTC)"
-    assert table.iloc[-1, 0] == newest.astimezone(UTC).isoformat()
+    assert table.columns[0] == "시각 (Asia/Seoul)"
+    assert table.iloc[-1, 0] == newest.astimezone(ZoneInfo("Asia/Seoul")).isoformat()

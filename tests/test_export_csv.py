@@ -26,7 +26,7 @@ from tests.support import GAP_HOURS, HOURS, T0, seed_hourly, stored_value
 BOM = b"\xef\xbb\xbf"
 # The installed entry point (``python -m admin_metrics.cli`` would not load feature commands).
 CLI = str(Path(sys.executable).parent / "admin-metrics")
-END = T0 + timedelta(hours=HOURS - 1)
+END = T0 + timedelta(hours=HOURS)  # half-open [T0, END): all HOURS slots
 
 MAX_BYTES: int = Settings.model_fields["export_max_bytes"].default  # EXPORT_MAX_BYTES
 
@@ -106,8 +106,8 @@ def test_csv_timestamps_carry_the_offset_of_the_requested_zone(seeded, make_sett
 
 
 def test_naive_range_is_read_in_the_export_zone(seeded, make_settings) -> None:  # type: ignore[no-untyped-def]
-    # 09:00–11:00 in Seoul is 00:00–02:00 UTC: three slots.
-    spec = _spec(start=datetime(2025, 11, 1, 9), end=datetime(2025, 11, 1, 11), tz="Asia/Seoul")
+    # [09:00, 12:00) in Seoul is 00:00–02:00 UTC: three slots (half-open).
+    spec = _spec(start=datetime(2025, 11, 1, 9), end=datetime(2025, 11, 1, 12), tz="Asia/Seoul")
     with seeded() as session:
         table = _read(render_export(session, spec, max_bytes=MAX_BYTES).content)
     assert list(table.iloc[:, 0]) == [
@@ -193,10 +193,69 @@ def test_spec_accepts_comma_separated_metrics() -> None:
     )
 
 
-def test_file_name_uses_the_generation_time_in_the_export_zone() -> None:
-    now = datetime(2025, 11, 2, 5, 30, 52, tzinfo=UTC)
-    assert export_filename("csv", now) == "metrics_20251102_053052.csv"
-    assert export_filename("pdf", now, "Asia/Seoul") == "metrics_20251102_143052.pdf"
+def test_file_name_carries_the_granularity_and_the_period() -> None:
+    # Issue 13: the name says what is inside (the half-open end's last day), not when it was
+    # generated.
+    week = _spec(
+        start=datetime(2026, 11, 26, 10, tzinfo=UTC),
+        end=datetime(2026, 12, 3, 10, tzinfo=UTC),
+        tz="Asia/Seoul",
+    )
+    assert export_filename(week) == "metrics_hourly_2026-11-26_2026-12-03.csv"
+    days = _spec(
+        start=datetime(2026, 11, 25, 15, tzinfo=UTC),
+        end=datetime(2026, 12, 2, 15, tzinfo=UTC),
+        granularity="daily",
+        fmt="pdf",
+        tz="Asia/Seoul",
+    )
+    assert export_filename(days) == "metrics_daily_2026-11-26_2026-12-02.pdf"
+
+
+def test_export_range_limit_is_90_days_for_everyone() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    _spec(start=start, end=start + timedelta(days=90))
+    with pytest.raises(InvalidExportSpec, match="over 90 days"):
+        _spec(start=start, end=start + timedelta(days=93))
+
+
+def test_compare_mode_csv_has_a_second_block_for_the_comparison() -> None:
+    frames = {
+        "tag_count": pd.DataFrame(
+            {
+                "timestamp": pd.DatetimeIndex([T0, T0 + timedelta(days=1)]).astype(
+                    "datetime64[ns, UTC]"
+                ),
+                "value": pd.array([3, 4], dtype="int64"),
+            }
+        )
+    }
+    before = {
+        "tag_count": pd.DataFrame(
+            {
+                "timestamp": pd.DatetimeIndex([T0 - timedelta(days=2)]).astype(
+                    "datetime64[ns, UTC]"
+                ),
+                "value": pd.array([1], dtype="int64"),
+            }
+        )
+    }
+    text = csv_bytes(
+        wide_table(frames, "daily"),
+        tz="UTC",
+        lang="en",
+        granularity="daily",
+        compare=wide_table(before, "daily"),
+    ).decode("utf-8-sig")
+    assert text.split("\r\n") == [
+        "Date (UTC),Tags (tags)",
+        "2025-11-01,3",
+        "2025-11-02,4",
+        "",
+        "Comparison period Date (UTC),Tags (tags)",
+        "2025-10-30,1",
+        "",
+    ]
 
 
 def test_csv_bytes_keep_large_integers_exact() -> None:
@@ -269,7 +328,7 @@ def test_cli_export_writes_a_csv_file(sqlite_url: str, tmp_path: Path) -> None:
             "--from",
             "2025-11-01T09:00:00+09:00",
             "--to",
-            "2025-11-01T12:00",
+            "2025-11-01T13:00",  # half-open: up to and including the 12:00 slot
             "--granularity",
             "hourly",
             "--tz",
@@ -306,4 +365,5 @@ def test_cli_export_rejects_an_unknown_metric(sqlite_url: str, tmp_path: Path) -
     )
     assert proc.returncode == 2
     assert "unknown metric: nope" in proc.stderr
+    assert "valid: active_users, storage_bytes" in proc.stderr  # the valid ids are listed
     assert not (tmp_path / "x.csv").exists()

@@ -7,48 +7,16 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from dashboard.context import get_context
 from dashboard.page import ids
 from dashboard.page.export_callbacks import page_export_spec
 from db.metrics import METRIC_IDS
-from tests.support import seed_recent_hourly
-
-UPDATE = "/admin/metrics/_dash-update-component"
-
-
-def _click(
-    client: FlaskClient,
-    button: str,
-    *,
-    search: str = "?range=7&granularity=hourly",
-    tz: str | None = "Asia/Seoul",
-    lang: str = "ko",
-) -> Any:
-    payload = {
-        "output": f"..{ids.EXPORT_DOWNLOAD}.data...{ids.EXPORT_STATUS}.children..",
-        "outputs": [
-            {"id": ids.EXPORT_DOWNLOAD, "property": "data"},
-            {"id": ids.EXPORT_STATUS, "property": "children"},
-        ],
-        "inputs": [
-            {"id": ids.EXPORT_CSV_BUTTON, "property": "n_clicks", "value": 1},
-            {"id": ids.EXPORT_PDF_BUTTON, "property": "n_clicks", "value": 1},
-        ],
-        "state": [
-            {"id": ids.URL, "property": "search", "value": search},
-            {"id": ids.TIMEZONE, "property": "data", "value": tz},
-            {"id": ids.LANG, "property": "data", "value": lang},
-        ],
-        "changedPropIds": [f"{button}.n_clicks"],
-    }
-    return client.post(UPDATE, json=payload)
+from tests.support import page_export_request, seed_recent_hourly
 
 
 def _seed_recent(app: Flask, hours: int = 48) -> datetime:
@@ -58,7 +26,7 @@ def _seed_recent(app: Flask, hours: int = 48) -> datetime:
 
 def test_csv_button_downloads_the_selection_in_the_viewers_zone(app, admin_client) -> None:  # type: ignore[no-untyped-def]
     now = _seed_recent(app)
-    response = _click(admin_client, ids.EXPORT_CSV_BUTTON, tz="America/New_York")
+    response = page_export_request(admin_client, ids.EXPORT_CSV_BUTTON, tz="America/New_York")
     assert response.status_code == 200, response.get_data(as_text=True)
     body = json.loads(response.get_data())["response"]
     download = body[ids.EXPORT_DOWNLOAD]["data"]
@@ -80,7 +48,7 @@ def test_pdf_failure_shows_the_korean_message(app, admin_client) -> None:  # typ
     ctx = get_context(app)
     ctx.settings = ctx.settings.model_copy(update={"chromium_path": Path("/nonexistent")})
     _seed_recent(app, hours=3)
-    response = _click(admin_client, ids.EXPORT_PDF_BUTTON)
+    response = page_export_request(admin_client, ids.EXPORT_PDF_BUTTON)
     assert response.status_code == 200
     body = json.loads(response.get_data())["response"]
     assert ids.EXPORT_DOWNLOAD not in body  # no file
@@ -90,8 +58,8 @@ def test_pdf_failure_shows_the_korean_message(app, admin_client) -> None:  # typ
 def test_export_callback_is_refused_to_anonymous_and_non_admins(  # type: ignore[no-untyped-def]
     anon_client, viewer_client
 ) -> None:
-    assert _click(anon_client, ids.EXPORT_CSV_BUTTON).status_code == 401
-    assert _click(viewer_client, ids.EXPORT_CSV_BUTTON).status_code in (401, 403)
+    assert page_export_request(anon_client, ids.EXPORT_CSV_BUTTON).status_code == 401
+    assert page_export_request(viewer_client, ids.EXPORT_CSV_BUTTON).status_code in (401, 403)
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
@@ -108,9 +76,10 @@ def test_page_spec_follows_the_url_state(app) -> None:  # type: ignore[no-untype
     )
     assert spec.granularity == "daily" and spec.fmt == "pdf" and spec.lang == "en"
     assert spec.tz == "Asia/Seoul" and spec.metric_types == METRIC_IDS
-    # Calendar days in the viewer's zone: 2025-11-01 00:00 KST .. 2025-11-03 23:59:59 KST.
+    # Business days (daily; BUSINESS_TIMEZONE = DEFAULT_TIMEZONE = Asia/Seoul), half-open:
+    # [2025-11-01 00:00 KST, 2025-11-04 00:00 KST).
     assert spec.start == datetime(2025, 10, 31, 15, tzinfo=UTC)
-    assert spec.end == datetime(2025, 11, 3, 14, 59, 59, tzinfo=UTC)
+    assert spec.end == datetime(2025, 11, 3, 15, tzinfo=UTC)
     unknown_zone = page_export_spec(
         ctx, fmt="csv", search="?range=7", tz_name=None, lang=None, now=now
     )

@@ -26,7 +26,7 @@ from db.metrics import METRIC_IDS, METRICS_BY_ID
 from tests.support import HOURS, T0, seed_hourly, stored_value
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
-END = T0 + timedelta(hours=HOURS - 1)
+END = T0 + timedelta(hours=HOURS)  # half-open [T0, END): all HOURS slots
 
 MAX_BYTES: int = Settings.model_fields["export_max_bytes"].default  # EXPORT_MAX_BYTES
 
@@ -101,7 +101,7 @@ def test_pdf_has_korean_names_summary_numbers_embedded_font_and_one_chart_each( 
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4
     text = _text(reader)
     assert "관리자 메트릭 보고서" in text
-    assert "2025-11-01 09:00 – 2025-11-02 08:00" in text  # period in Seoul time
+    assert "2025-11-01 09:00 – 2025-11-02 09:00" in text  # half-open period in Seoul time
     assert "Asia/Seoul (UTC+09:00)" in text
     assert "생성 시각" in text
     for index, metric in enumerate(METRIC_IDS):
@@ -241,7 +241,8 @@ def test_generation_time_is_printed_in_the_export_zone(sqlite_url, make_settings
     engine.dispose()
     text = _text(PdfReader(io.BytesIO(result.content)))
     assert "2025-11-02 14:30:52" in text
-    assert result.filename == "metrics_20251102_143052.pdf"
+    # Issue 13: the file is named by its granularity and period (export zone), not the time.
+    assert result.filename == "metrics_hourly_2025-11-01_2025-11-02.pdf"
 
 
 def test_summary_cells_scale_bytes_and_keep_counts_plain() -> None:
@@ -249,7 +250,7 @@ def test_summary_cells_scale_bytes_and_keep_counts_plain() -> None:
     assert summary_label("storage_bytes", "ko") == "저장 공간"
     assert summary_value(31638, "conversation_count", "en") == "31,638"
     assert summary_value(99.64, "active_users", "ko") == "99.6"
-    assert summary_value(16.5 * 1024**3, "storage_bytes", "ko") == "16.5 GB"
+    assert summary_value(16.5 * 1024**3, "storage_bytes", "ko") == "16.5 GiB"  # IEC
     assert summary_value(None, "tag_count", "ko") == "—"
 
 
@@ -258,3 +259,64 @@ def test_missing_korean_font_is_a_clear_error(monkeypatch, tmp_path) -> None:  #
     monkeypatch.setattr(pdf_report.pdfmetrics, "getRegisteredFontNames", lambda: [])
     with pytest.raises(ExportError, match="NanumGothic.ttf not found .*fonts-nanum"):
         pdf_report.register_fonts()
+
+
+def test_warm_up_starts_the_browser_in_the_background_and_a_render_shares_it() -> None:
+    chart_renderer = ChartRenderer(CHROMIUM, idle_close_s=0.5)
+    try:
+        started = time.perf_counter()
+        assert chart_renderer.warm_up() is True
+        # It returns before Chromium is up (a start takes seconds, this well under one).
+        assert time.perf_counter() - started < 0.5
+        assert not chart_renderer.browser_open
+        # A render while the browser is starting waits for that same browser.
+        png = chart_renderer.render([_figure("w")], width=200, height=150, scale=1)[0]
+        assert png.startswith(b"\x89PNG")
+        first = chart_renderer._kaleido
+        assert first is not None
+        # An unused warm browser still closes when idle.
+        deadline = time.monotonic() + 20
+        while chart_renderer.browser_open and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not chart_renderer.browser_open
+    finally:
+        chart_renderer.close()
+
+
+def test_warm_up_opens_the_browser_before_any_pdf() -> None:
+    chart_renderer = ChartRenderer(CHROMIUM)
+    try:
+        assert chart_renderer.warm_up()
+        deadline = time.monotonic() + 180  # a loaded machine starts Chromium slowly
+        while not chart_renderer.browser_open and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert chart_renderer.browser_open
+    finally:
+        chart_renderer.close()
+    assert not chart_renderer.browser_open
+
+
+def test_warm_up_without_chromium_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    chart_renderer = ChartRenderer(tmp_path / "no-chromium")
+    assert chart_renderer.warm_up() is False
+    chart_renderer.close()
+
+
+def test_app_start_up_warms_the_renderer_without_waiting(sqlite_url, make_settings) -> None:  # type: ignore[no-untyped-def]
+    from dashboard.app import create_app
+    from dashboard.context import get_context
+
+    started = time.perf_counter()
+    app = create_app(make_settings(database_url=sqlite_url, chart_renderer_warm=True))
+    ctx = get_context(app)
+    try:
+        assert ctx.chart_renderer is not None  # created and starting in the background
+        created = time.perf_counter() - started
+        deadline = time.monotonic() + 180
+        while not ctx.chart_renderer.browser_open and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ctx.chart_renderer.browser_open
+        # start-up did not include the browser's start
+        assert created < time.perf_counter() - started
+    finally:
+        assert "chart_renderer" in ctx.close()

@@ -67,6 +67,8 @@ def test_gap_is_drawn_dotted_with_korean_hover() -> None:
     (hover,) = traces(fig, "gap-hover")
     assert len(hover.x) == 1
     assert hover.text[0].startswith("이 기간 동안 데이터 수집 실패")
+    # It names the missing slots (03:00 and 04:00), not the collected points around them.
+    assert hover.text[0].endswith("누락 2개 슬롯: 2026-11-01 03:00 – 2026-11-01 04:00")
     assert pd.Timestamp("2026-11-01 02:00") < hover.x[0] < pd.Timestamp("2026-11-01 05:00")
 
 
@@ -89,7 +91,9 @@ def test_contiguous_series_has_no_gap_traces() -> None:
 def test_daily_gap_uses_daily_step() -> None:
     df = frame("2026-11-01", [1, 2, 3, 4, 5], freq="D", drop=(2,))
     fig = build_metric_figure(df, metric_type="tag_count", granularity="daily", tz="UTC")
-    assert len(traces(fig, "gap-hover")[0].x) == 1
+    (gap,) = traces(fig, "gap-hover")
+    assert len(gap.x) == 1
+    assert gap.text[0].endswith("누락 1개 슬롯: 2026-11-03 – 2026-11-03")  # dates, no time
     # The same daily frame read as hourly would be all gaps: the step matters.
     hourly = build_metric_figure(df, metric_type="tag_count", granularity="hourly", tz="UTC")
     assert len(traces(hourly, "gap-hover")[0].x) == 3
@@ -152,12 +156,14 @@ def test_percent_change_with_zero_previous_average_is_a_dash() -> None:
     assert not is_notable_change(None)
 
 
-def test_summary_first_to_last_change() -> None:
+def test_summary_is_latest_average_and_spread() -> None:
+    # Issue 13: the first→last delta is gone (it compared two times of day); the card reads
+    # the latest value, the period's average and its min/max.
     s = summarize(frame("2026-11-01", [100, 50, 150]), metric_type="active_users")
-    assert (s.latest, s.first, s.change) == (150, 100, 50)
-    assert s.change_percent == pytest.approx(50.0)
-    assert (s.minimum, s.maximum, s.average) == (50, 150, 100)
-    assert format_delta(s.change, "active_users") == "+50명"
+    assert s.latest == 150
+    assert (s.minimum, s.maximum, s.average, s.points) == (50, 150, 100, 3)
+    assert not hasattr(s, "change")
+    assert format_delta(-50.0, "active_users") == "−50명"
 
 
 # --- downsampling ---------------------------------------------------------------------------
@@ -229,10 +235,11 @@ def test_empty_range_shows_a_message_not_an_empty_grid() -> None:
     ("value", "expected"),
     [
         (512, "512 bytes"),
-        (1536, "1.50 KB"),
-        (5 * 1024**2, "5.00 MB"),
-        (250 * 1024**3, "250 GB"),
-        (3 * 1024**4, "3.00 TB"),
+        # IEC units (issue 13): the values are 1024-based, so they are labelled KiB/MiB/GiB.
+        (1536, "1.50 KiB"),
+        (5 * 1024**2, "5.00 MiB"),
+        (250 * 1024**3, "250 GiB"),
+        (3 * 1024**4, "3.00 TiB"),
     ],
 )
 def test_bytes_are_shown_with_a_unit(value: int, expected: str) -> None:
@@ -251,7 +258,7 @@ def test_bytes_axis_is_scaled_and_hover_is_exact() -> None:
     fig = build_metric_figure(df, metric_type="storage_bytes", granularity="hourly", tz="UTC")
     series = traces(fig, "series")[0]
     assert series.y[0] == pytest.approx(3.0)
-    assert [a.text for a in fig.layout.annotations if a.name == "unit"] == ["GB"]
+    assert [a.text for a in fig.layout.annotations if a.name == "unit"] == ["GiB"]
     assert "3,221,225,473 bytes" in series.text[1]
 
 

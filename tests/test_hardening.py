@@ -122,7 +122,7 @@ def test_failed_logins_are_limited_per_address_and_user(
     assert "로그인 시도가 너무 많습니다" in body
     assert 'id="login-error"' in body, "shown on the login form"
     assert 0 < int(limited.headers["Retry-After"]) <= 60
-    assert "Login rate limit" in caplog.text and "'admin'" in caplog.text
+    assert "Sign-in refused during a lockout" in caplog.text and "'admin'" in caplog.text
     # Even the right password waits until the window passes.
     assert login(client, "admin", ADMIN_PASSWORD).status_code == 429
     # Another user from the same address, and the same user from another address, are not

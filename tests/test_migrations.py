@@ -125,3 +125,60 @@ def test_serve_refuses_an_unmigrated_store_with_one_line(tmp_path) -> None:  # t
     assert result.returncode == 1
     assert "admin-metrics db upgrade" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_business_day_migration_rerolls_what_hourly_data_still_cover(empty_url: str) -> None:
+    """20261203_business_day_daily: complete KST days with hourly rows are re-rolled at KST
+    midnight and replace the UTC-day row of the same date; older UTC-day rows stay."""
+    from datetime import date, timedelta
+
+    from db.periods import day_window, local_date
+
+    upgrade(empty_url, "20251104_add_exports")
+    table = sa.table(
+        "metric_snapshots",
+        sa.column("metric_type"),
+        sa.column("value"),
+        sa.column("granularity"),
+        sa.column("collected_at", sa.DateTime(timezone=True)),
+        sa.column("retry_count"),
+    )
+    today = local_date(datetime.now(UTC), "Asia/Seoul")
+    kst = [today - timedelta(days=d) for d in (3, 2, 1)]  # 3 KST days of hourly data
+    first = day_window(kst[0], "Asia/Seoul").start + timedelta(hours=5)  # cut by "retention"
+    end = day_window(kst[-1], "Asia/Seoul").end
+    hourly, at = [], first
+    while at < end:
+        hourly.append(("active_users", at.hour, "hourly", at, 0))
+        at += timedelta(hours=1)
+    old_days = [today - timedelta(days=d) for d in (6, 5, 2, 1)]  # UTC-day rows
+    daily = [
+        ("active_users", 999, "daily", datetime(d.year, d.month, d.day, tzinfo=UTC), 0)
+        for d in old_days
+    ]
+    engine = make_engine(empty_url)
+    keys = ("metric_type", "value", "granularity", "collected_at", "retry_count")
+    with engine.begin() as conn:
+        conn.execute(sa.insert(table), [dict(zip(keys, row, strict=True)) for row in hourly])
+        conn.execute(sa.insert(table), [dict(zip(keys, row, strict=True)) for row in daily])
+    upgrade(empty_url, "20261203_business_day_daily", business_timezone="Asia/Seoul")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(table.c.collected_at, table.c.value)
+            .where(table.c.granularity == "daily")
+            .order_by(table.c.collected_at)
+        ).all()
+    engine.dispose()
+    stored = {(at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC): v for at, v in rows}
+
+    def mean_of(day: date) -> int:
+        window = day_window(day, "Asia/Seoul")
+        values = [v for _m, v, _g, at, _r in hourly if window.start <= at < window.end]
+        return int(sum(values) / len(values) + 0.5)
+
+    expected = {
+        datetime(d.year, d.month, d.day, tzinfo=UTC): 999 for d in old_days[:2]
+    }  # beyond the hourly data: left as UTC days
+    for day in kst[1:]:  # the oldest KST day may be cut by retention: not re-rolled
+        expected[day_window(day, "Asia/Seoul").start] = mean_of(day)
+    assert stored == expected

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +18,13 @@ from dashboard.page.view_state import (
     resolve_timezone,
 )
 from db.metrics import METRIC_IDS
+from db.periods import (
+    aligned_comparison,
+    custom_window,
+    first_kept_slot,
+    preset_window,
+    previous_window,
+)
 from tests.support import render_request, seed_history
 
 NOW = datetime(2026, 11, 29, 1, 30, tzinfo=UTC)
@@ -80,37 +87,46 @@ def test_picking_dates_selects_custom_and_a_preset_clears_them() -> None:
     assert half.range == "7"  # an unfinished custom choice keeps the view valid
 
 
-def test_previous_period_has_the_same_length_just_before() -> None:
-    periods = resolve_periods(
-        ViewState("7", compare="previous"),
-        now=NOW,
+def test_view_periods_are_the_db_periods() -> None:
+    """The page does no period arithmetic of its own (the rules: tests/test_periods.py):
+    hourly views count in the viewer's zone, daily ones in the business zone."""
+    kwargs: dict[str, Any] = {"now": NOW, "hourly_retention_days": 30, "daily_retention_days": 90}
+    hourly = resolve_periods(ViewState("7", compare="previous"), tz="Asia/Seoul", **kwargs)
+    current = preset_window("7", "hourly", now=NOW, zone="Asia/Seoul")
+    assert hourly.current == current
+    assert hourly.previous == previous_window("7", current, "hourly", "Asia/Seoul")
+    assert hourly.offset == current.start - hourly.previous.start
+    assert not hourly.clipped
+    custom = ViewState("custom", date(2026, 11, 1), date(2026, 11, 2), granularity="daily")
+    daily = resolve_periods(custom, tz="America/New_York", business_tz="Asia/Seoul", **kwargs)
+    assert daily.current == custom_window(
+        date(2026, 11, 1), date(2026, 11, 2), "daily", "Asia/Seoul"
+    )
+    assert daily.calendar_zone == "Asia/Seoul"
+    aligned = resolve_periods(
+        ViewState(
+            "7",
+            compare="custom",
+            compare_start=date(2026, 11, 1),
+            compare_end=date(2026, 11, 7),
+            compare_align="weekday",
+        ),
         tz="UTC",
-        hourly_retention_days=30,
-        daily_retention_days=90,
+        **kwargs,
     )
-    end = datetime(2026, 11, 29, 1, tzinfo=UTC)
-    assert (periods.current.start, periods.current.end) == (end - timedelta(days=7), end)
-    assert periods.previous is not None
-    assert periods.previous.end == end - timedelta(days=7)
-    assert periods.offset == timedelta(days=7)
-    assert not periods.clipped
-
-
-def test_custom_days_are_whole_days_in_the_viewer_time_zone() -> None:
-    state = ViewState("custom", date(2026, 11, 1), date(2026, 11, 2))
-    seoul = resolve_periods(
-        state, now=NOW, tz="Asia/Seoul", hourly_retention_days=30, daily_retention_days=90
+    week = preset_window("7", "hourly", now=NOW, zone="UTC")
+    assert aligned.previous == aligned_comparison(
+        week, date(2026, 11, 1), "hourly", "UTC", "weekday"
     )
-    assert seoul.current.start == datetime(2026, 10, 31, 15, tzinfo=UTC)
-    assert seoul.current.end == datetime(2026, 11, 2, 14, 59, 59, tzinfo=UTC)
 
 
 def test_hourly_range_past_retention_is_clipped() -> None:
     periods = resolve_periods(
         ViewState("90"), now=NOW, tz="UTC", hourly_retention_days=30, daily_retention_days=90
     )
-    assert periods.clipped
-    assert periods.current.start == datetime(2026, 10, 30, 1, tzinfo=UTC)
+    assert periods.clipped and periods.current_clipped
+    assert periods.current.start == first_kept_slot(NOW, 30, "hourly", "UTC")
+    assert periods.requested == preset_window("90", "hourly", now=NOW, zone="UTC")
     daily = resolve_periods(
         ViewState("90", granularity="daily"),
         now=NOW,
@@ -119,6 +135,35 @@ def test_hourly_range_past_retention_is_clipped() -> None:
         daily_retention_days=90,
     )
     assert not daily.clipped
+    compare = resolve_periods(
+        ViewState("30", compare="previous"),
+        now=NOW,
+        tz="UTC",
+        hourly_retention_days=30,
+        daily_retention_days=90,
+    )
+    # The previous 30 days lie beyond 30 days of hourly retention but for the one slot that
+    # contains "now − 30 days": flagged, so the page explains it.
+    assert compare.previous_clipped and not compare.current_clipped
+    assert compare.previous is not None
+    assert compare.previous.start == first_kept_slot(NOW, 30, "hourly", "UTC")
+
+
+@pytest.mark.parametrize("preset", ["24h", "today", "week", "month", "7", "30", "90"])
+def test_short_presets_are_accepted(preset: str) -> None:
+    state = parse_query(f"?range={preset}&granularity=hourly")
+    assert (state.range, state.invalid) == (preset, False)
+    assert parse_query(state.to_query()) == state
+
+
+def test_ignored_parameters_are_named() -> None:
+    state = parse_query("?range=12&granularity=weekly&compare=custom&compare_align=moon")
+    assert state.ignored == ("granularity", "range", "compare_start/compare_end", "compare_align")
+    aligned = parse_query(
+        "?compare=custom&compare_start=2026-11-01&compare_end=2026-11-07&compare_align=weekday"
+    )
+    assert (aligned.compare_align, aligned.invalid) == ("weekday", False)
+    assert parse_query(aligned.to_query()) == aligned
 
 
 def test_unknown_time_zone_falls_back() -> None:

@@ -15,9 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from dashboard.auth import session_policy
 from dashboard.context import get_context
 from db.models import AdminUser
-from tests.support import create_user, login
+from db.sessions import resolve_session
+from tests.support import audit_actions, create_user, login, table_rows
 
 HEADER = "X-Forwarded-User"
 PROXY = {"REMOTE_ADDR": "10.20.0.5"}
@@ -67,9 +69,15 @@ def _user(app: Flask, username: str) -> AdminUser | None:
 
 
 def _signed_in_id(client: FlaskClient) -> str | None:
+    """The account id of the browser's server-side session (the cookie holds its token)."""
     with client.session_transaction() as session:
-        value = session.get("_user_id")
-        return str(value) if value is not None else None
+        token = session.get("_user_id")
+    if token is None:
+        return None
+    app = client.application
+    with get_context(app).session() as db:
+        found = resolve_session(db, str(token), session_policy(get_context(app)))
+        return str(found[1].id) if found else None
 
 
 def test_header_from_trusted_proxy_signs_in_an_admin(proxy_app: Flask) -> None:
@@ -192,3 +200,32 @@ def test_ipv6_proxy_addresses_are_supported(proxy_app_factory: Callable[..., Fla
         PAGE, headers={HEADER: "alice"}, environ_base={"REMOTE_ADDR": "fe80::1"}
     )
     assert other.status_code == 302
+
+
+def test_sign_on_opens_a_server_side_session_that_can_be_revoked(proxy_app: Flask) -> None:
+    from db.accounts import disable_admin
+
+    client = proxy_app.test_client()
+    assert client.get(PAGE, headers={HEADER: "alice"}, environ_base=PROXY).status_code == 200
+    rows = table_rows(proxy_app, "admin_sessions")
+    assert [(row["method"], row["address"]) for row in rows] == [("proxy", PROXY["REMOTE_ADDR"])]
+    # Further requests reuse it (no new session, no new audit row per request).
+    for _ in range(3):
+        client.get(PAGE + "_dash-layout", headers={HEADER: "alice"}, environ_base=PROXY)
+    assert len(table_rows(proxy_app, "admin_sessions")) == 1
+    assert audit_actions(proxy_app).count("proxy_sign_on") == 1
+    # Disabling the account ends it; the next header sign-on is refused.
+    with get_context(proxy_app).session() as session:
+        disable_admin(session, "alice")
+    assert client.get(PAGE + "_dash-layout").status_code == 401
+    again = client.get(PAGE, headers={HEADER: "alice"}, environ_base=PROXY)
+    assert again.status_code == 403
+
+
+def test_sign_on_through_a_proxy_that_forwards_the_client_address(proxy_app: Flask) -> None:
+    client = proxy_app.test_client()
+    headers = {HEADER: "alice", "X-Forwarded-For": "198.51.100.23"}
+    assert client.get(PAGE, headers=headers, environ_base=PROXY).status_code == 200
+    assert _signed_in_id(client) is not None
+    rows = table_rows(proxy_app, "admin_sessions")
+    assert [row["address"] for row in rows] == ["198.51.100.23"], "the client, not the proxy"

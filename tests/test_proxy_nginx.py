@@ -36,6 +36,7 @@ from tests.support import (
     browser_login,
     create_user,
     http_login,
+    http_logout,
     wait_for,
 )
 
@@ -193,7 +194,7 @@ def test_every_url_lives_under_the_prefix_through_nginx(portal: Portal) -> None:
     assert spec.status_code == 200
 
     # Sign-out returns to the login form under the prefix.
-    out = s.get(base + "logout", allow_redirects=False, timeout=10)
+    out = http_logout(s, base)
     assert urlsplit(out.headers["Location"]).path == PREFIX + "login"
     assert s.get(base + "admin/metrics/", allow_redirects=False, timeout=10).status_code == 302
 

@@ -288,6 +288,7 @@ def test_app_factory_starts_the_service_only_when_enabled(
             database_url=store_url,
             source_database_url=source_url,
             metrics_collection_enabled=True,
+            business_timezone="UTC",  # UTC days here; the KST rollup: test_business_days
         )
     )
     service = get_context(enabled).scheduler

@@ -22,8 +22,21 @@ from tests.support import REPO
         ({"METRICS_COLLECTION_ENABLED": "maybe"}, "METRICS_COLLECTION_ENABLED"),
         ({"AUTH_PROXY_TRUSTED": "10.0.0.0/8,nonsense"}, "AUTH_PROXY_TRUSTED"),
         ({"DEFAULT_TIMEZONE": "Mars/Olympus"}, "DEFAULT_TIMEZONE"),
+        ({"DEFAULT_TIMEZONE": "America"}, "DEFAULT_TIMEZONE"),
+        ({"DEFAULT_TIMEZONE": "x" * 300}, "DEFAULT_TIMEZONE"),
+        ({"LOGIN_RATE_LIMIT": "lots"}, "LOGIN_RATE_LIMIT"),
+        ({"LOGIN_ADDRESS_RATE_LIMIT": "0 per minute"}, "LOGIN_ADDRESS_RATE_LIMIT"),
+        ({"SESSION_IDLE_MINUTES": "0"}, "SESSION_IDLE_MINUTES"),
+        ({"PROXY_FIX_HOPS": "-1"}, "PROXY_FIX_HOPS"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"EXPORT_TTL_SECONDS": "-5"}, "EXPORT_TTL_SECONDS"),
+        ({"BUSINESS_TIMEZONE": "Mars/Olympus"}, "BUSINESS_TIMEZONE"),
+        ({"WEEK_START": "someday"}, "WEEK_START"),
+        # Daily rows are rolled up from hourly ones: a shorter daily retention is refused.
+        (
+            {"METRICS_HOURLY_RETENTION_DAYS": "30", "METRICS_DAILY_RETENTION_DAYS": "10"},
+            "METRICS_DAILY_RETENTION_DAYS=10",
+        ),
     ],
 )
 def test_bad_value_names_the_variable(
@@ -36,6 +49,8 @@ def test_bad_value_names_the_variable(
     message = str(info.value)
     assert "\n" not in message
     assert name in message
+    for value in env.values():  # the bad value is shown once, not twice
+        assert message.count(value) <= 1, message
 
 
 def test_secret_values_are_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,6 +39,7 @@ def _loaded_after(*modules: str) -> list[str]:
         ("dashboard.reports.pdf_report",),
         ("dashboard.reports.export_service",),
         ("dashboard.charts.figures", "dashboard.reports.csv_export"),
+        ("alerts.service", "alerts.manage", "dashboard.reports.mailing"),
     ],
 )
 def test_building_a_report_imports_no_web_framework(modules: tuple[str, ...]) -> None:

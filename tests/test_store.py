@@ -33,8 +33,8 @@ def test_timeseries_is_aware_utc_with_exact_values(store_sessions) -> None:  # t
         _fill(session)
     with store_sessions() as session:
         df = timeseries(
-            session, "active_sessions", "hourly", T0 + timedelta(hours=1), T0 + timedelta(hours=3)
-        )
+            session, "active_sessions", "hourly", T0 + timedelta(hours=1), T0 + timedelta(hours=4)
+        )  # half-open [start, end): the slots 01:00, 02:00, 03:00
     assert list(df.columns) == ["timestamp", "value"]
     assert str(df["timestamp"].dtype) == "datetime64[ns, UTC]"
     assert df["value"].dtype == "int64"

@@ -37,6 +37,10 @@ ERRORS: Final[dict[str, ErrorInfo]] = {
     "API_REQUEST_TOO_LARGE": ErrorInfo(413, "api.request_too_large"),
     "API_BAD_REQUEST": ErrorInfo(400, "api.bad_request"),
     "STORE_UNAVAILABLE": ErrorInfo(503, "api.store_unavailable"),
+    "ALERT_INVALID": ErrorInfo(400, "api.alert_invalid"),
+    "ALERT_NOT_FOUND": ErrorInfo(404, "api.alert_not_found"),
+    "ALERT_CONFLICT": ErrorInfo(409, "api.alert_conflict"),
+    "REPORT_SEND_FAILED": ErrorInfo(503, "api.report_send_failed"),
     "API_INTERNAL_ERROR": ErrorInfo(500, "error.internal"),
 }
 

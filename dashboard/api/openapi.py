@@ -3,14 +3,29 @@ document cannot drift from what the views accept."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from alerts.rules import ChannelDraft, RuleDraft, RulePatch, ScheduleDraft
+from dashboard.api.alert_schemas import (
+    ChannelList,
+    ChannelOut,
+    HistoryQuery,
+    HistoryResponse,
+    RuleList,
+    RuleOut,
+    ScheduleList,
+    ScheduleOut,
+    SendResponse,
+)
 from dashboard.api.schemas import (
     ApiError,
+    AuditPageResponse,
+    AuditQuery,
     ComparisonQuery,
     ComparisonResponse,
     CurrentResponse,
@@ -28,7 +43,17 @@ _RESPONSE_MODELS: Final = (
     ComparisonResponse,
     StatusResponse,
     ExportResponse,
+    RuleList,
+    RuleOut,
+    ChannelList,
+    ChannelOut,
+    HistoryResponse,
+    ScheduleList,
+    ScheduleOut,
+    SendResponse,
+    AuditPageResponse,
 )
+_REQUEST_MODELS: Final = (ExportRequest, RuleDraft, RulePatch, ChannelDraft, ScheduleDraft)
 _ALIASES: Final[dict[str, str]] = {"start_time": "start_date", "end_time": "end_date"}
 
 
@@ -42,6 +67,9 @@ class _Operation:
     body: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()  # besides 400, 401, 403 which every operation can answer
     extra: dict[str, Any] = field(default_factory=dict)
+    status: str | None = None  # default: 201 for POST, 200 otherwise
+    # A file download instead of JSON: media type → schema.
+    files: dict[str, Any] = field(default_factory=dict)
 
 
 _OPERATIONS: Final = (
@@ -72,9 +100,99 @@ _OPERATIONS: Final = (
     _Operation(
         "get",
         "/exports/{export_id}",
-        "Download an export until it expires",
+        "Download an export until it expires (only its creator can)",
         None,
         errors=(404,),
+        files={
+            "text/csv": {"schema": {"type": "string"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+        },
+    ),
+    _Operation(
+        "get",
+        "/audit",
+        "The audit log, newest first, one page (sign-ins, sessions, tokens, exports …)",
+        AuditPageResponse,
+        query=AuditQuery,
+    ),
+    _Operation(
+        "get",
+        "/audit.csv",
+        "The audit log as CSV (UTF-8 with BOM; up to 100 000 events; same filters)",
+        None,
+        query=AuditQuery,
+        files={"text/csv": {"schema": {"type": "string"}}},
+    ),
+    _Operation("get", "/alerts/rules", "Alert rules with their state", RuleList),
+    _Operation(
+        "post", "/alerts/rules", "Create an alert rule", RuleOut, body=RuleDraft, errors=(409,)
+    ),
+    _Operation("get", "/alerts/rules/{rule_id}", "One alert rule", RuleOut, errors=(404,)),
+    _Operation(
+        "patch",
+        "/alerts/rules/{rule_id}",
+        "Change fields of an alert rule (e.g. `enabled: false`)",
+        RuleOut,
+        body=RulePatch,
+        errors=(404, 409),
+        status="200",
+    ),
+    _Operation(
+        "delete",
+        "/alerts/rules/{rule_id}",
+        "Delete an alert rule with its history",
+        None,
+        errors=(404,),
+        status="204",
+    ),
+    _Operation("get", "/alerts/channels", "Alert channels (secrets never shown)", ChannelList),
+    _Operation(
+        "post",
+        "/alerts/channels",
+        "Create a channel: mail recipients or a JSON webhook",
+        ChannelOut,
+        body=ChannelDraft,
+        errors=(409,),
+    ),
+    _Operation(
+        "delete",
+        "/alerts/channels/{channel_id}",
+        "Delete a channel",
+        None,
+        errors=(404,),
+        status="204",
+    ),
+    _Operation(
+        "get",
+        "/alerts/history",
+        "Firings with every delivery and attempt; reports and test messages",
+        HistoryResponse,
+        query=HistoryQuery,
+    ),
+    _Operation("get", "/reports/schedules", "Scheduled reports", ScheduleList),
+    _Operation(
+        "post",
+        "/reports/schedules",
+        "Schedule a weekly or monthly report",
+        ScheduleOut,
+        body=ScheduleDraft,
+        errors=(409,),
+    ),
+    _Operation(
+        "delete",
+        "/reports/schedules/{schedule_id}",
+        "Delete a report schedule",
+        None,
+        errors=(404,),
+        status="204",
+    ),
+    _Operation(
+        "post",
+        "/reports/schedules/{schedule_id}/send",
+        "Build the report of the last complete period and mail it now",
+        SendResponse,
+        errors=(404, 503),
+        status="200",
     ),
 )
 
@@ -127,17 +245,34 @@ _ERROR_TEXT: Final = {
     "a repeated parameter, `lang` other than ko/en.",
     401: "Missing or wrong token (`WWW-Authenticate: Bearer`).",
     403: "The token's or session's account is not an active administrator.",
-    404: "Unknown or expired export.",
+    404: "Unknown or expired export (or another administrator's), "
+    "or no rule, channel or schedule with that id.",
+    409: "A rule, channel or schedule of that name exists (ALERT_CONFLICT).",
     413: "The export does not fit EXPORT_MAX_BYTES even reduced (EXPORT_TOO_LARGE), "
     "or the request body is too large.",
-    503: "The export could not be generated (EXPORT_FAILED).",
+    503: "The export could not be generated (EXPORT_FAILED) or the report could not be "
+    "mailed (REPORT_SEND_FAILED, e.g. no mail relay configured).",
 }
+
+
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    """``{export_id}`` is a UUID; the alert resources' ids are positive 32-bit integers."""
+    params = []
+    for name in re.findall(r"{(\w+)}", path):
+        schema: dict[str, Any] = (
+            {"type": "string", "format": "uuid"}
+            if name == "export_id"
+            else {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+        )
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return params
 
 
 def build_openapi(server_url: str) -> dict[str, Any]:
     """The OpenAPI 3.1 document of API v1, mounted at ``server_url`` (e.g. ``/api/v1``)."""
     _refs, defs = models_json_schema(
-        [(model, "serialization") for model in _RESPONSE_MODELS] + [(ExportRequest, "validation")],
+        [(model, "serialization") for model in _RESPONSE_MODELS]
+        + [(model, "validation") for model in _REQUEST_MODELS],
         ref_template="#/components/schemas/{model}",
     )
     schemas = defs.get("$defs", {})
@@ -163,27 +298,17 @@ def build_openapi(server_url: str) -> dict[str, Any]:
         parameters = [lang]
         if op.query is not None:
             parameters = _query_parameters(op.query) + parameters
-        if "{export_id}" in op.path:
-            parameters.insert(
-                0,
-                {
-                    "name": "export_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string", "format": "uuid"},
-                },
-            )
+        parameters = _path_parameters(op.path) + parameters
         responses: dict[str, Any] = {}
         if op.response is not None:
-            status = "201" if op.method == "post" else "200"
+            status = op.status or ("201" if op.method == "post" else "200")
             responses[status] = json_response("Success", op.response)
+        elif op.status == "204":
+            responses["204"] = {"description": "Done (no content)."}
         else:
             responses["200"] = {
                 "description": "The file (`Content-Disposition: attachment`).",
-                "content": {
-                    "text/csv": {"schema": {"type": "string"}},
-                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-                },
+                "content": op.files,
             }
         for code in (400, *op.errors, 401, 403):
             responses[str(code)] = json_response(_ERROR_TEXT[code], ApiError)

@@ -13,8 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Final, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AliasChoices,
@@ -28,6 +27,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from admin_metrics.zones import zone_name
+from dashboard.reports.types import MAX_EXPORT_DAYS, MAX_EXPORT_RANGE
+from db.audit import ACTIONS, DEFAULT_PAGE, MAX_PAGE, AuditFilter
+from db.periods import Window, preset_window, previous_window
+
 MetricId = Literal[
     "active_users",
     "storage_bytes",
@@ -40,8 +44,7 @@ GranularityName = Literal["hourly", "daily"]
 ExportFormatName = Literal["csv", "pdf"]
 
 MAX_EXPORT_METRICS: Final = 6
-MAX_EXPORT_RANGE: Final = timedelta(days=90)
-DEFAULT_RANGE: Final = timedelta(days=7)
+DEFAULT_PRESET: Final = "7"  # defaults are the page's "7 days" (``db.periods``)
 # A client computing "now − 30 days" a moment before the server does, or starting at local
 # midnight, must not be refused: retention is checked with one day of slack.
 RETENTION_GRACE: Final = timedelta(days=1)
@@ -97,11 +100,21 @@ class ValidationSettings:
     now: datetime
     hourly_retention_days: int
     daily_retention_days: int
+    timezone: str = "UTC"  # DEFAULT_TIMEZONE: the calendar of hourly defaults
+    business_timezone: str = "UTC"  # BUSINESS_TIMEZONE: the calendar of daily defaults
 
     def retention_days(self, granularity: str) -> int:
         if granularity == "hourly":
             return self.hourly_retention_days
         return self.daily_retention_days
+
+    def zone(self, granularity: str) -> str:
+        return self.timezone if granularity == "hourly" else self.business_timezone
+
+    def default_window(self, granularity: str) -> Window:
+        """The page's "7 days" as of ``now``: 168 hourly slots ending with the current one,
+        or the 7 complete business days ending yesterday."""
+        return preset_window(DEFAULT_PRESET, granularity, now=self.now, zone=self.zone(granularity))
 
 
 def _context(info: ValidationInfo) -> ValidationSettings:
@@ -109,6 +122,16 @@ def _context(info: ValidationInfo) -> ValidationSettings:
     if not isinstance(context, ValidationSettings):
         raise TypeError("validate API requests with context=ValidationSettings(...)")
     return context
+
+
+def _minus(instant: datetime, length: timedelta) -> datetime:
+    """``instant - length`` for a default start; before year 1 is a bad date, not a crash."""
+    try:
+        return instant - length
+    except OverflowError:
+        raise PydanticCustomError(
+            "METRICS_INVALID_DATE", "the range starts before year 1"
+        ) from None
 
 
 def check_range(
@@ -139,19 +162,26 @@ class TimeseriesQuery(_Query):
     start_date: Timestamp | None = Field(
         None,
         validation_alias=AliasChoices("start_date", "start_time"),
-        description="Range start, inclusive (ISO 8601 with offset). Default: end − 7 days.",
+        description="Range start, inclusive (ISO 8601 with offset). Default: the page's "
+        "'7 days' (hourly: 168 slots ending with the current one; daily: the 7 complete "
+        "business days ending yesterday).",
     )
     end_date: Timestamp | None = Field(
         None,
         validation_alias=AliasChoices("end_date", "end_time"),
-        description="Range end, inclusive (ISO 8601 with offset). Default: now.",
+        description="Range end, exclusive (ISO 8601 with offset): periods are half-open "
+        "`[start, end)`. Default: the end of the page's '7 days'.",
     )
 
     @model_validator(mode="after")
     def _defaults_and_range(self, info: ValidationInfo) -> TimeseriesQuery:
         context = _context(info)
-        end = self.end_date or context.now
-        start = self.start_date or end - DEFAULT_RANGE
+        default = context.default_window(self.granularity)
+        if self.start_date is None and self.end_date is None:
+            start, end = default.start, default.end
+        else:
+            end = self.end_date or context.now
+            start = self.start_date or _minus(end, default.length)
         check_range(start, end, self.granularity, context)
         self.start_date, self.end_date = start, end
         return self
@@ -170,23 +200,29 @@ class TimeseriesQuery(_Query):
 class ComparisonQuery(_Query):
     """``GET /metrics/comparison``: two periods of one metric and the change of their averages.
 
-    Defaults: period 1 is the 7 days up to now, period 2 the period of the same length just
-    before it.
+    Periods are half-open ``[start, end)``. Defaults are the page's: period 1 is "7 days"
+    (``db.periods``), period 2 the previous period of as many slots; a period 2 given by its
+    start alone has as many slots as period 1.
     """
 
     metric_type: MetricId = Field(description="One of the six metric ids.")
     granularity: GranularityName = Field("hourly", description="Hourly slots or daily rollups.")
     period1_start: Timestamp | None = Field(
-        None, description="Period 1 start (ISO 8601 with offset). Default: period1_end − 7 days."
+        None, description="Period 1 start (ISO 8601 with offset). Default: the page's '7 days'."
     )
     period1_end: Timestamp | None = Field(
-        None, description="Period 1 end (ISO 8601 with offset). Default: now."
+        None,
+        description="Period 1 end, exclusive (ISO 8601 with offset). Default: the end "
+        "of the page's '7 days'.",
     )
     period2_start: Timestamp | None = Field(
         None,
-        description="Period 2 start. Default: period2_end minus the length of period 1.",
+        description="Period 2 start. Default: the previous period (as many slots as period 1, "
+        "ending where it starts).",
     )
-    period2_end: Timestamp | None = Field(None, description="Period 2 end. Default: period1_start.")
+    period2_end: Timestamp | None = Field(
+        None, description="Period 2 end, exclusive. Default: period2_start + length of period 1."
+    )
     period1_label: str = Field(
         DEFAULT_PERIOD_LABELS[0], max_length=MAX_LABEL_LENGTH, description="Label of period 1."
     )
@@ -197,12 +233,26 @@ class ComparisonQuery(_Query):
     @model_validator(mode="after")
     def _defaults_and_ranges(self, info: ValidationInfo) -> ComparisonQuery:
         context = _context(info)
-        p1_end = self.period1_end or context.now
-        p1_start = self.period1_start or p1_end - DEFAULT_RANGE
-        check_range(p1_start, p1_end, self.granularity, context)
-        p2_end = self.period2_end or p1_start
-        p2_start = self.period2_start or p2_end - (p1_end - p1_start)
-        check_range(p2_start, p2_end, self.granularity, context)
+        zone = context.zone(self.granularity)
+        default = context.default_window(self.granularity)
+        if self.period1_start is None and self.period1_end is None:
+            p1 = default
+        else:
+            p1_end = self.period1_end or context.now
+            p1 = Window(self.period1_start or _minus(p1_end, default.length), p1_end)
+        check_range(p1.start, p1.end, self.granularity, context)
+        if self.period2_start is None and self.period2_end is None:
+            preset = DEFAULT_PRESET if p1 == default else "custom"
+            p2 = previous_window(preset, p1, self.granularity, zone)
+            if preset == "custom":  # any period: as long as period 1, just before it
+                p2 = Window(_minus(p1.start, p1.length), p1.start)
+        elif self.period2_start is not None:
+            p2 = Window(self.period2_start, self.period2_end or self.period2_start + p1.length)
+        else:
+            assert self.period2_end is not None
+            p2 = Window(_minus(self.period2_end, p1.length), self.period2_end)
+        check_range(p2.start, p2.end, self.granularity, context)
+        p1_start, p1_end, p2_start, p2_end = p1.start, p1.end, p2.start, p2.end
         self.period1_start, self.period1_end = p1_start, p1_end
         self.period2_start, self.period2_end = p2_start, p2_end
         return self
@@ -234,14 +284,16 @@ class ExportRequest(BaseModel):
     )
     end_date: Timestamp = Field(
         validation_alias=AliasChoices("end_date", "end_time"),
-        description="Range end (ISO 8601 with offset); at most 90 days after the start.",
+        description=f"Range end, exclusive (ISO 8601 with offset); at most {MAX_EXPORT_DAYS} "
+        "days after the start (the page and the CLI have the same limit).",
     )
     granularity: GranularityName = Field("hourly", description="Hourly slots or daily rollups.")
     format: ExportFormatName = Field(description="`csv` (UTF-8 with BOM) or `pdf` (A4 report).")
     timezone: str | None = Field(
         None,
         max_length=64,
-        description="IANA time zone for the file's timestamps (default: UTC).",
+        description="IANA time zone for the file's timestamps (default: DEFAULT_TIMEZONE, "
+        "as for the CLI).",
     )
 
     @field_validator("timezone")
@@ -249,10 +301,8 @@ class ExportRequest(BaseModel):
     def _known_zone(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise PydanticCustomError("METRICS_INVALID_PARAMETER", "unknown time zone") from None
+        if zone_name(value) is None:  # also a folder such as "America"
+            raise PydanticCustomError("METRICS_INVALID_PARAMETER", "unknown time zone")
         return value
 
     @model_validator(mode="after")
@@ -260,7 +310,7 @@ class ExportRequest(BaseModel):
         context = _context(info)
         if self.end_date <= self.start_date:
             raise PydanticCustomError("METRICS_INVALID_TIME_RANGE", "end must be after start")
-        if self.end_date - self.start_date > MAX_EXPORT_RANGE:
+        if self.end_date - self.start_date > MAX_EXPORT_RANGE + timedelta(hours=1):
             raise PydanticCustomError("EXPORT_RANGE_TOO_LONG", "range over 90 days")
         check_range(self.start_date, self.end_date, self.granularity, context)
         return self
@@ -270,6 +320,38 @@ class ExportRequest(BaseModel):
         return tuple(dict.fromkeys(self.metric_types))
 
 
+class AuditQuery(_Query):
+    """``GET /audit`` and ``GET /audit.csv``: the audit log, newest first, filtered."""
+
+    since: Timestamp | None = Field(None, description="From (inclusive, ISO 8601 with offset).")
+    until: Timestamp | None = Field(None, description="Before (exclusive, ISO 8601 with offset).")
+    user: str | None = Field(
+        None, min_length=1, max_length=150, description="Only events by this actor."
+    )
+    action: str | None = Field(
+        None, description="Only this kind of event.", json_schema_extra={"enum": list(ACTIONS)}
+    )
+    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Events per page.")
+    offset: int = Field(0, ge=0, le=10**9, description="Events to skip (paging).")
+
+    @field_validator("action")
+    @classmethod
+    def _known_action(cls, value: str | None) -> str | None:
+        if value is not None and value not in ACTIONS:
+            raise PydanticCustomError("METRICS_INVALID_PARAMETER", "unknown audit action")
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> AuditQuery:
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise PydanticCustomError("METRICS_INVALID_TIME_RANGE", "until must be after since")
+        return self
+
+    @property
+    def filter(self) -> AuditFilter:
+        return AuditFilter(since=self.since, until=self.until, actor=self.user, action=self.action)
+
+
 # --- responses (documentation and tests; the views build plain dicts) ----------------------
 class ApiError(BaseModel):
     error: str = Field(description="Human-readable message (Korean by default, `?lang=en`).")
@@ -277,8 +359,15 @@ class ApiError(BaseModel):
 
 
 class DataPoint(BaseModel):
-    timestamp: datetime = Field(description="The slot (UTC, ISO 8601 with offset).")
-    value: int = Field(ge=0)
+    timestamp: datetime = Field(
+        description="The slot (UTC, ISO 8601 with offset, whole seconds). A daily slot is a "
+        "business day (BUSINESS_TIMEZONE), stored at its local midnight."
+    )
+    value: int = Field(
+        ge=0,
+        description="The stored integer; storage_bytes in whole bytes (the page shows IEC "
+        "units: 1 KiB = 1024 bytes, 1 GiB = 2^30 bytes).",
+    )
 
 
 class CurrentResponse(BaseModel):
@@ -301,6 +390,9 @@ class ComparisonPeriod(BaseModel):
     start_date: datetime
     end_date: datetime
     average: float | None = Field(description="Mean of all stored values; null when empty.")
+    minimum: int | None = Field(None, description="Smallest stored value; null when empty.")
+    maximum: int | None = Field(None, description="Largest stored value; null when empty.")
+    latest: int | None = Field(None, description="The newest stored value; null when empty.")
     total_points: int = Field(ge=0)
     downsampled: bool
     data: list[DataPoint] = Field(max_length=1000)
@@ -356,3 +448,20 @@ class ExportResponse(BaseModel):
     file_size_bytes: int = Field(ge=0)
     expires_at: datetime
     downsampled: bool
+
+
+class AuditEventModel(BaseModel):
+    id: int
+    occurred_at: datetime = Field(description="When (UTC, ISO 8601 with offset).")
+    actor: str | None = Field(description="Who: an account, `(cli)`, `(proxy)` or `(system)`.")
+    action: str = Field(json_schema_extra={"enum": list(ACTIONS)})
+    address: str | None = Field(description="The client's address (through a trusted proxy).")
+    details: dict[str, Any] = Field(description="What: metrics, range, reason, … never secrets.")
+
+
+class AuditPageResponse(BaseModel):
+    events: list[AuditEventModel] = Field(max_length=MAX_PAGE, description="Newest first.")
+    total: int = Field(ge=0, description="Events matching the filters.")
+    limit: int = Field(ge=1)
+    offset: int = Field(ge=0)
+    next_offset: int | None = Field(description="`offset` of the next page; null on the last.")

@@ -24,17 +24,21 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from dashboard.api.alert_views import add_alert_routes
 from dashboard.api.errors import ERRORS, ApiProblem, problem_from_validation
 from dashboard.api.openapi import build_openapi
 from dashboard.api.schemas import (
+    AuditQuery,
     ComparisonQuery,
     ExportRequest,
     TimeseriesQuery,
     ValidationSettings,
 )
-from dashboard.charts.series import lttb, percent_change, period_average
-from dashboard.context import AppContext, get_context, request_language
+from dashboard.charts.series import lttb
+from dashboard.charts.summaries import summarize
+from dashboard.context import AppContext, get_context, record_audit, request_language
 from dashboard.i18n import LANGUAGES, t
+from dashboard.reports.audit_csv import audit_csv
 from dashboard.reports.export_service import create_export
 from dashboard.reports.types import (
     MEDIA_TYPES,
@@ -43,6 +47,7 @@ from dashboard.reports.types import (
     ExportTooLarge,
     InvalidExportSpec,
 )
+from db import audit
 from db.exports import get_export
 from db.queries import latest_values, timeseries
 from db.status import collection_status
@@ -55,6 +60,8 @@ GZIP_MIN_BYTES: Final = 1024
 GZIP_LEVEL: Final = 5
 
 bp = Blueprint("api", __name__)
+# The alert and report resources share this blueprint's error handling and guard.
+add_alert_routes(bp)
 
 Q = TypeVar("Q", bound=BaseModel)
 
@@ -85,7 +92,8 @@ def error_response(problem: ApiProblem) -> Response:
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
+    """ISO 8601 UTC in whole seconds (slots and period bounds are whole seconds)."""
+    return value.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def _points(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -115,6 +123,8 @@ def _validation_settings(ctx: AppContext) -> ValidationSettings:
         now=datetime.now(UTC),
         hourly_retention_days=ctx.settings.metrics_hourly_retention_days,
         daily_retention_days=ctx.settings.metrics_daily_retention_days,
+        timezone=ctx.settings.default_timezone,
+        business_timezone=ctx.settings.business_zone,
     )
 
 
@@ -255,30 +265,40 @@ def comparison() -> Response:
     ctx = get_context()
     query = _query(ComparisonQuery, ctx)
     periods: list[dict[str, Any]] = []
-    averages: list[float | None] = []
+    frames: list[pd.DataFrame] = []
     with ctx.session() as session:
         for number in (1, 2):
             label, start, end = query.period(number)
             df = timeseries(session, query.metric_type, query.granularity, start, end)
-            averages.append(period_average(df))
+            frames.append(df)
+            # The cards' and the PDF's numbers (``summarize``), for each period on its own.
+            own = summarize(df, metric_type=query.metric_type)
             periods.append(
                 {
                     "label": label,
                     "start_date": _iso(start),
                     "end_date": _iso(end),
-                    "average": averages[-1],
+                    "average": own.average,
+                    "minimum": _int_or_none(own.minimum),
+                    "maximum": _int_or_none(own.maximum),
+                    "latest": _int_or_none(own.latest),
                     **_series(df),
                 }
             )
+    both = summarize(frames[0], metric_type=query.metric_type, compare_df=frames[1])
     return jsonify(
         {
             "metric_type": query.metric_type,
             "granularity": query.granularity,
             "period1": periods[0],
             "period2": periods[1],
-            "change_percentage": percent_change(averages[0], averages[1]),
+            "change_percentage": both.compare_percent,
         }
     )
+
+
+def _int_or_none(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 @bp.get("/metrics/status")
@@ -311,7 +331,8 @@ def export() -> tuple[Response, int, dict[str, str]]:
             end=body.end_date,
             granularity=body.granularity,
             fmt=body.format,
-            tz=body.timezone or "UTC",
+            # One default for the API and the CLI: DEFAULT_TIMEZONE.
+            tz=body.timezone or ctx.settings.default_timezone,
             lang=request_language(),
         )
         row = create_export(
@@ -322,6 +343,10 @@ def export() -> tuple[Response, int, dict[str, str]]:
             renderer=ctx.get_chart_renderer,
             user_id=getattr(current_user, "id", None),
         )
+        with ctx.session() as session:
+            record_audit(
+                session, audit.EXPORT_CREATED, details={**spec.describe(), "export": row.id}
+            )
     except InvalidExportSpec as exc:
         log.info("Export request refused: %s", exc)
         raise ApiProblem("METRICS_INVALID_PARAMETER") from None
@@ -344,15 +369,72 @@ def export() -> tuple[Response, int, dict[str, str]]:
 @bp.get("/exports/<export_id>")
 def download(export_id: str) -> Response:
     with get_context().session() as session:
-        row = get_export(session, export_id)
+        # Only its creator may download a file: another admin gets the same 404.
+        row = get_export(session, export_id, owner_id=current_user.id)
         if row is None:
             raise ApiProblem("EXPORT_NOT_FOUND")
         content, fmt, filename = row.content, row.format, row.filename
+        record_audit(
+            session,
+            audit.EXPORT_DOWNLOADED,
+            details={"export": export_id, "format": fmt, "file": filename},
+        )
     return send_file(
         BytesIO(content),
         mimetype=MEDIA_TYPES.get(fmt, "application/octet-stream"),
         as_attachment=True,
         download_name=filename,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+
+
+# --- the audit log ----------------------------------------------------------------------------
+# A CSV holds at most this many events (newest first); narrow the window for more.
+MAX_CSV_EVENTS: Final = 100_000
+
+
+@bp.get("/audit")
+def audit_events() -> Response:
+    """One page of the audit log, newest first (``limit``/``offset``; ``next_offset``)."""
+    ctx = get_context()
+    query = _query(AuditQuery, ctx)
+    with ctx.session() as session:
+        events = audit.list_events(session, query.filter, limit=query.limit, offset=query.offset)
+        total = audit.count_events(session, query.filter)
+    end = query.offset + len(events)
+    return jsonify(
+        {
+            "events": [event.to_json() for event in events],
+            "total": total,
+            "limit": query.limit,
+            "offset": query.offset,
+            "next_offset": end if end < total else None,
+        }
+    )
+
+
+@bp.get("/audit.csv")
+def audit_events_csv() -> Response:
+    """Every matching event (up to ``MAX_CSV_EVENTS``) as a CSV download."""
+    ctx = get_context()
+    query = _query(AuditQuery, ctx)
+    events: list[audit.AuditRecord] = []
+    with ctx.session() as session:
+        while len(events) < MAX_CSV_EVENTS:
+            page = audit.list_events(
+                session, query.filter, limit=audit.MAX_PAGE, offset=len(events)
+            )
+            events += page
+            if len(page) < audit.MAX_PAGE:
+                break
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return send_file(
+        BytesIO(audit_csv(events[:MAX_CSV_EVENTS])),
+        mimetype="text/csv; charset=utf-8",
+        as_attachment=True,
+        download_name=f"audit-{stamp}.csv",
         conditional=False,
         etag=False,
         max_age=0,

@@ -14,15 +14,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts.formatting import byte_scale, format_exact, period_text
-from dashboard.charts.series import MAX_POINTS, gap_starts, reduce_points
+from dashboard.charts.formatting import byte_scale, format_exact, period_text, slot_text
+from dashboard.charts.series import GRANULARITY_STEP, MAX_POINTS, gap_starts, reduce_points
+from dashboard.charts.theme import LIGHT, Theme
 from dashboard.i18n import t
 from db.metrics import METRICS_BY_ID
 
-PRIMARY_COLOUR = "#1f6fd1"
-COMPARE_COLOUR = "#e8590c"
-GAP_COLOUR = "#868e96"
-AXIS_STYLE: dict[str, object] = {"gridcolor": "#eef0f3", "linecolor": "#ced4da", "zeroline": False}
 FONT_FAMILY = "NanumGothic, 'Nanum Gothic', 'Malgun Gothic', 'Apple SD Gothic Neo', sans-serif"
 
 
@@ -89,16 +86,43 @@ def _lines(
         gap_y=(y0 + y1) / 2,
         gap_hover=np.array(
             [
-                f"{message}<br>{a} – {b}"
-                for a, b in zip(when[breaks - 1], when[breaks], strict=True)
+                f"{message}<br>{text}"
+                for text in missing_slots_text(stamps, breaks, granularity, tz, lang)
             ],
             dtype=object,
         ),
     )
 
 
-def _tickformats(lang: str) -> list[dict[str, object]]:
+def missing_slots_text(
+    stamps: pd.Series, breaks: np.ndarray, granularity: str, tz: str, lang: str
+) -> list[str]:
+    """Per gap: its first and last *missing* slot and how many are missing (not the two
+    collected points around it, which would name a wider outage than happened)."""
+    step = GRANULARITY_STEP[granularity]
+    texts: list[str] = []
+    for i in breaks.tolist():
+        before, after = stamps.iloc[i - 1], stamps.iloc[i]
+        missing = max(1, round((after - before) / step) - 1)
+        first, last = before + step, after - step
+        if granularity == "daily":  # a day is 23–25 h across DST: name the local dates
+            first_text = (before.tz_convert(tz) + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+            last_text = (after.tz_convert(tz) - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+        else:
+            first_text, last_text = (
+                slot_text(first, tz, granularity),
+                slot_text(last, tz, granularity),
+            )
+        texts.append(
+            t("dash.gap_range", lang).format(n=f"{missing:,}", first=first_text, last=last_text)
+        )
+    return texts
+
+
+def _tickformats(lang: str, granularity: str = "hourly") -> list[dict[str, object]]:
     day = "%m/%d" if lang == "ko" else "%b %d"
+    if granularity == "daily":  # a daily value is a day: never a time of day on its label
+        return [{"dtickrange": [None, None], "value": day}]
     return [
         {"dtickrange": [None, 86_400_000], "value": "%H:%M<br>" + day},
         {"dtickrange": [86_400_000, None], "value": day},
@@ -129,6 +153,7 @@ def build_metric_figure(
     for_print: bool = False,
     compare_offset: pd.Timedelta | None = None,
     x_range: tuple[datetime, datetime] | None = None,
+    theme: Theme = LIGHT,
 ) -> go.Figure:
     """One metric's line graph.
 
@@ -141,14 +166,15 @@ def build_metric_figure(
     - Times are shown as wall-clock time of ``tz``; hovers give the exact value.
     - ``x_range``: the axis range (UTC datetimes), e.g. the selected period.
     - ``for_print``: static styling for the PDF (title, larger).
+    - ``theme``: the viewer's colours (the PDF keeps the light default).
     """
     info = METRICS_BY_ID[metric_type]
     comparing = compare_df is not None
     if df.empty and (compare_df is None or compare_df.empty):
-        return build_message_figure(t("dash.no_data_range", lang), for_print=for_print)
+        return build_message_figure(t("dash.no_data_range", lang), for_print=for_print, theme=theme)
     peak = max(_peak(df), _peak(compare_df))
     divisor, axis_unit = byte_scale(peak) if info.is_bytes else (1.0, info.unit(lang))
-    periods = _periods(df, compare_df, tz, period_labels, compare_offset)
+    periods = _periods(df, compare_df, tz, period_labels, compare_offset, theme)
 
     traces: list[dict[str, object]] = []
     notes: list[str] = []
@@ -172,7 +198,7 @@ def build_metric_figure(
             break_before=break_before,
         )
         traces.append(_series_trace(lines, period, index, points=len(frame), comparing=comparing))
-        traces.extend(_gap_traces(lines, period, index))
+        traces.extend(_gap_traces(lines, period, index, theme))
 
     layout = _metric_layout(
         metric_type=metric_type,
@@ -183,10 +209,11 @@ def build_metric_figure(
         for_print=for_print,
         x_range=x_range,
         peak=peak,
+        theme=theme,
     )
     if for_print:
         layout["title"] = {"text": f"{info.name(lang)} ({axis_unit})", "x": 0.01}
-    layout["annotations"] = _annotations(axis_unit, notes, for_print=for_print)
+    layout["annotations"] = _annotations(axis_unit, notes, for_print=for_print, theme=theme)
     return go.Figure(data=traces, layout=layout)
 
 
@@ -210,10 +237,11 @@ def _periods(
     tz: str,
     period_labels: tuple[str, str] | None,
     compare_offset: pd.Timedelta | None,
+    theme: Theme,
 ) -> list[_Period]:
     """Period 1 solid, and period 2 (if any) dashed and shifted onto period 1's axis."""
     labels = period_labels or (_frame_period(df, tz), _frame_period(compare_df, tz))
-    periods = [_Period(df, pd.Timedelta(0), labels[0], PRIMARY_COLOUR, "solid")]
+    periods = [_Period(df, pd.Timedelta(0), labels[0], theme.primary, "solid")]
     if compare_df is not None:
         if compare_offset is None:
             compare_offset = (
@@ -221,7 +249,7 @@ def _periods(
                 if not df.empty and not compare_df.empty
                 else pd.Timedelta(0)
             )
-        periods.append(_Period(compare_df, compare_offset, labels[1], COMPARE_COLOUR, "dash"))
+        periods.append(_Period(compare_df, compare_offset, labels[1], theme.compare, "dash"))
     return periods
 
 
@@ -247,7 +275,9 @@ def _series_trace(
     }
 
 
-def _gap_traces(lines: _Lines, period: _Period, index: int) -> list[dict[str, object]]:
+def _gap_traces(
+    lines: _Lines, period: _Period, index: int, theme: Theme
+) -> list[dict[str, object]]:
     """Dotted bridges over the period's gaps and invisible points carrying their hover."""
     if not len(lines.bridge_x):
         return []
@@ -258,7 +288,7 @@ def _gap_traces(lines: _Lines, period: _Period, index: int) -> list[dict[str, ob
             "x": lines.bridge_x,
             "y": lines.bridge_y,
             "mode": "lines",
-            "line": {"color": period.colour if index else GAP_COLOUR, "width": 1.5, "dash": "dot"},
+            "line": {"color": period.colour if index else theme.gap, "width": 1.5, "dash": "dot"},
             "connectgaps": False,
             "hoverinfo": "skip",
             "showlegend": False,
@@ -271,7 +301,7 @@ def _gap_traces(lines: _Lines, period: _Period, index: int) -> list[dict[str, ob
             "x": lines.gap_x,
             "y": lines.gap_y,
             "mode": "markers",
-            "marker": {"size": 14, "color": GAP_COLOUR, "opacity": 0},
+            "marker": {"size": 14, "color": theme.gap, "opacity": 0},
             "text": lines.gap_hover,
             "hovertemplate": "%{text}<extra></extra>",
             "showlegend": False,
@@ -291,16 +321,41 @@ def _metric_layout(
     for_print: bool,
     x_range: tuple[datetime, datetime] | None,
     peak: float,
+    theme: Theme,
 ) -> dict[str, object]:
-    """Axes, margins, legend and hover styling of a metric graph."""
-    xaxis: dict[str, object] = {**AXIS_STYLE, "tickformatstops": _tickformats(lang)}
+    """Axes, margins, legend and hover styling of a metric graph.
+
+    Hover: a vertical spike line marks the time (the page mirrors it on the other graphs);
+    when comparing, one unified tooltip lists both periods' values at that time.
+    """
+    xaxis: dict[str, object] = {
+        **_axis_style(theme),
+        "tickformatstops": _tickformats(lang, granularity),
+        "showspikes": not for_print,
+        "spikemode": "across",
+        "spikesnap": "cursor",
+        "spikethickness": 1,
+        "spikedash": "dot",
+        "spikecolor": theme.spike,
+    }
+    if granularity == "daily" and x_range is not None:
+        # Ticks on whole days (at most ~10 of them): a tick never falls between two days.
+        days = max(1, round((x_range[1] - x_range[0]).total_seconds() / 86_400))
+        xaxis["dtick"] = 86_400_000 * max(1, -(-days // 10))
+        xaxis["tick0"] = _wall_clock(x_range[0], tz)
     if x_range is not None:
         xaxis["range"] = [_wall_clock(v, tz) for v in x_range]
     return {
-        **_base_layout(for_print),
+        **_base_layout(for_print, theme),
         "margin": {"l": 56, "r": 16, "t": 48 if for_print else 16, "b": 66 if comparing else 36},
-        "hovermode": "closest",
-        "hoverlabel": {"font": {"family": FONT_FAMILY}},
+        "hovermode": "x unified" if comparing else "closest",
+        "hoverdistance": 40,
+        "spikedistance": -1,
+        "hoverlabel": {
+            "font": {"family": FONT_FAMILY, "color": theme.text},
+            "bgcolor": theme.hover_bg,
+            "bordercolor": theme.axis_line,
+        },
         "showlegend": comparing,
         # Below the axis labels, at the bottom edge of the figure.
         "legend": {
@@ -309,19 +364,21 @@ def _metric_layout(
             "y": 0,
             "yanchor": "bottom",
             "x": 0,
-            "font": {"size": 11},
+            "font": {"size": 11, "color": theme.text},
         },
         "uirevision": f"{metric_type}-{granularity}",
         "xaxis": xaxis,
         "yaxis": {
-            **AXIS_STYLE,
+            **_axis_style(theme),
             "tickformat": ",~r",
             "rangemode": "tozero" if peak == 0 else "normal",
         },
     }
 
 
-def _annotations(axis_unit: str, notes: list[str], *, for_print: bool) -> list[dict[str, object]]:
+def _annotations(
+    axis_unit: str, notes: list[str], *, for_print: bool, theme: Theme
+) -> list[dict[str, object]]:
     """The unit above the y axis (on screen) and the downsampling note (when reduced)."""
     # The unit sits level above the tick labels (a rotated axis title turns Korean units
     # such as 명 on their side); in print the chart title carries it already.
@@ -338,7 +395,7 @@ def _annotations(axis_unit: str, notes: list[str], *, for_print: bool) -> list[d
                 "xanchor": "left",
                 "yanchor": "bottom",
                 "showarrow": False,
-                "font": {"size": 11, "color": "#6c757d"},
+                "font": {"size": 11, "color": theme.muted},
                 "name": "unit",
             }
         )
@@ -353,7 +410,7 @@ def _annotations(axis_unit: str, notes: list[str], *, for_print: bool) -> list[d
                 "xanchor": "right",
                 "yanchor": "bottom",
                 "showarrow": False,
-                "font": {"size": 10, "color": "#6c757d"},
+                "font": {"size": 10, "color": theme.muted},
                 "name": "downsampled-note",
             }
         )
@@ -365,27 +422,31 @@ def _wall_clock(value: datetime, tz: str) -> pd.Timestamp:
     return stamp.tz_convert(tz).tz_localize(None) if stamp.tzinfo else stamp
 
 
-def _base_layout(for_print: bool) -> dict[str, object]:
+def _axis_style(theme: Theme) -> dict[str, object]:
+    return {"gridcolor": theme.grid, "linecolor": theme.axis_line, "zeroline": False}
+
+
+def _base_layout(for_print: bool, theme: Theme) -> dict[str, object]:
     return {
         # No named template: copying plotly's default template into every figure (and
         # validating it) costs more than the data; the few styles needed are set here.
         "template": {},
-        "paper_bgcolor": "#ffffff",
-        "plot_bgcolor": "#ffffff",
-        "font": {"family": FONT_FAMILY, "size": 13 if for_print else 12, "color": "#343a40"},
+        "paper_bgcolor": theme.paper,
+        "plot_bgcolor": theme.paper,
+        "font": {"family": FONT_FAMILY, "size": 13 if for_print else 12, "color": theme.text},
         "height": 340 if for_print else 280,
     }
 
 
 def build_message_figure(
-    message: str, detail: str | None = None, *, for_print: bool = False
+    message: str, detail: str | None = None, *, for_print: bool = False, theme: Theme = LIGHT
 ) -> go.Figure:
     """A figure with no axes that shows a centred message (empty store, empty range)."""
     text = f"<b>{message}</b>" + (
         f"<br><span style='font-size:12px'>{detail}</span>" if detail else ""
     )
     layout: dict[str, object] = {
-        **_base_layout(for_print),
+        **_base_layout(for_print, theme),
         "xaxis": {"visible": False},
         "yaxis": {"visible": False},
         "margin": {"l": 16, "r": 16, "t": 16, "b": 16},
@@ -397,7 +458,7 @@ def build_message_figure(
                 "x": 0.5,
                 "y": 0.5,
                 "showarrow": False,
-                "font": {"size": 15, "color": "#495057", "family": FONT_FAMILY},
+                "font": {"size": 15, "color": theme.text, "family": FONT_FAMILY},
                 "name": "message",
             }
         ],
@@ -405,9 +466,13 @@ def build_message_figure(
     return go.Figure(layout=layout)
 
 
-def build_empty_store_figure(next_slot: datetime, *, tz: str, lang: str = "ko") -> go.Figure:
+def build_empty_store_figure(
+    next_slot: datetime, *, tz: str, lang: str = "ko", theme: Theme = LIGHT
+) -> go.Figure:
     """``데이터 수집 중입니다`` / ``첫 데이터는 HH:MM에 표시됩니다`` (next slot, in ``tz``)."""
     hhmm = pd.Timestamp(next_slot).tz_convert(tz).strftime("%H:%M")
     return build_message_figure(
-        t("dash.empty_title", lang), t("dash.empty_detail", lang).format(time=hhmm)
+        t("dash.empty_title", lang),
+        t("dash.empty_detail", lang).format(time=hhmm),
+        theme=theme,
     )

@@ -1,7 +1,9 @@
 """Value and time formatting shared by the page, the PDF report and the API (pure).
 
-Bytes are 1024-based (``1.50 KB``); counts get thousands separators and their unit
-(``1,234명`` / ``1,234 users``). :func:`period_text` is the one way a period is written.
+Bytes are IEC binary units, 1 KiB = 1024 bytes, 1 GiB = 2³⁰ bytes (``1.50 KiB``), on the
+page, in the PDF, the CSV headers and the API docs alike; counts get thousands separators
+and their unit (``1,234명`` / ``1,234 users``). :func:`window_text` is the one way a period
+is written.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pandas as pd
 from db.metrics import METRICS_BY_ID
 
 HIGHLIGHT_PERCENT = 20.0
-BYTE_UNITS = ("bytes", "KB", "MB", "GB", "TB", "PB")
+BYTE_UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")  # IEC: powers of 1024
 DATE_FORMAT = "%Y-%m-%d"
 MINUTE_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -29,7 +31,7 @@ def byte_scale(value: float) -> tuple[float, str]:
 
 
 def format_bytes(value: float) -> str:
-    """``1536`` → ``1.50 KB``; whole bytes below 1 KB (``512 bytes``)."""
+    """``1536`` → ``1.50 KiB``; whole bytes below 1 KiB (``512 bytes``)."""
     divisor, unit = byte_scale(value)
     if divisor == 1.0:
         return f"{value:,.0f} bytes"
@@ -46,7 +48,7 @@ def format_number(value: float) -> str:
 
 
 def format_value(value: float | int | None, metric_type: str, lang: str = "ko") -> str:
-    """A value with its unit: bytes as KB/MB/GB/TB, counts with separators (``1,234명``)."""
+    """A value with its unit: bytes as KiB/MiB/GiB/TiB, counts with separators (``1,234명``)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
     info = METRICS_BY_ID[metric_type]
@@ -61,7 +63,7 @@ def format_value(value: float | int | None, metric_type: str, lang: str = "ko") 
 
 
 def format_exact(value: float | int, metric_type: str, lang: str = "ko") -> str:
-    """The exact value for hovers: bytes also in full (``1.50 KB (1,536 bytes)``)."""
+    """The exact value for hovers: bytes also in full (``1.50 KiB (1,536 bytes)``)."""
     info = METRICS_BY_ID[metric_type]
     if info.is_bytes and abs(value) >= 1024:
         return f"{format_bytes(float(value))} ({float(value):,.0f} bytes)"
@@ -69,7 +71,7 @@ def format_exact(value: float | int, metric_type: str, lang: str = "ko") -> str:
 
 
 def format_delta(value: float | None, metric_type: str, lang: str = "ko") -> str:
-    """A signed difference with unit (``+1,234명``, ``−1.20 GB``); "—" when unknown."""
+    """A signed difference with unit (``+1,234명``, ``−1.20 GiB``); "—" when unknown."""
     if value is None:
         return "—"
     sign = "+" if value > 0 else "−" if value < 0 else "±"
@@ -106,3 +108,21 @@ def period_text(
     first = pd.Timestamp(start).tz_convert(tz).strftime(pattern)
     last = pd.Timestamp(end).tz_convert(tz).strftime(pattern)
     return first if first == last and not minutes else f"{first} – {last}"
+
+
+def slot_text(ts: pd.Timestamp | datetime, tz: str, granularity: str) -> str:
+    """One slot as the admin reads it: a daily slot is its date (no time), an hourly one
+    ``YYYY-MM-DD HH:MM`` in ``tz``."""
+    return format_timestamp(ts, tz, granularity)
+
+
+def window_text(window: object, tz: str, granularity: str = "hourly") -> str:
+    """A half-open window ``[start, end)`` (``db.periods.Window``): daily as its first and
+    last day (``2026-11-27 – 2026-12-03``), hourly as ``start – end`` with minutes."""
+    start = pd.Timestamp(window.start)  # type: ignore[attr-defined]
+    end = pd.Timestamp(window.end)  # type: ignore[attr-defined]
+    if end <= start:
+        return period_text(start, start, tz, minutes=granularity == "hourly")
+    if granularity == "daily":
+        return period_text(start, end - pd.Timedelta(microseconds=1), tz)
+    return period_text(start, end, tz, minutes=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -87,16 +87,20 @@ Series = dict[str, pd.DataFrame]
 CACHE_SIZE = 64
 
 
-class SeriesCache:
+V = TypeVar("V")
+
+
+class SeriesCache(Generic[V]):
     """A small thread-safe LRU of query results keyed by what determines them (the page's
-    six series per granularity, window and latest slots, shared by every admin viewing them)."""
+    six series per granularity, window and latest slots, shared by every admin viewing them),
+    and of what is built from them (the page's figures and cards)."""
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[Any, ...], Series] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_load(self, key: tuple[Any, ...], load: Callable[[], Series]) -> Series:
+    def get_or_load(self, key: tuple[Any, ...], load: Callable[[], V]) -> V:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)

@@ -1,4 +1,10 @@
-"""Per-metric summaries (latest, min/max/average, changes) for the value cards and the PDF."""
+"""Per-metric summaries for the value cards, the PDF summary, the CSV and the API.
+
+One definition of the numbers an admin reads: the latest value, the period's average,
+minimum and maximum, and in compare mode the change of the two periods' averages
+(``(avg current − avg comparison) / avg comparison × 100``). There is no first→last
+delta: for metrics with a daily rhythm it compares two times of day, not two periods.
+"""
 
 from __future__ import annotations
 
@@ -11,43 +17,42 @@ from dashboard.charts.series import percent_change, period_average
 
 @dataclass(frozen=True, slots=True)
 class MetricSummary:
-    """What a value card (and the PDF summary table) shows for one metric."""
+    """What a value card (and the PDF summary table, the CSV footer, the API) shows."""
 
     metric_type: str
     latest: float | None
     latest_at: pd.Timestamp | None
-    first: float | None
     minimum: float | None
     maximum: float | None
     average: float | None
-    change: float | None  # last − first of the range
-    change_percent: float | None  # (last − first) / first × 100
+    points: int = 0
     compare_average: float | None = None
+    compare_minimum: float | None = None
+    compare_maximum: float | None = None
+    compare_points: int = 0
     compare_percent: float | None = None  # (avg p1 − avg p2) / avg p2 × 100
 
 
 def summarize(
     df: pd.DataFrame, *, metric_type: str, compare_df: pd.DataFrame | None = None
 ) -> MetricSummary:
-    """Latest value, first→last change, min/max/average and the comparison with ``compare_df``."""
+    """Latest value, min/max/average and the change of averages against ``compare_df``."""
     avg = period_average(df)
-    compare_avg = period_average(compare_df) if compare_df is not None else None
-    if df.empty:
-        return MetricSummary(
-            metric_type, None, None, None, None, None, None, None, None, compare_avg, None
-        )
-    values = df["value"]
-    first, last = float(values.iloc[0]), float(values.iloc[-1])
+    compare = compare_df if compare_df is not None else df.iloc[0:0]
+    compare_avg = period_average(compare) if compare_df is not None else None
+    has = not df.empty
+    has_compare = not compare.empty
     return MetricSummary(
         metric_type=metric_type,
-        latest=last,
-        latest_at=pd.Timestamp(df["timestamp"].iloc[-1]),
-        first=first,
-        minimum=float(values.min()),
-        maximum=float(values.max()),
+        latest=float(df["value"].iloc[-1]) if has else None,
+        latest_at=pd.Timestamp(df["timestamp"].iloc[-1]) if has else None,
+        minimum=float(df["value"].min()) if has else None,
+        maximum=float(df["value"].max()) if has else None,
         average=avg,
-        change=last - first,
-        change_percent=percent_change(last, first),
+        points=len(df),
         compare_average=compare_avg,
+        compare_minimum=float(compare["value"].min()) if has_compare else None,
+        compare_maximum=float(compare["value"].max()) if has_compare else None,
+        compare_points=len(compare) if compare_df is not None else 0,
         compare_percent=percent_change(avg, compare_avg) if compare_df is not None else None,
     )

@@ -10,22 +10,26 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
-from dash import ClientsideFunction, Dash, Input, Output, State, html, no_update
+from dash import MATCH, ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 
 from dashboard.charts.figures import build_empty_store_figure, build_metric_figure
-from dashboard.charts.formatting import period_text
+from dashboard.charts.formatting import format_timestamp, window_text
 from dashboard.charts.series import Series
+from dashboard.charts.tables import table_rows
+from dashboard.charts.theme import theme_for
 from dashboard.context import AppContext
 from dashboard.i18n import t
 from dashboard.page import ids
 from dashboard.page.cards import card_body, status_badge, status_failures
+from dashboard.page.ids import aria
 from dashboard.page.view_state import (
     COMPARE_CUSTOM,
     COMPARE_PREVIOUS,
@@ -35,16 +39,18 @@ from dashboard.page.view_state import (
     ViewState,
     from_controls,
     parse_query,
+    parse_zoom,
     resolve_timezone,
     resolve_view,
 )
-from db.metrics import METRIC_IDS
+from db.metrics import METRIC_IDS, METRICS_BY_ID
 from db.queries import latest_slot, timeseries_many
 from db.status import collection_status, next_hourly_slot
 
 log = logging.getLogger(__name__)
 # Failure rows the status popover lists: ten failed slots of six metrics.
 STATUS_FAILURE_ROWS = 60
+DAY_LIMITS = ("min_date_allowed", "max_date_allowed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,7 @@ class ViewData:
     current: Series
     previous: Series | None
     empty_store: bool
+    slots: tuple[Any, ...] = ()  # the latest hourly and daily slots the data is as of
 
 
 def load_view(ctx: AppContext, state: ViewState, periods: Periods) -> ViewData:
@@ -73,7 +80,67 @@ def load_view(ctx: AppContext, state: ViewState, periods: Periods) -> ViewData:
 
         current = window(periods.current)
         previous = window(periods.previous) if periods.previous else None
-    return ViewData(current, previous, empty_store=False)
+    return ViewData(current, previous, empty_store=False, slots=slots)
+
+
+def view_notes(
+    state: ViewState, periods: Periods, tz: str, lang: str, daily_retention_days: int
+) -> list[Any]:
+    """The notes over the cards: ignored URL parameters (named), what retention cut and why
+    (with a one-click switch to daily when hourly retention is the limit), the zone."""
+    notes: list[Any] = []
+    if state.ignored:
+        notes.append(
+            html.Div(
+                t("dash.invalid_param", lang).format(params=", ".join(state.ignored)),
+                className="note note-warning",
+            )
+        )
+    gran = t(f"dash.granularity_{state.granularity}", lang)
+    kept = format_timestamp(periods.kept_from, tz, state.granularity) if periods.kept_from else ""
+    days = periods.retention_days
+    if periods.current_clipped:
+        requested = window_text(periods.requested, tz, state.granularity)
+        notes.append(
+            html.Div(
+                t("dash.retention_current", lang).format(
+                    granularity=gran, days=days, kept=kept, period=requested
+                ),
+                className="note note-retention",
+            )
+        )
+    if periods.previous_clipped and periods.requested_previous is not None:
+        whole = periods.previous is None or periods.previous.end <= periods.previous.start
+        what = t("dash.retention_none" if whole else "dash.retention_part", lang)
+        notes.append(
+            html.Div(
+                t("dash.retention_compare", lang).format(
+                    period=window_text(periods.requested_previous, tz, state.granularity),
+                    granularity=gran,
+                    days=days,
+                    kept=kept,
+                    what=what,
+                    daily_days=daily_retention_days,
+                ),
+                className="note note-retention note-retention-compare",
+            )
+        )
+    if (periods.clipped) and state.granularity == "hourly":
+        notes.append(
+            dcc.Link(
+                t("dash.switch_daily", lang),
+                href=replace(state, granularity="daily", ignored=()).to_query(),
+                id="switch-daily",
+                className="btn btn-sm btn-outline-primary note-switch",
+            )
+        )
+    notes.append(html.Div(f"{t('dash.timezone', lang)}: {tz}", className="note note-tz"))
+    return notes
+
+
+def _last_day(end: datetime, zone: ZoneInfo) -> date:
+    """The last calendar day a half-open window ending at ``end`` touches."""
+    return (end - timedelta(microseconds=1)).astimezone(zone).date()
 
 
 def slot_marker(ctx: AppContext) -> str:
@@ -85,6 +152,12 @@ def slot_marker(ctx: AppContext) -> str:
     except Exception:
         log.exception("Dashboard: checking the latest slot failed")
         return "error"
+
+
+def page_language(value: object, default: str) -> str:
+    """The page's language store as sent back by the browser: ``ko``/``en``, else the
+    default (it is a JSON value like any other)."""
+    return value if value in ("ko", "en") and isinstance(value, str) else default
 
 
 def register_callbacks(app: Dash, ctx: AppContext) -> None:
@@ -103,6 +176,33 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         State(ids.LANG, "data"),
     )
 
+    app.clientside_callback(
+        ClientsideFunction("metrics", "theme"),
+        Output(ids.THEME, "data"),
+        Input(ids.THEME_TOGGLE, "n_clicks"),
+        State(ids.THEME, "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("metrics", "toggleControls"),
+        Output(ids.CONTROLS_COLLAPSE, "is_open"),
+        Output(ids.CONTROLS_TOGGLE, "aria-expanded"),
+        Input(ids.CONTROLS_TOGGLE, "n_clicks"),
+        State(ids.CONTROLS_COLLAPSE, "is_open"),
+    )
+    # Linked time axis: a zoom on any graph goes to the URL, and every graph follows it.
+    app.clientside_callback(
+        ClientsideFunction("metrics", "zoom"),
+        Output(ids.URL, "search", allow_duplicate=True),
+        *[Input(ids.graph(m), "relayoutData") for m in METRIC_IDS],
+        State(ids.URL, "search"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction("metrics", "linkGraphs"),
+        Output(ids.HOVER_LINK, "data"),
+        *[Input(ids.graph(m), "figure") for m in METRIC_IDS],
+    )
+
     control_values = [
         (ids.RANGE_PRESET, "value"),
         (ids.DATE_RANGE, "start_date"),
@@ -119,12 +219,19 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         *[Output(c, p) for c, p in control_values],
         Output(ids.COMPARE_OPTIONS, "style"),
         Output(ids.COMPARE_RANGE, "disabled"),
+        *[Output(r, p) for r in (ids.DATE_RANGE, ids.COMPARE_RANGE) for p in DAY_LIMITS],
         Input(ids.URL, "search"),
         *[Input(c, p) for c, p in control_values],
+        State(ids.TIMEZONE, "data"),
     )
     def sync_controls(search: str | None, *values: Any) -> tuple[Any, ...]:
         trigger = dash_ctx.triggered_id
-        range_value, start, end, gran, compare_on, mode, c_start, c_end = values
+        # Values come from the browser: anything but a string counts as "not chosen".
+        range_value, start, end, gran, _on, mode, c_start, c_end, tz_name = (
+            v if isinstance(v, str) else None for v in values
+        )
+        compare_on = values[4] is True
+        search = search if isinstance(search, str) else None
         if trigger in (None, ids.URL):
             # Page load, back/forward or a pasted link: the URL sets the controls.
             state = parse_query(search)
@@ -154,11 +261,21 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             query = state.to_query()
             url_out = query if query != (search or "") else no_update
             mode = mode or COMPARE_PREVIOUS  # "custom" stays chosen while its dates are picked
+        # The picker shows the days on screen (a preset's too) and allows only kept days.
+        now = datetime.now(UTC)
+        tz, _state, periods = resolve_view(state.to_query(), tz_name, settings, now)
+        shown = periods.requested
+        zone = ZoneInfo(tz)
+        today = now.astimezone(zone).date()
+        keep = periods.retention_days
+        limits = ((today - timedelta(days=keep)).isoformat(), today.isoformat())
         return (
             url_out,
             state.range,
-            state.start.isoformat() if state.start else None,
-            state.end.isoformat() if state.end else None,
+            (state.start or shown.start.astimezone(zone).date()).isoformat(),
+            (
+                state.end or (shown.end - timedelta(microseconds=1)).astimezone(zone).date()
+            ).isoformat(),
             state.granularity,
             state.compare is not None,
             mode,
@@ -166,6 +283,8 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             c_end,
             {"display": "flex"} if state.compare else {"display": "none"},
             mode != COMPARE_CUSTOM,
+            *limits,
+            *limits,
         )
 
     @app.callback(
@@ -180,6 +299,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         _n: int | None, tz_name: str | None, _retry: int | None, lang: str
     ) -> tuple[Any, Any]:
         tz = resolve_timezone(tz_name, settings.default_timezone)
+        lang = page_language(lang, settings.default_language)
         try:
             with ctx.session() as session:
                 status = collection_status(
@@ -190,7 +310,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         except Exception:
             log.exception("Dashboard: reading the collection status failed")
             return [], []
-        return status_badge(status, tz, lang), status_failures(status, tz, lang)
+        return status_badge(status, tz, lang, datetime.now(UTC)), status_failures(status, tz, lang)
 
     # Not on page load (the layout carries the current marker), so the first drawing of the
     # graphs does not wait for this round trip.
@@ -214,54 +334,105 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         Input(ids.TIMEZONE, "data"),
         Input(ids.LATEST_SLOT, "data"),
         Input(ids.RETRY_BUTTON, "n_clicks"),
+        Input(ids.THEME, "data"),
         State(ids.LANG, "data"),
     )
     def render(
-        search: str | None, tz_name: str | None, _slot: str | None, _retry: int | None, lang: str
+        search: str | None,
+        tz_name: str | None,
+        _slot: str | None,
+        _retry: int | None,
+        theme: str | None,
+        lang: str,
     ) -> tuple[Any, ...]:
         now = datetime.now(UTC)
         tz, state, periods = resolve_view(search, tz_name, settings, now)
+        lang = page_language(lang, settings.default_language)
+        zoom = parse_zoom(search)
         n = len(METRIC_IDS)
         try:
             data = load_view(ctx, state, periods)
-            figures, cards = _build(data, state, periods, tz, lang, now)
+            if data.empty_store:
+                figures, cards = _build(data, state, periods, tz, lang, now, zoom, theme)
+            else:
+                # Same data, periods, zone and language: the same figures (shared by
+                # every admin viewing this range until the next collection lands).
+                key = (state, periods, tz, lang, data.slots, zoom, theme)
+                figures, cards = ctx.figure_cache.get_or_load(
+                    key, lambda: _build(data, state, periods, tz, lang, now, zoom, theme)
+                )
         except Exception:
             # The admin sees a message and a retry button, never a traceback.
             log.exception("Dashboard: loading metric data failed for %s", state.to_query())
             return (*[no_update] * (2 * n), [], True, {"display": "none"})
-        return (*figures, *cards, _notes(state, periods, tz, lang), False, {})
+        refreshed = dash_ctx.triggered_id == ids.LATEST_SLOT
+        notes = _notes(state, periods, tz, lang, zoom, refreshed, now)
+        return (*figures, *cards, notes, False, {})
 
-    def _notes(state: ViewState, periods: Periods, tz: str, lang: str) -> list[Any]:
+    def _notes(
+        state: ViewState,
+        periods: Periods,
+        tz: str,
+        lang: str,
+        zoom: tuple[datetime, datetime] | None,
+        refreshed: bool,
+        now: datetime,
+    ) -> list[Any]:
         notes: list[Any] = []
-        if state.invalid:
-            notes.append(html.Div(t("dash.invalid_range", lang), className="note note-warning"))
-        if periods.clipped:
-            key = (
-                "dash.retention_hourly" if state.granularity == "hourly" else "dash.retention_daily"
+        if refreshed:
+            # Auto-refresh redrew the page: say so, so a changed graph is no surprise.
+            hhmm = now.astimezone(ZoneInfo(tz)).strftime("%H:%M")
+            notes.append(
+                html.Div(
+                    t("dash.refreshed", lang).format(time=hhmm),
+                    className="note note-refreshed",
+                    id="refresh-note",
+                )
             )
-            days = periods.retention_days
-            notes.append(html.Div(t(key, lang).format(days=days), className="note note-retention"))
-        notes.append(html.Div(f"{t('dash.timezone', lang)}: {tz}", className="note note-tz"))
-        return notes
+        if zoom:
+            fmt = "%Y-%m-%d %H:%M"
+            notes.append(
+                html.Div(
+                    [
+                        t("dash.zoomed", lang).format(
+                            start=zoom[0].strftime(fmt), end=zoom[1].strftime(fmt)
+                        )
+                        + " ",
+                        dcc.Link(t("dash.zoom_reset", lang), href=state.to_query()),
+                    ],
+                    className="note note-zoom",
+                )
+            )
+        return notes + view_notes(state, periods, tz, lang, settings.metrics_daily_retention_days)
 
     def _build(
-        data: ViewData, state: ViewState, periods: Periods, tz: str, lang: str, now: datetime
+        data: ViewData,
+        state: ViewState,
+        periods: Periods,
+        tz: str,
+        lang: str,
+        now: datetime,
+        zoom: tuple[datetime, datetime] | None,
+        theme_name: str | None,
     ) -> tuple[list[Any], list[Any]]:
+        theme = theme_for(theme_name)
         if data.empty_store:
-            empty = build_empty_store_figure(next_hourly_slot(now), tz=tz, lang=lang)
+            empty = build_empty_store_figure(next_hourly_slot(now), tz=tz, lang=lang, theme=theme)
             return [empty] * len(METRIC_IDS), [
                 [html.Div("—", className="value-card-value")] for _ in METRIC_IDS
             ]
         labels = (
             (
-                period_text(periods.current.start, periods.current.end, tz),
-                period_text(periods.previous.start, periods.previous.end, tz),
+                window_text(periods.current, tz, state.granularity),
+                window_text(periods.previous, tz, state.granularity),
             )
             if periods.previous
             else None
         )
         figures: list[Any] = []
         cards: list[Any] = []
+        # Daily points are the organisation's days: drawn at their dates in that zone.
+        fig_tz = periods.calendar_zone if state.granularity == "daily" else tz
         for metric in METRIC_IDS:
             df = data.current[metric]
             compare_df = data.previous[metric] if data.previous is not None else None
@@ -270,13 +441,76 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
                     df,
                     metric_type=metric,
                     granularity=state.granularity,
-                    tz=tz,
+                    tz=fig_tz,
                     lang=lang,
                     compare_df=compare_df,
                     period_labels=labels,
                     compare_offset=pd.Timedelta(periods.offset),
-                    x_range=(periods.current.start, periods.current.end),
+                    x_range=zoom or (periods.requested.start, periods.requested.end),
+                    theme=theme,
                 )
             )
-            cards.append(card_body(metric, df, compare_df, tz, lang))
+            cards.append(card_body(metric, df, compare_df, fig_tz, lang, state.granularity))
         return figures, cards
+
+    @app.callback(
+        Output(ids.table_view(MATCH), "children"),
+        Output(ids.table_toggle(MATCH), "children"),
+        Output(ids.table_toggle(MATCH), "aria-expanded"),
+        Input(ids.table_toggle(MATCH), "n_clicks"),
+        Input(ids.URL, "search"),
+        Input(ids.TIMEZONE, "data"),
+        Input(ids.LATEST_SLOT, "data"),
+        State(ids.LANG, "data"),
+        prevent_initial_call=True,
+    )
+    def show_table(
+        clicks: int | None, search: str | None, tz_name: str | None, _slot: Any, lang: str
+    ) -> tuple[Any, str, str]:
+        """ "표로 보기": the graph's points (both periods when comparing) as a table."""
+        if not clicks or clicks % 2 == 0:
+            return [], t("dash.view_table", lang), "false"
+        metric = str(dash_ctx.outputs_list[0]["id"]["metric"])
+        tz, state, periods = resolve_view(search, tz_name, settings, datetime.now(UTC))
+        data = load_view(ctx, state, periods)
+        if data.empty_store:
+            return html.P(t("dash.no_data_range", lang)), t("dash.hide_table", lang), "true"
+        frames = [(window_text(periods.current, tz, state.granularity), data.current)]
+        if data.previous is not None and periods.previous is not None:
+            frames.append((window_text(periods.previous, tz, state.granularity), data.previous))
+        # Daily points are the organisation's days, as on the graph.
+        zone = periods.calendar_zone if state.granularity == "daily" else tz
+        table = _table(metric, frames, state.granularity, zone, lang)
+        return table, t("dash.hide_table", lang), "true"
+
+    def _table(
+        metric: str, frames: list[tuple[str, Series]], granularity: str, tz: str, lang: str
+    ) -> Any:
+        comparing = len(frames) > 1
+        rows: list[Any] = []
+        count = 0
+        for label, series in frames:
+            for row in table_rows(series[metric], metric, granularity, tz, lang):
+                count += 0 if row.gap else 1
+                cells = [html.Th(row.time, scope="row"), html.Td(row.value)]
+                if comparing:
+                    cells.insert(0, html.Td(label))
+                rows.append(html.Tr(cells, className="table-gap" if row.gap else None))
+        head = [t("dash.table_time", lang), t("dash.table_value", lang)]
+        if comparing:
+            head.insert(0, t("dash.table_period", lang))
+        name = METRICS_BY_ID[metric].name(lang)
+        return html.Div(
+            html.Table(
+                [
+                    html.Caption(t("dash.table_caption", lang).format(metric=name, n=count)),
+                    html.Thead(html.Tr([html.Th(h, scope="col") for h in head])),
+                    html.Tbody(rows),
+                ],
+                className="table table-sm table-striped mb-0",
+            ),
+            className="table-scroll",
+            tabIndex=0,
+            role="region",
+            **aria(label=name),
+        )

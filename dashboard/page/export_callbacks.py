@@ -15,12 +15,14 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 
-from dashboard.context import AppContext
+from dashboard.charts.formatting import window_text
+from dashboard.context import AppContext, record_audit
 from dashboard.i18n import t
 from dashboard.page import ids
 from dashboard.page.view_state import resolve_view
 from dashboard.reports.export_service import export_file
-from dashboard.reports.types import ExportError, ExportSpec, ExportTooLarge
+from dashboard.reports.types import ExportError, ExportSpec, ExportTooLarge, InvalidExportSpec
+from db import audit
 from db.metrics import METRIC_IDS
 
 log = logging.getLogger(__name__)
@@ -39,17 +41,31 @@ def page_export_spec(
     lang: str | None,
     now: datetime,
 ) -> ExportSpec:
-    """What the page shows right now (range, granularity; all six metrics) as an export."""
+    """What the page shows right now (range, granularity, the comparison period in compare
+    mode; all six metrics) as an export: the same windows, so the same numbers."""
     settings = ctx.settings
     tz, state, periods = resolve_view(search, tz_name, settings, now)
+    previous = periods.previous
+    zone = periods.calendar_zone if state.granularity == "daily" else tz
+    labels = (
+        (
+            window_text(periods.current, zone, state.granularity),
+            window_text(previous, zone, state.granularity),
+        )
+        if previous is not None
+        else None
+    )
     return ExportSpec(
         metric_types=METRIC_IDS,
         start=periods.current.start,
         end=periods.current.end,
         granularity=state.granularity,
         fmt=fmt,  # type: ignore[arg-type]
-        tz=tz,
+        tz=zone,
         lang=lang if lang in ("ko", "en") else settings.default_language,
+        compare_start=previous.start if previous is not None else None,
+        compare_end=previous.end if previous is not None else None,
+        period_labels=labels,
     )
 
 
@@ -92,6 +108,13 @@ def register_export_callbacks(app: Dash, ctx: AppContext) -> None:
                 max_bytes=ctx.settings.export_max_bytes,
                 renderer=ctx.get_chart_renderer,
             )
+            with ctx.session() as session:  # no file leaves without its audit row
+                record_audit(
+                    session, audit.EXPORT_DOWNLOADED, details={**spec.describe(), "via": "page"}
+                )
+        except InvalidExportSpec as exc:  # e.g. a custom range over the 90-day export limit
+            log.info("Page export refused: %s", exc)
+            return no_update, _message("export.range_too_long", lang, "warning")
         except ExportTooLarge as exc:
             log.warning("Page export too large: %s", exc)
             return no_update, _message("export.too_large", lang, "warning")

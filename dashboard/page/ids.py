@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 URL: Final = "url"
 TIMEZONE: Final = "viewer-timezone"  # dcc.Store: the browser's IANA time zone
 LANG: Final = "page-lang"  # dcc.Store: "ko" / "en"
 LATEST_SLOT: Final = "latest-slot"  # dcc.Store: newest slots seen, changes → redraw
 REFRESH_INTERVAL: Final = "refresh-interval"
+THEME: Final = "page-theme"  # dcc.Store: "light" / "dark" (cookie, else prefers-color-scheme)
+THEME_TOGGLE: Final = "theme-toggle"
+FRESHNESS: Final = "freshness"  # "updated HH:MM (N분 전)" beside the status light
+CONTROLS_TOGGLE: Final = "controls-toggle"  # shown on phones: opens the controls
+CONTROLS_COLLAPSE: Final = "controls-collapse"
+HOVER_LINK: Final = "hover-link"  # dcc.Store written by nobody: the output of linkGraphs
 
 STATUS_BADGE: Final = "status-badge"
 STATUS_BUTTON: Final = "status-button"  # the badge as a button: opens the failures popover
@@ -38,9 +44,69 @@ EXPORT_DOWNLOAD: Final = "export-download"
 EXPORT_STATUS: Final = "export-status"
 
 
+# The per-graph "view as table" button and its table (pattern-matching ids).
+TABLE_TOGGLE: Final = "table-toggle"
+TABLE_VIEW: Final = "table-view"
+
+
+def table_toggle(metric_type: Any) -> dict[str, Any]:
+    return {"type": TABLE_TOGGLE, "metric": metric_type}
+
+
+def table_view(metric_type: Any) -> dict[str, Any]:
+    return {"type": TABLE_VIEW, "metric": metric_type}
+
+
 def graph(metric_type: str) -> str:
     return f"graph-{metric_type}"
 
 
 def card(metric_type: str) -> str:
     return f"card-{metric_type}"
+
+
+# Alerts (the "알림 / Alerts" window opened from the header; see alert_callbacks.py).
+ALERTS_OPEN: Final = "alerts-open"
+ALERTS_MODAL: Final = "alerts-modal"
+ALERTS_VERSION: Final = "alerts-version"  # dcc.Store: bumped after each change → redraw
+ALERT_RULES: Final = "alert-rules"
+ALERT_HISTORY: Final = "alert-history"
+ALERT_FORM_TITLE: Final = "alert-form-title"
+ALERT_EDIT_ID: Final = "alert-edit-id"  # dcc.Store: the rule being edited, or None
+ALERT_NAME: Final = "alert-name"
+ALERT_METRIC: Final = "alert-metric"
+ALERT_CONDITION: Final = "alert-condition"
+ALERT_OP: Final = "alert-op"
+ALERT_VALUE: Final = "alert-value"
+ALERT_SLOTS: Final = "alert-slots"
+ALERT_PERCENT: Final = "alert-percent"
+ALERT_DAYS: Final = "alert-days"
+ALERT_DIRECTION: Final = "alert-direction"
+ALERT_MODE: Final = "alert-mode"
+ALERT_COUNT: Final = "alert-count"
+ALERT_FORECAST_DAYS: Final = "alert-forecast-days"
+ALERT_LEVEL: Final = "alert-level"
+ALERT_REMINDER: Final = "alert-reminder"
+ALERT_LANGUAGE: Final = "alert-language"
+ALERT_CHANNELS: Final = "alert-channels"
+ALERT_SAVE: Final = "alert-save"
+ALERT_CLEAR: Final = "alert-clear"
+ALERT_FEEDBACK: Final = "alert-feedback"
+ALERT_CHANNEL_NAME: Final = "alert-channel-name"
+ALERT_CHANNEL_KIND: Final = "alert-channel-kind"
+ALERT_CHANNEL_TARGET: Final = "alert-channel-target"
+ALERT_CHANNEL_SECRET: Final = "alert-channel-secret"
+ALERT_CHANNEL_ADD: Final = "alert-channel-add"
+ALERT_CHANNEL_FEEDBACK: Final = "alert-channel-feedback"
+ALERT_EDIT_BUTTON: Final = "alert-edit-button"  # pattern-matching type, index = rule id
+ALERT_TOGGLE_BUTTON: Final = "alert-toggle-button"
+
+
+def condition_group(kind: str) -> str:
+    """The form's fields of one condition kind (shown only for that kind)."""
+    return f"alert-group-{kind}"
+
+
+def aria(**attributes: str) -> dict[str, Any]:
+    """``aria-*`` attributes for Dash components (``aria(label="…")`` → ``aria-label``)."""
+    return {f"aria-{name}": value for name, value in attributes.items()}

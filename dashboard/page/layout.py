@@ -6,28 +6,55 @@ Bootstrap's CSS and the page styles are served from ``assets/`` (no CDN).
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import Flask, Response, has_request_context, request
+from flask_wtf.csrf import generate_csrf
 
-from dashboard.context import AppContext, request_language
+from dashboard.context import AppContext, request_language, request_theme
 from dashboard.i18n import t
 from dashboard.page import ids
+from dashboard.page.alert_callbacks import register_alert_callbacks
+from dashboard.page.alerts_panel import alerts_button, alerts_modal
 from dashboard.page.callbacks import register_callbacks, slot_marker
+from dashboard.page.dash_requests import callback_request_check
 from dashboard.page.export_callbacks import register_export_callbacks
-from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, PRESETS
+from dashboard.page.ids import aria
+from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS
 from db.metrics import METRICS
+from db.periods import PRESET_DAYS, SHORT_PRESETS
 
 REFRESH_MS = 60_000
-GRAPH_CONFIG: Any = {
-    "displaylogo": False,
-    "displayModeBar": "hover",
-    "responsive": True,
-    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
-}
+# Air-gapped toolbar: only tools that stay on this machine (no cloud upload, no link to
+# plotly's site, no logo), shown when the pointer or the keyboard focus is on a graph.
+MODEBAR_BUTTONS: Any = [["zoom2d", "pan2d", "resetScale2d", "toImage"]]
+
+
+def graph_config(lang: str) -> Any:
+    """dcc.Graph's config; Plotly's own texts come from assets/vendor/plotly-locale-ko.js."""
+    return {
+        "displaylogo": False,
+        "showSendToCloud": False,
+        "showLink": False,
+        "showEditInChartStudio": False,
+        "showTips": False,
+        "displayModeBar": True,
+        "responsive": True,
+        "doubleClick": "reset",
+        "modeBarButtons": MODEBAR_BUTTONS,
+        "toImageButtonOptions": {"format": "png", "scale": 2},
+        "locale": "ko" if lang == "ko" else "en",
+    }
+
+
+def _csrf() -> str:
+    """The CSRF token for the sign-out form (none while Dash validates the layout)."""
+    return generate_csrf() if has_request_context() else ""
 
 
 def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
@@ -39,7 +66,7 @@ def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
                     [
                         html.H1(t("app.title", lang), id="page-title", className="page-title"),
                         html.Button(
-                            html.Div(id=ids.STATUS_BADGE, className="status-badge"),
+                            html.Div(id=ids.STATUS_BADGE, className="status-badge", role="status"),
                             id=ids.STATUS_BUTTON,
                             type="button",
                             className="status-button",
@@ -61,17 +88,37 @@ def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
                 ),
                 html.Div(
                     [
+                        alerts_button(lang),
+                        # Both labels are in the page; CSS shows the one for the other theme.
+                        html.Button(
+                            [
+                                html.Span(t("dash.theme_dark", lang), className="to-dark"),
+                                html.Span(t("dash.theme_light", lang), className="to-light"),
+                            ],
+                            id=ids.THEME_TOGGLE,
+                            type="button",
+                            className="btn btn-sm btn-outline-secondary theme-toggle",
+                        ),
                         html.A(
                             t("nav.language", lang),
                             id=ids.LANG_LINK,
                             href=f"?lang={other}",
                             className="btn btn-sm btn-outline-secondary",
                         ),
-                        html.A(
-                            t("nav.logout", lang),
-                            id=ids.LOGOUT_LINK,
-                            href=ctx.url("logout"),
-                            className="btn btn-sm btn-outline-dark",
+                        # Sign-out is a POST with the CSRF token (a link could be forged).
+                        html.Form(
+                            [
+                                dcc.Input(type="hidden", name="csrf_token", value=_csrf()),
+                                html.Button(
+                                    t("nav.logout", lang),
+                                    id=ids.LOGOUT_LINK,
+                                    type="submit",
+                                    className="btn btn-sm btn-outline-secondary",
+                                ),
+                            ],
+                            method="POST",
+                            action=ctx.url("logout"),
+                            className="m-0",
                         ),
                     ],
                     className="d-flex gap-2",
@@ -80,8 +127,8 @@ def _header(ctx: AppContext, lang: str) -> dbc.Navbar:
             fluid=True,
             className="flex-wrap gap-2",
         ),
-        color="light",
-        className="border-bottom mb-3",
+        color="body",
+        className="border-bottom mb-3 page-header",
     )
 
 
@@ -99,41 +146,76 @@ def _button_group(component_id: str, options: list[dict[str, str]], value: str) 
     )
 
 
-def _date_range(component_id: str, lang: str) -> dcc.DatePickerRange:
-    return dcc.DatePickerRange(
-        id=component_id,
-        display_format="YYYY-MM-DD",
-        clearable=True,
-        start_date_placeholder_text="YYYY-MM-DD",
-        end_date_placeholder_text="YYYY-MM-DD",
-        first_day_of_week=0 if lang == "en" else 1,
+def _date_range(component_id: str, lang: str, today: date, labels: tuple[str, str]) -> Any:
+    """A range picker that opens on the last two months, with named inputs; the allowed days
+    (retention .. today) and the dates on screen are set by ``sync_controls``.
+
+    Month and day names: date-fns' Korean locale (assets/vendor) on the Korean page."""
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    start_id, end_id = f"{component_id}-start", f"{component_id}-end"
+    return html.Div(
+        [
+            html.Label(t(labels[0], lang), htmlFor=start_id, className="visually-hidden"),
+            html.Label(t(labels[1], lang), htmlFor=end_id, className="visually-hidden"),
+            dcc.DatePickerRange(
+                id=component_id,
+                start_date_id=start_id,
+                end_date_id=end_id,
+                display_format="YYYY-MM-DD",
+                month_format="YYYY MMMM" if lang == "ko" else "MMMM YYYY",
+                clearable=False,
+                start_date_placeholder_text=t(labels[0], lang),
+                end_date_placeholder_text=t(labels[1], lang),
+                first_day_of_week=0 if lang == "en" else 1,
+                number_of_months_shown=2,
+                initial_visible_month=last_month.isoformat(),
+                max_date_allowed=today.isoformat(),
+            ),
+        ],
+        className="date-range",
     )
 
 
-def _controls(lang: str) -> dbc.Card:
-    presets = [{"label": t("dash.days", lang).format(n=n), "value": n} for n in PRESETS]
+def _group(label_id: str, label: str, control: Any) -> list[Any]:
+    """A visible group label tied to its control group (``role=group``)."""
+    return [
+        html.Span(label, id=label_id, className="control-label"),
+        html.Div(control, role="group", **aria(labelledby=label_id)),
+    ]
+
+
+def _controls(lang: str, today: date) -> dbc.Card:
+    presets = [{"label": t(f"dash.preset_{p}", lang), "value": p} for p in SHORT_PRESETS]
+    presets += [{"label": t("dash.days", lang).format(n=n), "value": n} for n in PRESET_DAYS]
     presets.append({"label": t("dash.custom", lang), "value": "custom"})
     return dbc.Card(
         dbc.CardBody(
             dbc.Row(
                 [
                     dbc.Col(
-                        [
-                            dbc.Label(t("dash.range", lang), className="control-label"),
+                        _group(
+                            "range-label",
+                            t("dash.range", lang),
                             html.Div(
                                 [
                                     _button_group(ids.RANGE_PRESET, presets, "7"),
-                                    _date_range(ids.DATE_RANGE, lang),
+                                    _date_range(
+                                        ids.DATE_RANGE,
+                                        lang,
+                                        today,
+                                        ("dash.start_date", "dash.end_date"),
+                                    ),
                                 ],
                                 className="d-flex flex-wrap align-items-center gap-2",
                             ),
-                        ],
+                        ),
                         xs=12,
                         lg="auto",
                     ),
                     dbc.Col(
-                        [
-                            dbc.Label(t("dash.granularity", lang), className="control-label"),
+                        _group(
+                            "granularity-label",
+                            t("dash.granularity", lang),
                             _button_group(
                                 ids.GRANULARITY,
                                 [
@@ -142,19 +224,21 @@ def _controls(lang: str) -> dbc.Card:
                                 ],
                                 "hourly",
                             ),
-                        ],
+                        ),
                         xs=12,
                         sm="auto",
                     ),
                     dbc.Col(
                         [
-                            dbc.Label(t("dash.compare", lang), className="control-label"),
+                            html.Span(t("dash.compare", lang), className="control-label"),
                             html.Div(
                                 [
                                     dbc.Switch(
                                         id=ids.COMPARE_SWITCH,
+                                        label=t("dash.compare", lang),
                                         value=False,
                                         className="mb-0",
+                                        label_class_name="visually-hidden",
                                     ),
                                     html.Div(
                                         [
@@ -174,7 +258,15 @@ def _controls(lang: str) -> dbc.Card:
                                                 inline=True,
                                                 className="mb-0",
                                             ),
-                                            _date_range(ids.COMPARE_RANGE, lang),
+                                            _date_range(
+                                                ids.COMPARE_RANGE,
+                                                lang,
+                                                today,
+                                                (
+                                                    "dash.compare_start_date",
+                                                    "dash.compare_end_date",
+                                                ),
+                                            ),
                                         ],
                                         id=ids.COMPARE_OPTIONS,
                                         # No d-flex: its !important would beat the callback's
@@ -238,21 +330,42 @@ def _card(metric: Any, lang: str) -> dbc.Col:
         xs=6,
         md=4,
         xl=2,
+        className="value-card-col",
     )
 
 
 def _graph(metric: Any, lang: str) -> dbc.Col:
+    name = metric.name(lang)
     return dbc.Col(
         dbc.Card(
             [
-                dbc.CardHeader(metric.name(lang), className="graph-title"),
+                dbc.CardHeader(
+                    [
+                        html.H2(name, className="graph-title-text"),
+                        html.Button(
+                            t("dash.view_table", lang),
+                            id=ids.table_toggle(metric.id),
+                            type="button",
+                            className="btn btn-sm btn-link table-toggle",
+                            **aria(expanded="false"),
+                        ),
+                    ],
+                    className="graph-title d-flex align-items-center justify-content-between",
+                ),
                 dbc.CardBody(
-                    dcc.Graph(
-                        id=ids.graph(metric.id),
-                        config=GRAPH_CONFIG,
-                        className="metric-graph",
-                        style={"height": "280px"},
-                    ),
+                    [
+                        html.Div(
+                            dcc.Graph(
+                                id=ids.graph(metric.id),
+                                config=graph_config(lang),
+                                className="metric-graph",
+                                style={"height": "280px"},
+                            ),
+                            role="group",
+                            **aria(label=t("dash.graph_tools", lang).format(metric=name)),
+                        ),
+                        html.Div(id=ids.table_view(metric.id), className="table-view"),
+                    ],
                     className="p-1",
                 ),
             ],
@@ -264,20 +377,39 @@ def _graph(metric: Any, lang: str) -> dbc.Col:
     )
 
 
-def serve_layout(ctx: AppContext, lang: str, latest: str | None = None) -> html.Div:
-    """The page for one visitor; ``latest`` is the slot marker the auto-refresh compares."""
+def serve_layout(
+    ctx: AppContext, lang: str, latest: str | None = None, theme: str | None = None
+) -> html.Div:
+    """The page for one visitor; ``latest`` is the slot marker the auto-refresh compares,
+    ``theme`` the remembered theme (None: the browser's colour scheme decides)."""
+    today = datetime.now(UTC).astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.TIMEZONE),
             dcc.Store(id=ids.LANG, data=lang),
+            dcc.Store(id=ids.THEME, data=theme),
+            dcc.Store(id=ids.HOVER_LINK),
             dcc.Store(id=ids.LATEST_SLOT, data=latest),
             dcc.Interval(id=ids.REFRESH_INTERVAL, interval=REFRESH_MS),
             _header(ctx, lang),
+            alerts_modal(lang),
             dbc.Container(
                 [
-                    _controls(lang),
-                    html.Div(id=ids.NOTES, className="page-notes"),
+                    html.Button(
+                        t("dash.controls", lang),
+                        id=ids.CONTROLS_TOGGLE,
+                        type="button",
+                        className="btn btn-sm btn-outline-secondary d-sm-none mb-2",
+                        **aria(expanded="false", controls=ids.CONTROLS_COLLAPSE),
+                    ),
+                    dbc.Collapse(
+                        _controls(lang, today),
+                        id=ids.CONTROLS_COLLAPSE,
+                        is_open=False,
+                        className="controls-collapse",
+                    ),
+                    html.Div(id=ids.NOTES, className="page-notes", **aria(live="polite")),
                     dbc.Alert(
                         [
                             html.Span(t("dash.load_failed", lang), className="me-3"),
@@ -297,7 +429,10 @@ def serve_layout(ctx: AppContext, lang: str, latest: str | None = None) -> html.
                     dcc.Loading(
                         html.Div(
                             [
-                                dbc.Row([_card(m, lang) for m in METRICS], className="g-3 mb-3"),
+                                dbc.Row(
+                                    [_card(m, lang) for m in METRICS],
+                                    className="g-3 mb-3 value-cards",
+                                ),
                                 dbc.Row([_graph(m, lang) for m in METRICS], className="g-3"),
                             ],
                             id=ids.CONTENT,
@@ -325,8 +460,55 @@ def _remember_language(response: Response) -> Response:
     return response
 
 
+class MetricsDash(dash.Dash):
+    """Dash without the ``dash_table`` bundle: the page has no DataTable, and Dash would
+    otherwise load its 1 MB script on every visit. Plotly.js is not Dash's full bundle
+    either: ``assets/plotly-basic.min.js`` (scatter, bar, pie) sets ``window.Plotly``, which
+    ``dcc.Graph`` uses instead of fetching ``plotly.min.js``."""
+
+    def _collect_and_register_resources(  # type: ignore[no-untyped-def]
+        self, resources, include_async=True, url_attr="src"
+    ):
+        kept = [r for r in resources if not _is_dash_table(r)]
+        return super()._collect_and_register_resources(kept, include_async, url_attr)
+
+
+def _is_dash_table(resource: dict[str, Any]) -> bool:
+    paths = resource.get("relative_package_path") or ""
+    paths = [paths] if isinstance(paths, str) else paths
+    return resource.get("namespace") == "dash" and any(p.startswith("dash_table/") for p in paths)
+
+
+def _localise_index(app: dash.Dash) -> None:
+    """``<html lang>``, the tab title and the remembered theme per request (Dash's index page
+    is otherwise the same for every visitor)."""
+    base = app.interpolate_index
+
+    def interpolate_index(**kwargs: Any) -> str:
+        if not has_request_context():
+            return base(**kwargs)
+        lang = request_language()
+        kwargs["title"] = t("app.title", lang)
+        theme = request_theme()
+        attrs = f'lang="{lang}"' + (f' data-bs-theme="{theme}"' if theme else "")
+        return base(**kwargs).replace("<html>", f"<html {attrs}>", 1)
+
+    app.interpolate_index = interpolate_index  # type: ignore[method-assign,assignment]
+
+
+def _no_version_check(app: dash.Dash) -> None:
+    """Dash's page config names plotly's version-check address (used by its debug tools
+    only); an air-gapped page names no address off the machine at all."""
+    base = app._config
+
+    def config() -> dict[str, Any]:
+        return {**base(), "dash_version_url": ""}
+
+    app._config = config  # type: ignore[method-assign]
+
+
 def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path: str) -> dash.Dash:
-    app = dash.Dash(
+    app = MetricsDash(
         __name__,
         server=server,  # type: ignore[arg-type]  # Dash's hints omit a Flask instance
         url_base_pathname=base_path,
@@ -341,12 +523,18 @@ def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path:
         # Dash also calls this once outside a request to validate the layout.
         if not has_request_context():
             return serve_layout(ctx, ctx.settings.default_language)
-        return serve_layout(ctx, request_language(), slot_marker(ctx))
+        return serve_layout(ctx, request_language(), slot_marker(ctx), request_theme())
 
     app.layout = layout
+    _localise_index(app)
+    _no_version_check(app)
     server.after_request(_remember_language)
     register_callbacks(app, ctx)
     register_export_callbacks(app, ctx)
+    # After the sign-in guard (init_auth ran first): anonymous callers get 401, malformed
+    # callback requests 400, never a 500.
+    server.before_request(callback_request_check(lambda: app.callback_map, base_path))
+    register_alert_callbacks(app, ctx)
     ctx.dash_app = app
     # Keep last: Dash sets itself up lazily on a worker's first request, and concurrent
     # first requests (the page's script tags) can then see a half-registered script list

@@ -10,17 +10,32 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qs, urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from admin_metrics.zones import zone_name
+from db.periods import (
+    ALIGNS,
+    CUSTOM,
+    PRESETS,
+    Window,
+    aligned_comparison,
+    custom_window,
+    first_kept_slot,
+    preset_window,
+    previous_window,
+    week_start_index,
+)
 
 if TYPE_CHECKING:
     from admin_metrics.settings import Settings
 
-PRESETS: Final[tuple[str, ...]] = ("7", "30", "90")
-CUSTOM: Final = "custom"
 GRANULARITIES: Final[tuple[str, ...]] = ("hourly", "daily")
 COMPARE_PREVIOUS: Final = "previous"
 COMPARE_CUSTOM: Final = "custom"
 MAX_CUSTOM_DAYS: Final = 366
+# Days the page accepts at all: beyond them a window could not even be computed (year 1,
+# year 9999 + 1 day) and no metric was ever stored there.
+FIRST_DAY: Final = date(1970, 1, 1)
+LAST_DAY: Final = date(2999, 12, 31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +47,13 @@ class ViewState:
     compare: str | None = None  # None, "previous" or "custom"
     compare_start: date | None = None
     compare_end: date | None = None
-    invalid: bool = False  # the query string asked for something impossible
+    # The query-string parameters that asked for something impossible and were ignored.
+    ignored: tuple[str, ...] = ()
+    compare_align: str = "start"  # custom comparison: "start" (same date) or "weekday"
+
+    @property
+    def invalid(self) -> bool:
+        return bool(self.ignored)
 
     def to_query(self) -> str:
         """The canonical query string (with the leading ``?``)."""
@@ -47,56 +68,82 @@ class ViewState:
                     "compare_start": self.compare_start.isoformat(),
                     "compare_end": self.compare_end.isoformat(),
                 }
+                if self.compare_align != "start":
+                    params["compare_align"] = self.compare_align
         return "?" + urlencode(params)
 
 
 DEFAULT_STATE: Final = ViewState()
 
 
-def _date(value: str | None) -> date | None:
-    if not value:
+def _date(value: object) -> date | None:
+    """A calendar day from the URL or a date picker; anything else (another JSON type, a
+    malformed, ancient or far-future date) is None, which the callers treat as invalid."""
+    if not isinstance(value, str) or not value:
         return None
     try:
-        return date.fromisoformat(value[:10])
+        day = date.fromisoformat(value[:10])
     except ValueError:
         return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 def _valid_span(start: date | None, end: date | None) -> bool:
     return bool(start and end and start <= end and (end - start).days < MAX_CUSTOM_DAYS)
 
 
-def parse_query(search: str | None) -> ViewState:
-    """The state a query string describes; anything malformed falls back to the default."""
-    raw = parse_qs((search or "").lstrip("?"))
+def parse_query(search: object) -> ViewState:
+    """The state a query string describes; anything malformed falls back to the default
+    (also a value that is not a string at all: it comes from the browser)."""
+    text = search if isinstance(search, str) else ""
+    raw = parse_qs(text.lstrip("?"))
 
     def one(key: str) -> str | None:
         values = raw.get(key)
         return values[0] if values else None
 
-    invalid = False
+    ignored: list[str] = []
+    if search is not None and not isinstance(search, str):
+        ignored.append("search")
     granularity = one("granularity") or "hourly"
     if granularity not in GRANULARITIES:
-        granularity, invalid = "hourly", True
+        granularity = "hourly"
+        ignored.append("granularity")
     range_ = one("range") or "7"
     start, end = _date(one("start")), _date(one("end"))
     if range_ == CUSTOM:
         if not _valid_span(start, end):
-            range_, start, end, invalid = "7", None, None, True
+            range_, start, end = "7", None, None
+            ignored.append("start/end")
     elif range_ not in PRESETS:
-        range_, start, end, invalid = "7", None, None, True
+        range_, start, end = "7", None, None
+        ignored.append("range")
     else:
         start = end = None
     compare = one("compare")
     compare_start, compare_end = _date(one("compare_start")), _date(one("compare_end"))
     if compare not in (None, COMPARE_PREVIOUS, COMPARE_CUSTOM):
-        compare, invalid = None, True
+        compare = None
+        ignored.append("compare")
     if compare == COMPARE_CUSTOM and not _valid_span(compare_start, compare_end):
-        compare, invalid = COMPARE_PREVIOUS, True
+        compare = COMPARE_PREVIOUS
+        ignored.append("compare_start/compare_end")
     if compare != COMPARE_CUSTOM:
         compare_start = compare_end = None
+    align = one("compare_align") or "start"
+    if align not in ALIGNS:
+        align = "start"
+        ignored.append("compare_align")
     return ViewState(
-        range_, start, end, granularity, compare, compare_start, compare_end, invalid=invalid
+        range_,
+        start,
+        end,
+        granularity,
+        compare,
+        compare_start,
+        compare_end,
+        ignored=tuple(ignored),
+        compare_align=align if compare == COMPARE_CUSTOM else "start",
     )
 
 
@@ -111,6 +158,7 @@ def from_controls(
     compare_start: str | None,
     compare_end: str | None,
     picked_dates: bool = False,
+    compare_align: str | None = None,
 ) -> ViewState:
     """The state the controls show. Picking dates selects the custom range; a preset clears
     them. Incomplete custom choices keep the rest of the state valid."""
@@ -142,48 +190,34 @@ def from_controls(
         c_start,
         c_end,
     )
-    return replace(state, invalid=False)
+    align = compare_align if compare == COMPARE_CUSTOM and compare_align in ALIGNS else "start"
+    return replace(state, ignored=(), compare_align=align)
 
 
-def resolve_timezone(name: str | None, fallback: str) -> str:
-    """A valid IANA zone name: the browser's when it is known, else ``fallback``."""
-    if name:
-        try:
-            ZoneInfo(name)
-            return name
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return fallback
+def resolve_timezone(name: object, fallback: str) -> str:
+    """A valid IANA zone name: the browser's when it is known, else ``fallback`` (also for
+    a folder such as ``America``, a number or an over-long name)."""
+    return zone_name(name) or fallback
 
 
-@dataclass(frozen=True, slots=True)
-class Period:
-    start: datetime  # UTC, inclusive
-    end: datetime  # UTC, inclusive
-
-    @property
-    def length(self) -> timedelta:
-        return self.end - self.start
+Period = Window  # a half-open UTC window (``db.periods``)
 
 
 @dataclass(frozen=True, slots=True)
 class Periods:
-    """The UTC windows to query, already clipped to what retention keeps."""
+    """The UTC windows to query (``db.periods`` rules), already clipped to retention."""
 
-    current: Period
-    previous: Period | None  # the comparison period, on its own dates
+    current: Window
+    previous: Window | None  # the comparison period, on its own dates
     offset: timedelta  # added to the comparison's timestamps to overlay it on ``current``
     clipped: bool  # retention cut part of a requested window
     retention_days: int  # how long this granularity is kept (the clipping limit)
-    requested: Period  # the current window before clipping (the axis range)
-
-
-def _day_window(start: date, end: date, tz: str) -> Period:
-    zone = ZoneInfo(tz)
-    lo = datetime(start.year, start.month, start.day, tzinfo=zone).astimezone(UTC)
-    hi_day = end + timedelta(days=1)
-    hi = datetime(hi_day.year, hi_day.month, hi_day.day, tzinfo=zone).astimezone(UTC)
-    return Period(lo, hi - timedelta(seconds=1))
+    requested: Window  # the current window before clipping (the axis range)
+    calendar_zone: str = "UTC"  # the zone days are counted in (viewer's; daily: business)
+    current_clipped: bool = False
+    previous_clipped: bool = False
+    requested_previous: Window | None = None  # the comparison before clipping
+    kept_from: datetime | None = None  # the first slot retention still keeps
 
 
 def resolve_periods(
@@ -193,40 +227,51 @@ def resolve_periods(
     tz: str,
     hourly_retention_days: int,
     daily_retention_days: int,
+    business_tz: str | None = None,
+    week_start: int = 0,
 ) -> Periods:
-    """Turn the selection into UTC windows as of ``now`` (presets end at the current hour)."""
+    """Turn the selection into half-open UTC windows as of ``now`` (``db.periods`` rules).
+
+    The calendar zone is the viewer's ``tz`` for hourly views and ``business_tz`` (the
+    organisation's days, default ``tz``) for daily ones.
+    """
     now = now.astimezone(UTC)
+    gran = state.granularity
+    zone = tz if gran == "hourly" else (business_tz or tz)
     if state.range == CUSTOM and state.start and state.end:
-        current = _day_window(state.start, state.end, tz)
+        current = custom_window(state.start, state.end, gran, zone)
     else:
-        end = now.replace(minute=0, second=0, microsecond=0)
-        current = Period(end - timedelta(days=int(state.range)), end)
-    previous: Period | None = None
-    offset = timedelta(0)
-    if state.compare == COMPARE_CUSTOM and state.compare_start and state.compare_end:
-        previous = _day_window(state.compare_start, state.compare_end, tz)
-        offset = current.start - previous.start
+        current = preset_window(state.range, gran, now=now, zone=zone, week_start=week_start)
+    previous: Window | None = None
+    if state.compare == COMPARE_CUSTOM and state.compare_start:
+        previous = aligned_comparison(
+            current, state.compare_start, gran, zone, align=state.compare_align
+        )
     elif state.compare:
-        offset = current.length + (timedelta(seconds=1) if state.range == CUSTOM else timedelta(0))
-        previous = Period(current.start - offset, current.end - offset)
-    keep = hourly_retention_days if state.granularity == "hourly" else daily_retention_days
-    limit = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=keep)
-    clipped = False
+        previous = previous_window(state.range, current, gran, zone)
+    offset = current.start - previous.start if previous else timedelta(0)
+    keep = hourly_retention_days if gran == "hourly" else daily_retention_days
+    kept_from = first_kept_slot(now, keep, gran, zone)
 
-    def clip(period: Period) -> Period:
-        nonlocal clipped
-        if period.start < limit:
-            clipped = True
-            return Period(limit, max(period.end, limit))
-        return period
+    def clip(period: Window) -> tuple[Window, bool]:
+        if period.start < kept_from:
+            return Window(kept_from, max(period.end, kept_from)), True
+        return period, False
 
+    clipped_current, current_cut = clip(current)
+    clipped_previous, previous_cut = clip(previous) if previous else (None, False)
     return Periods(
-        current=clip(current),
-        previous=clip(previous) if previous else None,
+        current=clipped_current,
+        previous=clipped_previous,
         offset=offset,
-        clipped=clipped,
+        clipped=current_cut or previous_cut,
         retention_days=keep,
         requested=current,
+        calendar_zone=zone,
+        current_clipped=current_cut,
+        previous_clipped=previous_cut,
+        requested_previous=previous,
+        kept_from=kept_from,
     )
 
 
@@ -243,5 +288,22 @@ def resolve_view(
         tz=tz,
         hourly_retention_days=settings.metrics_hourly_retention_days,
         daily_retention_days=settings.metrics_daily_retention_days,
+        business_tz=settings.business_zone,
+        week_start=week_start_index(settings.week_start),
     )
     return tz, state, periods
+
+
+def parse_zoom(search: str | None) -> tuple[datetime, datetime] | None:
+    """The zoomed time axis (``zoom_start``/``zoom_end``: wall-clock minutes of the viewer's
+    zone, set by a drag-zoom on any graph); None when absent or malformed. It narrows what
+    the graphs show, not what is loaded, so it never changes the range or the cards."""
+    raw = parse_qs((search or "").lstrip("?"))
+    try:
+        start = datetime.fromisoformat(raw["zoom_start"][0])
+        end = datetime.fromisoformat(raw["zoom_end"][0])
+    except (KeyError, IndexError, ValueError):
+        return None
+    if start.tzinfo or end.tzinfo or start >= end:
+        return None
+    return start, end

@@ -5,7 +5,9 @@ Why this shape (measured on this kind of machine):
 - Kaleido's global sync server is not thread-safe (concurrent callers got each other's
   images), so one ``Kaleido`` lives on its own event-loop thread and callers are serialised;
 - ``mathjax=False``: otherwise Kaleido fetches MathJax from a CDN and hangs on a closed network;
-- an open browser costs ≈ 580 MiB, so it starts on first use and closes after idle minutes;
+- an open browser costs ≈ 580 MiB, so it closes after idle minutes; ``warm_up`` starts it
+  in the background when a worker starts (CHART_RENDERER_WARM), so the first PDF after a
+  start does not wait 5–9 s for Chromium: one browser per worker at most, none when idle;
 - after a render error or timeout the browser is thrown away and the next call starts anew.
 """
 
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _END: Final = object()  # end of a batch of figures
+# Nobody waits for a warm-up: on a loaded machine Chromium's start can take well over the
+# 30 s a waiting render allows, so the background start gets longer.
+WARM_START_TIMEOUT_S: Final = 180.0
 
 
 class ChartRenderer:
@@ -57,6 +62,8 @@ class ChartRenderer:
         self._thread: threading.Thread | None = None
         self._kaleido: Any = None  # kaleido.Kaleido while the browser is open (loop thread)
         self._idle_handle: asyncio.TimerHandle | None = None
+        self._opening: asyncio.Task[Any] | None = None  # a browser being started (loop thread)
+        self._rendering = 0  # batches in progress (loop thread): no idle close meanwhile
         self._closed = False
 
     # --- public API ------------------------------------------------------------------
@@ -72,6 +79,24 @@ class ChartRenderer:
                 f"Chromium not found at {path} (setting CHROMIUM_PATH); PDF charts need it: "
                 "install the Debian packages 'chromium' and 'fonts-nanum'"
             )
+
+    def warm_up(self) -> bool:
+        """Start the browser in the background and return at once (False: not started).
+
+        A render that comes while the browser is starting waits for that same browser; an
+        unused warm browser closes after ``idle_close_s`` like any other.
+        """
+        try:
+            self.check_browser()
+        except ExportError as exc:
+            log.warning("Chart renderer not warmed up: %s", exc)
+            return False
+        with self._lock:
+            if self._closed:
+                return False
+            loop = self._ensure_loop()
+        asyncio.run_coroutine_threadsafe(self._warm(), loop)
+        return True
 
     def render(
         self,
@@ -165,7 +190,7 @@ class ChartRenderer:
             log.warning("Chart renderer: closing the failed browser: %s", exc)
             self._kaleido = None
 
-    async def _open_browser(self) -> Any:
+    async def _open_browser(self, start_timeout_s: float) -> Any:
         import kaleido
 
         started = time.perf_counter()
@@ -176,14 +201,14 @@ class ChartRenderer:
             mathjax=False,  # never reach for the CDN
         )
         try:
-            await asyncio.wait_for(k.open(), self.start_timeout_s)
-        except TimeoutError:
-            await self._quiet_close(k)
-            raise ExportError(
-                f"Chromium at {self.chromium_path} did not start within {self.start_timeout_s} s"
-            ) from None
+            await asyncio.wait_for(k.open(), start_timeout_s)
         except Exception as exc:
             await self._quiet_close(k)
+            # choreographer reports the timeout's cancellation as "closed after starting".
+            if isinstance(exc, TimeoutError) or time.perf_counter() - started >= start_timeout_s:
+                raise ExportError(
+                    f"Chromium at {self.chromium_path} did not start within {start_timeout_s} s"
+                ) from None
             raise ExportError(
                 f"Chromium at {self.chromium_path} failed to start: {type(exc).__name__}: {exc}"
             ) from exc
@@ -192,13 +217,57 @@ class ChartRenderer:
         )
         return k
 
-    async def _render_stream(self, queue: asyncio.Queue[Any], opts: dict[str, Any]) -> list[bytes]:
+    async def _browser(self, start_timeout_s: float | None = None) -> Any:
+        """The open browser, started once even when a warm-up and a render both ask."""
         if self._idle_handle is not None:
             self._idle_handle.cancel()
             self._idle_handle = None
         if self._kaleido is None:
-            self._kaleido = await self._open_browser()
-        k = self._kaleido
+            if self._opening is None:
+                self._opening = asyncio.create_task(
+                    self._open_browser(start_timeout_s or self.start_timeout_s)
+                )
+            opening = self._opening
+            try:
+                # shield: a render that times out must not kill a start others wait for.
+                self._kaleido = await asyncio.shield(opening)
+            finally:
+                if self._opening is opening and opening.done():
+                    self._opening = None
+        return self._kaleido
+
+    def _schedule_idle_close(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
+        if self._rendering:  # the batch schedules it when it ends
+            return
+        self._idle_handle = loop.call_later(
+            self.idle_close_s, lambda: loop.create_task(self._close_browser("idle"))
+        )
+
+    async def _warm(self) -> None:
+        started = time.perf_counter()
+        try:
+            await self._browser(max(self.start_timeout_s, WARM_START_TIMEOUT_S))
+        except Exception as exc:  # noqa: BLE001 - the first PDF will try (and report) again
+            log.warning("Chart renderer warm-up failed: %s", exc)
+            return
+        self._schedule_idle_close()
+        log.info("Chart renderer warmed up in %.1f s", time.perf_counter() - started)
+
+    async def _render_stream(self, queue: asyncio.Queue[Any], opts: dict[str, Any]) -> list[bytes]:
+        self._rendering += 1
+        try:
+            return await self._render_batch(queue, opts)
+        finally:
+            self._rendering -= 1
+            if self._kaleido is not None:
+                self._schedule_idle_close()
+
+    async def _render_batch(self, queue: asyncio.Queue[Any], opts: dict[str, Any]) -> list[bytes]:
+        k = await self._browser()
         # Every chart is submitted as it arrives; the tabs render them in parallel.
         tasks: list[asyncio.Future[Any]] = []
         try:
@@ -209,10 +278,6 @@ class ChartRenderer:
             for task in tasks:
                 task.cancel()
             raise
-        loop = asyncio.get_running_loop()
-        self._idle_handle = loop.call_later(
-            self.idle_close_s, lambda: loop.create_task(self._close_browser("idle"))
-        )
         return [bytes(image) for image in images]
 
     async def _close_browser(self, why: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from dashboard.charts.series import lttb
@@ -33,26 +34,60 @@ def wide_table(frames: dict[str, pd.DataFrame], granularity: str) -> pd.DataFram
     if not stamps:
         index = pd.DatetimeIndex([], tz="UTC", name="timestamp")
     else:
-        observed = stamps[0].append(stamps[1:]).unique()
+        observed = stamps[0].append(stamps[1:]).unique().sort_values()
         grid = pd.date_range(observed.min(), observed.max(), freq=SLOT_FREQ[granularity])
+        if granularity == "daily" and len(observed):
+            # Business days are 23 or 25 hours long across a DST change: a grid point an
+            # hour or two off a stored day is that day, not a missing one.
+            nearest = observed[
+                np.clip(observed.searchsorted(grid), 0, len(observed) - 1)
+            ].to_numpy()
+            before = observed[np.clip(observed.searchsorted(grid) - 1, 0, len(observed) - 1)]
+            slack = np.timedelta64(2, "h")
+            near = (np.abs(grid.to_numpy() - nearest) <= slack) | (
+                np.abs(grid.to_numpy() - before.to_numpy()) <= slack
+            )
+            grid = grid[~near]
         index = grid.union(observed).rename("timestamp")
     return pd.DataFrame({m: s.reindex(index) for m, s in series.items()}, index=index)
 
 
 def csv_header(metric_type: str, lang: str) -> str:
+    """``저장 공간 (bytes)``: values are whole bytes (the page's KiB/MiB/GiB are IEC)."""
     info = METRICS_BY_ID[metric_type]
     return f"{info.name(lang)} ({info.unit(lang)})"
 
 
-def csv_bytes(table: pd.DataFrame, *, tz: str, lang: str) -> bytes:
-    """UTF-8 with BOM (Excel keeps the Korean), ISO 8601 timestamps with the zone's offset."""
+def _block(table: pd.DataFrame, *, tz: str, lang: str, granularity: str, label: str) -> str:
+    """One period as CSV text: daily rows carry their date (the business day), hourly rows
+    an ISO 8601 timestamp with the zone's offset."""
     local = table.index.tz_convert(tz)
-    out = pd.DataFrame(
-        {f"{t('export.csv.timestamp', lang)} ({tz})": [ts.isoformat() for ts in local]}
-    )
+    if granularity == "daily":
+        stamps = [ts.strftime("%Y-%m-%d") for ts in local]
+        head = f"{t('export.csv.date', lang)} ({tz})"
+    else:
+        stamps = [ts.isoformat() for ts in local]
+        head = f"{t('export.csv.timestamp', lang)} ({tz})"
+    out = pd.DataFrame({label + head: stamps})
     for metric_type in table.columns:
         out[csv_header(metric_type, lang)] = table[metric_type].array
-    text = out.to_csv(index=False, na_rep="", lineterminator="\r\n")
+    return out.to_csv(index=False, na_rep="", lineterminator="\r\n")
+
+
+def csv_bytes(
+    table: pd.DataFrame,
+    *,
+    tz: str,
+    lang: str,
+    granularity: str = "hourly",
+    compare: pd.DataFrame | None = None,
+) -> bytes:
+    """UTF-8 with BOM (Excel keeps the Korean). In compare mode a blank line and a second
+    block follow: the comparison period, with its own header row."""
+    text = _block(table, tz=tz, lang=lang, granularity=granularity, label="")
+    if compare is not None:
+        label = t("export.csv.compare_label", lang) + " "
+        text += "\r\n" + _block(compare, tz=tz, lang=lang, granularity=granularity, label=label)
     return text.encode("utf-8-sig")
 
 
@@ -66,9 +101,17 @@ def _reduce_rows(table: pd.DataFrame, points_per_metric: int) -> pd.DataFrame:
     return table.loc[sorted(keep)]
 
 
-def fit_csv(table: pd.DataFrame, *, tz: str, lang: str, max_bytes: int) -> tuple[bytes, bool]:
+def fit_csv(
+    table: pd.DataFrame,
+    *,
+    tz: str,
+    lang: str,
+    max_bytes: int,
+    granularity: str = "hourly",
+    compare: pd.DataFrame | None = None,
+) -> tuple[bytes, bool]:
     """The CSV bytes, LTTB-reduced until they fit ``max_bytes``; ``(content, downsampled)``."""
-    content = csv_bytes(table, tz=tz, lang=lang)
+    content = csv_bytes(table, tz=tz, lang=lang, granularity=granularity, compare=compare)
     if len(content) <= max_bytes:
         return content, False
     log.warning("CSV 크기 초과 (%d bytes), 다운샘플링 적용", len(content))
@@ -77,7 +120,10 @@ def fit_csv(table: pd.DataFrame, *, tz: str, lang: str, max_bytes: int) -> tuple
         # Shrink in proportion to the overshoot (a little more, so it converges quickly).
         points = max(_MIN_POINTS, min(points - 1, int(points * max_bytes / len(content) * 0.95)))
         reduced = _reduce_rows(table, points)
-        content = csv_bytes(reduced, tz=tz, lang=lang)
+        reduced_compare = _reduce_rows(compare, points) if compare is not None else None
+        content = csv_bytes(
+            reduced, tz=tz, lang=lang, granularity=granularity, compare=reduced_compare
+        )
         if len(content) <= max_bytes:
             break
         if points <= _MIN_POINTS:

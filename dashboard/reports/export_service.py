@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,15 +43,16 @@ def load_export_data(session: Session, spec: ExportSpec) -> ExportData:
         spec.start.astimezone(UTC),
         spec.end.astimezone(UTC),
     )
-    if spec.fmt != "pdf":
+    if spec.fmt != "pdf" and not spec.comparing:
         return ExportData(frames)
-    # The previous period ends just before this one starts, so no slot is counted twice.
+    # Half-open periods: the default previous period ends where this one starts, so no slot
+    # is counted twice.
     previous = timeseries_many(
         session,
         spec.metric_types,
         spec.granularity,
         spec.previous_start.astimezone(UTC),
-        spec.start - timedelta(microseconds=1),
+        spec.previous_end.astimezone(UTC),
     )
     return ExportData(frames, previous)
 
@@ -66,13 +67,15 @@ def render_data(
 ) -> ExportResult:
     """The file for ``spec`` from series already read; ``max_bytes`` is ``EXPORT_MAX_BYTES``."""
     now = now or datetime.now(UTC)
-    filename = export_filename(spec.fmt, now, spec.tz)
+    filename = export_filename(spec)
     if spec.fmt == "csv":
         content, downsampled = fit_csv(
             wide_table(data.frames, spec.granularity),
             tz=spec.tz,
             lang=spec.lang,
             max_bytes=max_bytes,
+            granularity=spec.granularity,
+            compare=wide_table(data.previous, spec.granularity) if spec.comparing else None,
         )
         return ExportResult(content, filename, downsampled)
 

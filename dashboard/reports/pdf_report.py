@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 from PIL import Image as PILImage
 from reportlab import rl_config
 from reportlab.lib import colors
@@ -160,7 +161,9 @@ def _summary(
     data: ExportData, spec: ExportSpec, styles: dict[str, ParagraphStyle]
 ) -> list[Flowable]:
     lang = spec.lang
-    head = ["metric", "current", "min", "max", "average", "change"]
+    # Compare mode: both periods' averages next to the change of averages.
+    head = ["metric", "current", "min", "max", "average"]
+    head += ["compare_average", "change"] if spec.comparing else ["change"]
     rows: list[list[Any]] = [
         [
             Paragraph(t(f"export.pdf.{key}", lang), styles["head_left" if i == 0 else "head"])
@@ -182,12 +185,17 @@ def _summary(
                     Paragraph(summary_value(v, metric_type, lang), styles["cell"])
                     for v in (s.latest, s.minimum, s.maximum, s.average)
                 ),
+                *(
+                    [Paragraph(summary_value(s.compare_average, metric_type, lang), styles["cell"])]
+                    if spec.comparing
+                    else []
+                ),
                 Paragraph(format_percent_change(change), styles["cell"]),
             ]
         )
         if change is not None and is_notable_change(change):
             highlight.append((len(rows) - 1, UP if change > 0 else DOWN))
-    table = Table(rows, colWidths=[52 * mm] + [None] * 5, repeatRows=1)
+    table = Table(rows, colWidths=[52 * mm] + [None] * (len(head) - 1), repeatRows=1)
     style: list[tuple[Any, ...]] = [
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, RULE),
@@ -197,9 +205,9 @@ def _summary(
         ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
     ]
     for row, colour in highlight:
-        style.append(("TEXTCOLOR", (5, row), (5, row), colour))
+        style.append(("TEXTCOLOR", (-1, row), (-1, row), colour))
     table.setStyle(TableStyle(style))
-    previous = period_text(spec.previous_start, spec.start, spec.tz, minutes=True)
+    previous = period_text(spec.previous_start, spec.previous_end, spec.tz, minutes=True)
     return [
         Paragraph(t("export.pdf.summary", lang), styles["h2"]),
         table,
@@ -212,6 +220,7 @@ def _summary(
 def chart_figures(data: ExportData, spec: ExportSpec) -> Iterator[Any]:
     """The page's figures, in print styling, over exactly the requested period (lazily:
     the renderer starts on the first while the next are being built)."""
+    offset = pd.Timedelta(spec.start - spec.previous_start)
     for metric_type in spec.metric_types:
         yield build_metric_figure(
             data.frames[metric_type],
@@ -221,6 +230,10 @@ def chart_figures(data: ExportData, spec: ExportSpec) -> Iterator[Any]:
             lang=spec.lang,
             for_print=True,
             x_range=(spec.start, spec.end),
+            # Compare mode: the comparison period overlaid, as on the page.
+            compare_df=data.previous.get(metric_type) if spec.comparing else None,
+            compare_offset=offset if spec.comparing else None,
+            period_labels=spec.period_labels if spec.comparing else None,
         )
 
 

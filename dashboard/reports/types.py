@@ -7,7 +7,7 @@ PDF, the CSV and the service can all raise and accept these without importing ea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +17,11 @@ from db.metrics import GRANULARITIES, METRICS_BY_ID
 
 ExportFormat = Literal["csv", "pdf"]
 FORMATS: Final[tuple[str, ...]] = ("csv", "pdf")
+# One limit for the page, the API and the CLI: at most 90 days per export (an hour of slack
+# for a range of 90 calendar days across a DST change).
+MAX_EXPORT_DAYS: Final = 90
+MAX_EXPORT_RANGE: Final = timedelta(days=MAX_EXPORT_DAYS)
+_DST_SLACK: Final = timedelta(hours=1)
 MEDIA_TYPES: Final[dict[str, str]] = {
     "csv": "text/csv; charset=utf-8",
     "pdf": "application/pdf",
@@ -40,7 +45,13 @@ class InvalidExportSpec(ValueError):
 
 @dataclass(frozen=True)
 class ExportSpec:
-    """What to export. Naive ``start``/``end`` are read as wall-clock times in ``tz``."""
+    """What to export: the half-open period ``[start, end)`` (``db.periods``). Naive
+    ``start``/``end`` are read as wall-clock times in ``tz``.
+
+    ``compare_start``/``compare_end``: the comparison period of compare mode; the CSV then
+    carries a second block and the PDF overlays it and gives both periods' numbers. Without
+    it the PDF's change column compares with the period of the same length just before.
+    """
 
     metric_types: tuple[str, ...]
     start: datetime
@@ -49,6 +60,10 @@ class ExportSpec:
     fmt: ExportFormat
     tz: str = "UTC"
     lang: str = "ko"
+    compare_start: datetime | None = None
+    compare_end: datetime | None = None
+    # Compare mode on the page: labels of the two periods (legend, CSV/PDF headings).
+    period_labels: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         # Accept "a,b" and lists too (CLI, JSON), but always hold a tuple.
@@ -60,7 +75,9 @@ class ExportSpec:
             raise InvalidExportSpec("choose at least one metric")
         unknown = [m for m in self.metric_types if m not in METRICS_BY_ID]
         if unknown:
-            raise InvalidExportSpec(f"unknown metric: {', '.join(unknown)}")
+            raise InvalidExportSpec(
+                f"unknown metric: {', '.join(unknown)} (valid: {', '.join(METRICS_BY_ID)})"
+            )
         if len(set(self.metric_types)) != len(self.metric_types):
             raise InvalidExportSpec("a metric is listed twice")
         if self.granularity not in GRANULARITIES:
@@ -73,21 +90,51 @@ class ExportSpec:
             zone = ZoneInfo(self.tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidExportSpec(f"unknown time zone {self.tz!r}") from None
-        for name in ("start", "end"):
-            value: datetime = getattr(self, name)
-            if value.tzinfo is None:
+        for name in ("start", "end", "compare_start", "compare_end"):
+            value: datetime | None = getattr(self, name)
+            if value is not None and value.tzinfo is None:
                 object.__setattr__(self, name, value.replace(tzinfo=zone))
         if self.end <= self.start:
             raise InvalidExportSpec("end must be after start")
+        if self.end - self.start > MAX_EXPORT_RANGE + _DST_SLACK:
+            raise InvalidExportSpec(f"range over {MAX_EXPORT_DAYS} days")
+        if (self.compare_start is None) != (self.compare_end is None):
+            raise InvalidExportSpec("a comparison period needs both its start and its end")
+        if (
+            self.compare_start is not None
+            and self.compare_end is not None
+            and self.compare_end < self.compare_start
+        ):
+            raise InvalidExportSpec("comparison end must not be before its start")
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
 
     @property
+    def comparing(self) -> bool:
+        return self.compare_start is not None
+
+    @property
     def previous_start(self) -> datetime:
-        """Start of the previous period of the same length (for the PDF's change %)."""
-        return self.start - (self.end - self.start)
+        """Start of the comparison period: the chosen one, else the period of the same
+        length just before (for the PDF's change %)."""
+        return self.compare_start or self.start - (self.end - self.start)
+
+    @property
+    def previous_end(self) -> datetime:
+        """End (exclusive) of the comparison period; adjacent to ``start`` by default."""
+        return self.compare_end or self.start
+
+    def describe(self) -> dict[str, object]:
+        """What was exported, for the audit log: metrics, range, granularity, format."""
+        return {
+            "metrics": list(self.metric_types),
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "granularity": self.granularity,
+            "format": self.fmt,
+        }
 
 
 class ExportResult(NamedTuple):
@@ -104,6 +151,10 @@ class ExportData:
     previous: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def export_filename(fmt: str, now: datetime, tz: str = "UTC") -> str:
-    """``metrics_20251102_143052.csv`` — the generation time in the export's time zone."""
-    return f"metrics_{now.astimezone(ZoneInfo(tz)):%Y%m%d_%H%M%S}.{fmt}"
+def export_filename(spec: ExportSpec) -> str:
+    """``metrics_hourly_2026-11-26_2026-12-03.csv``: the granularity and the first and last
+    day of the period in the export's zone (the end is exclusive: its last instant's day)."""
+    zone = ZoneInfo(spec.tz)
+    first = spec.start.astimezone(zone).date()
+    last = (spec.end - timedelta(microseconds=1)).astimezone(zone).date()
+    return f"metrics_{spec.granularity}_{first}_{last}.{spec.fmt}"
