@@ -25,10 +25,11 @@ def _now() -> datetime:
 
 
 @contextmanager
-def _sessions(settings: Settings) -> Iterator[sessionmaker[Session]]:
+def _sessions(obj: Obj) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the store, once it is known to be there at this version's schema."""
     from db.engine import make_engine, session_factory
 
-    engine = make_engine(settings.store_url)
+    engine = make_engine(obj.store_url)
     try:
         yield session_factory(engine)
     finally:
@@ -99,7 +100,7 @@ def alerts_list(obj: Obj) -> None:
 
     settings = obj.settings
     config = alert_config(settings)
-    with _sessions(settings) as sessions, _presenter(settings, sessions) as presenter:
+    with _sessions(obj) as sessions, _presenter(settings, sessions) as presenter:
         from db.engine import session_scope
 
         with session_scope(sessions) as session:
@@ -129,7 +130,7 @@ def alerts_channels(obj: Obj) -> None:
     from db import alerts as store
     from db.engine import session_scope
 
-    with _sessions(obj.settings) as sessions, session_scope(sessions) as session:
+    with _sessions(obj) as sessions, session_scope(sessions) as session:
         for channel in store.list_channels(session):
             if channel.kind == "email":
                 where = channel.recipients or ""
@@ -179,7 +180,7 @@ def alerts_add_channel(
         "secret": secret_value,
         "timeout_seconds": timeout,
     }
-    with _user_errors(), _sessions(obj.settings) as sessions, session_scope(sessions) as session:
+    with _user_errors(), _sessions(obj) as sessions, session_scope(sessions) as session:
         channel = manage.add_channel(session, data, now=_now())
         click.echo(f"Channel {channel.id} '{channel.name}' ({channel.kind}) added")
 
@@ -193,7 +194,7 @@ def alerts_delete_channel(obj: Obj, channel: str) -> None:
     from db import alerts as store
     from db.engine import session_scope
 
-    with _user_errors(), _sessions(obj.settings) as sessions, session_scope(sessions) as session:
+    with _user_errors(), _sessions(obj) as sessions, session_scope(sessions) as session:
         found = manage.find_channel(session, _key(channel))
         store.delete_channel(session, found.id)
         click.echo(f"Channel '{found.name}' deleted")
@@ -270,7 +271,7 @@ def alerts_add(
     from db.engine import session_scope
 
     settings = obj.settings
-    with _user_errors(), _sessions(settings) as sessions, session_scope(sessions) as session:
+    with _user_errors(), _sessions(obj) as sessions, session_scope(sessions) as session:
         channel_ids = [manage.find_channel(session, _key(c)).id for c in channels]
         rule = manage.add_rule(
             session,
@@ -296,7 +297,7 @@ def _set_enabled(obj: Obj, rule: str, enabled: bool) -> None:
     from db.engine import session_scope
 
     settings = obj.settings
-    with _user_errors(), _sessions(settings) as sessions, session_scope(sessions) as session:
+    with _user_errors(), _sessions(obj) as sessions, session_scope(sessions) as session:
         found = manage.patch_rule(
             session, _key(rule), {"enabled": enabled}, alert_config(settings), now=_now()
         )
@@ -327,7 +328,7 @@ def alerts_delete(obj: Obj, rule: str) -> None:
     from alerts import manage
     from db.engine import session_scope
 
-    with _user_errors(), _sessions(obj.settings) as sessions, session_scope(sessions) as session:
+    with _user_errors(), _sessions(obj) as sessions, session_scope(sessions) as session:
         found = manage.find_rule(session, _key(rule))
         manage.remove_rule(session, found.id)
         click.echo(f"Rule '{found.name}' deleted")
@@ -343,7 +344,7 @@ def alerts_history(obj: Obj, limit: int, rule: str | None) -> None:
     from db.engine import session_scope
 
     zone = obj.settings.default_timezone
-    with _user_errors(), _sessions(obj.settings) as sessions, session_scope(sessions) as session:
+    with _user_errors(), _sessions(obj) as sessions, session_scope(sessions) as session:
         rule_id = manage.find_rule(session, _key(rule)).id if rule else None
         records = manage.history(session, limit=limit, rule_id=rule_id)
         others = [] if rule else manage.other_deliveries(session, limit=limit)
@@ -385,7 +386,7 @@ def alerts_test(obj: Obj, rule: str) -> None:
     settings = obj.settings
     with (
         _user_errors(),
-        _sessions(settings) as sessions,
+        _sessions(obj) as sessions,
         _presenter(settings, sessions) as presenter,
     ):
         done = manage.send_test(sessions, _key(rule), alert_config(settings), presenter, now=_now())
@@ -410,7 +411,7 @@ def reports_list(obj: Obj) -> None:
     from db.engine import session_scope
 
     zone = obj.settings.default_timezone
-    with _sessions(obj.settings) as sessions, session_scope(sessions) as session:
+    with _sessions(obj) as sessions, session_scope(sessions) as session:
         schedules = store.list_schedules(session)
         if not schedules:
             click.echo("No report schedules (add one with `admin-metrics reports add`).")
@@ -467,7 +468,7 @@ def reports_add(
         "language": lang,
     }
     settings = obj.settings
-    with _user_errors(), _sessions(settings) as sessions, session_scope(sessions) as session:
+    with _user_errors(), _sessions(obj) as sessions, session_scope(sessions) as session:
         schedule = manage.add_schedule(session, data, alert_config(settings), now=_now())
         click.echo(f"Report schedule {schedule.id} '{schedule.name}' added")
 
@@ -481,7 +482,7 @@ def reports_delete(obj: Obj, schedule: str) -> None:
     from db import alerts as store
     from db.engine import session_scope
 
-    with _user_errors(), _sessions(obj.settings) as sessions, session_scope(sessions) as session:
+    with _user_errors(), _sessions(obj) as sessions, session_scope(sessions) as session:
         found = manage.find_schedule(session, _key(schedule))
         store.delete_schedule(session, found.id)
         click.echo(f"Report schedule '{found.name}' deleted")
@@ -498,7 +499,7 @@ def reports_send_now(obj: Obj, schedule: str) -> None:
     settings = obj.settings
     with (
         _user_errors(),
-        _sessions(settings) as sessions,
+        _sessions(obj) as sessions,
         _presenter(settings, sessions) as presenter,
     ):
         delivery = manage.send_report_now(

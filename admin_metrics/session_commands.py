@@ -61,7 +61,7 @@ def sessions_group() -> None:
 @pass_obj
 def sessions_list(obj: Obj, username: str | None) -> None:
     """List live sessions: account, how, since, last request, address, browser."""
-    with store_session(obj.settings.store_url) as session:
+    with store_session(obj.store_url) as session:
         rows = list_sessions(session, _policy(obj), username=username)
     if not rows:
         click.echo("No open sessions.")
@@ -81,7 +81,7 @@ def sessions_revoke(obj: Obj, username: str) -> None:
     """End every session of USERNAME now (on every worker and replica)."""
     from sqlalchemy import select
 
-    with store_session(obj.settings.store_url) as session:
+    with store_session(obj.store_url) as session:
         user = session.scalars(select(AdminUser).where(AdminUser.username == username)).first()
         if user is None:
             raise click.ClickException(f"no account named '{username}'")
@@ -101,7 +101,7 @@ def sessions_revoke(obj: Obj, username: str) -> None:
 def disable_admin_command(obj: Obj, username: str) -> None:
     """Disable admin USERNAME and end its sessions (re-enable: create-admin USERNAME)."""
     try:
-        with store_session(obj.settings.store_url) as session:
+        with store_session(obj.store_url) as session:
             ended = disable_admin(session, username)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
@@ -132,7 +132,7 @@ def audit_command(
         actor=actor,
         action=action,
     )
-    with store_session(obj.settings.store_url) as session:
+    with store_session(obj.store_url) as session:
         events = audit.list_events(session, where, limit=limit)
     if as_json:
         for event in events:

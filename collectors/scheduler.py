@@ -255,6 +255,9 @@ class MetricsService:
             try:
                 if self._scheduler is None:
                     if self._lock.try_acquire():
+                        if self._stop.is_set():  # elected while the worker is exiting
+                            self._lock.release()
+                            break
                         self._become_leader()
                     elif not waiting_logged:
                         log.info("Metrics collection led by another worker; standing by")

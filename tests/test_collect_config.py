@@ -129,7 +129,8 @@ def test_cli_collect_status_and_failure_exit_code(
 
     daily = run_cli(tmp_path, env, "collect", "--granularity", "daily", "--slot", "2026-03-02")
     assert daily.returncode == 0, daily.stderr
-    assert "daily 2026-03-02T00:00:00+00:00" in daily.stdout
+    # The business day 2026-03-02 in Asia/Seoul (the default business zone) starts 15:00 UTC.
+    assert "daily 2026-03-01T15:00:00+00:00" in daily.stdout
 
     empty_day = run_cli(tmp_path, env, "collect", "--granularity", "daily", "--slot", "2026-01-01")
     assert empty_day.returncode != 0 and "no hourly data" in empty_day.stderr

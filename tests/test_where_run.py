@@ -143,6 +143,9 @@ def test_commands_in_another_folder_say_there_is_no_store_and_create_none(
         ("list-tokens",),
         ("create-token", "t", "--user", "admin"),
         ("export", "--format", "csv", "--from", "2026-01-01", "--to", "2026-01-02", "-o", "x"),
+        ("alerts", "list"),
+        ("sessions", "list"),
+        ("audit",),
     ):
         line = one_line_error(run_cli(tmp_path, env, *args))
         assert "no metrics store" in line and "db upgrade" in line, (args, line)
