@@ -10,7 +10,7 @@ failure message for a bad URL: the page shows its note and the default view inst
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -59,6 +59,8 @@ zone_names = st.sampled_from(
         "UTC\x00",
     ]
 ) | st.text(max_size=30)
+# Key values of pattern-matching ids (the page keys its table views by metric id).
+id_values = st.sampled_from(["active_users", "tag_count", "nope", ""]) | st.integers(0, 5)
 dates = st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)).map(date.isoformat)
 date_texts = dates | st.sampled_from(["", "0000-00-00", "2026-02-30", "nonsense", "2026-1-1"])
 query_values = {
@@ -118,9 +120,36 @@ def _server_callbacks(dependencies: list[dict[str, Any]]) -> list[dict[str, Any]
     return [d for d in dependencies if not d.get("clientside_function")]
 
 
-def _outputs(output: str) -> Any:
+def _concrete(raw: str, match: Any, draw: Callable[[Any], Any]) -> Any:
+    """A declared id as the browser sends it: pattern ids get concrete key values (one MATCH
+    value per body; ALL becomes a list of ids)."""
+    if not raw.startswith("{"):
+        return raw
+    pattern = json.loads(raw)
+
+    def one(value: Any) -> dict[str, Any]:
+        return {
+            k: (value if v in (["MATCH"], ["ALL"], ["ALLSMALLER"]) else v)
+            for k, v in pattern.items()
+        }
+
+    if any(v in (["ALL"], ["ALLSMALLER"]) for v in pattern.values()):
+        return [one(v) for v in draw(st.lists(id_values, max_size=2))]
+    return one(match)
+
+
+def _prop_id(component: Any, prop: str) -> str:
+    if isinstance(component, dict):
+        return json.dumps(component, sort_keys=True, separators=(",", ":")) + "." + prop
+    return f"{component}.{prop}"
+
+
+def _outputs(output: str, match: Any, draw: Callable[[Any], Any]) -> Any:
     parts = output[2:-2].split("...") if output.startswith("..") else [output]
-    items = [{"id": p.rpartition(".")[0], "property": p.rpartition(".")[2]} for p in parts]
+    items = [
+        {"id": _concrete(part.rpartition(".")[0], match, draw), "property": part.rpartition(".")[2]}
+        for part in parts
+    ]
     return items if output.startswith("..") else items[0]
 
 
@@ -137,17 +166,27 @@ def test_any_value_in_a_well_formed_callback_is_answered(
     client: FlaskClient, dependencies: list[dict[str, Any]], data: st.DataObject
 ) -> None:
     callback = data.draw(st.sampled_from(_server_callbacks(dependencies)))
+    match = data.draw(id_values)
 
-    def item(spec: dict[str, str]) -> dict[str, Any]:
-        return {**spec, "value": data.draw(json_values)}
+    def item(spec: dict[str, str]) -> Any:
+        component = _concrete(spec["id"], match, data.draw)
+        if isinstance(component, list):
+            return [
+                {"id": c, "property": spec["property"], "value": data.draw(json_values)}
+                for c in component
+            ]
+        return {"id": component, "property": spec["property"], "value": data.draw(json_values)}
 
     inputs = [item(i) for i in callback["inputs"]]
+    flat = [i for entry in inputs for i in (entry if isinstance(entry, list) else [entry])]
     changed = data.draw(
-        st.lists(st.sampled_from([f"{i['id']}.{i['property']}" for i in inputs]), max_size=2)
+        st.lists(st.sampled_from([_prop_id(i["id"], i["property"]) for i in flat]), max_size=2)
+        if flat
+        else st.just([])
     )
     body = {
         "output": callback["output"],
-        "outputs": _outputs(callback["output"]),
+        "outputs": _outputs(callback["output"], match, data.draw),
         "inputs": inputs,
         "state": [item(s) for s in callback["state"]],
         "changedPropIds": changed,

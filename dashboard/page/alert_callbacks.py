@@ -66,15 +66,56 @@ BLANK_FORM: tuple[Any, ...] = (
 
 
 def _number(value: Any) -> Any:
-    """A number input's value as the API would take it (ints stay ints)."""
-    if value in (None, ""):
+    """A number input's value as the API would take it (ints stay ints); anything that is
+    not a number (the browser can send any JSON) is None, which the rule check refuses."""
+    if value in (None, "") or isinstance(value, bool):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
     return int(number) if number.is_integer() else number
 
 
+def _index(value: object) -> int | None:
+    """A row's id from a pattern-matching button id or a store (None when it is not one)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) < 12:
+        return int(value)
+    return None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def rule_data(values: dict[str, Any]) -> dict[str, Any]:
-    """The form's fields as a rule draft (``alerts.rules.RuleDraft``'s shape)."""
+    """The form's fields as a rule draft (``alerts.rules.RuleDraft``'s shape). Choices that
+    are not strings are left out (``None``), so the rule check answers them."""
+    values = {
+        k: v if isinstance(v, str | int | float | list) or v is None else None
+        for k, v in values.items()
+    }
+    for choice in (
+        ids.ALERT_CONDITION,
+        ids.ALERT_OP,
+        ids.ALERT_DIRECTION,
+        ids.ALERT_MODE,
+        ids.ALERT_NAME,
+        ids.ALERT_METRIC,
+        ids.ALERT_LEVEL,
+        ids.ALERT_LANGUAGE,
+    ):
+        values[choice] = _text(values.get(choice))
     kind = values[ids.ALERT_CONDITION]
     condition: dict[str, Any] = {"type": kind}
     if kind == "threshold":
@@ -90,7 +131,7 @@ def rule_data(values: dict[str, Any]) -> dict[str, Any]:
             direction=values[ids.ALERT_DIRECTION],
         )
     elif kind == "collection_failing":
-        condition[values[ids.ALERT_MODE]] = _number(values[ids.ALERT_COUNT])
+        condition[values[ids.ALERT_MODE] or "slots"] = _number(values[ids.ALERT_COUNT])
     else:
         condition["days"] = _number(values[ids.ALERT_FORECAST_DAYS]) or 30
     return {
@@ -100,7 +141,9 @@ def rule_data(values: dict[str, Any]) -> dict[str, Any]:
         "level": values[ids.ALERT_LEVEL],
         "reminder_minutes": _number(values[ids.ALERT_REMINDER]),
         "language": values[ids.ALERT_LANGUAGE] or None,
-        "channel_ids": [int(c) for c in values[ids.ALERT_CHANNELS] or []],
+        "channel_ids": [
+            i for c in _list(values[ids.ALERT_CHANNELS]) if (i := _index(c)) is not None
+        ],
     }
 
 
@@ -213,8 +256,11 @@ def register_alert_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         if isinstance(trigger, dict):
             if not dash.ctx.triggered[0]["value"]:  # the table was redrawn, not clicked
                 return (no_update,) * (len(FORM_FIELDS) + 2)
+            index = _index(trigger.get("index"))
+            if index is None:
+                return (no_update,) * (len(FORM_FIELDS) + 2)
             with ctx.session() as session:
-                rule = store.get_rule(session, int(trigger["index"]))
+                rule = store.get_rule(session, index)
                 if rule is None:
                     return (no_update,) * (len(FORM_FIELDS) + 2)
                 title = t("alerts.form.edit", lang).format(name=rule.name)
@@ -239,6 +285,12 @@ def register_alert_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     def save_rule(_clicks: int | None, *state: Any) -> Any:
         *fields, editing, version, lang = state
         data = rule_data(dict(zip(FORM_FIELDS, fields, strict=True)))
+        if editing is not None:
+            editing = _index(editing)
+            if editing is None:  # not a rule id: refuse instead of creating a new rule
+                detail = t("dash.bad_request", lang)
+                return t("alerts.save_failed", lang).format(detail=detail), no_update, no_update
+        version = version if isinstance(version, int) and not isinstance(version, bool) else 0
         config = alert_config(ctx.settings)
         now = datetime.now(UTC)
         try:
@@ -246,7 +298,7 @@ def register_alert_callbacks(app: dash.Dash, ctx: AppContext) -> None:
                 if editing is None:
                     rule = manage.add_rule(session, data, config, now=now)
                 else:
-                    rule = manage.patch_rule(session, int(editing), data, config, now=now)
+                    rule = manage.patch_rule(session, editing, data, config, now=now)
                 name = rule.name
         except AlertInputError as exc:
             return t("alerts.save_failed", lang).format(detail=exc), no_update, no_update
@@ -262,8 +314,12 @@ def register_alert_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         trigger = dash.ctx.triggered_id
         if not isinstance(trigger, dict) or not dash.ctx.triggered[0]["value"]:
             return no_update
+        index = _index(trigger.get("index"))
+        if index is None:
+            return no_update
+        version = version if isinstance(version, int) and not isinstance(version, bool) else 0
         with ctx.session() as session:
-            rule = store.get_rule(session, int(trigger["index"]))
+            rule = store.get_rule(session, index)
             if rule is None:
                 return no_update
             manage.patch_rule(
@@ -296,8 +352,13 @@ def register_alert_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         version: int,
         lang: str,
     ) -> Any:
-        text = (target or "").strip()
-        data: dict[str, Any] = {"name": name or "", "kind": kind}
+        text = (_text(target) or "").strip()
+        version = version if isinstance(version, int) and not isinstance(version, bool) else 0
+        data: dict[str, Any] = {
+            "name": _text(name) or "",
+            "kind": _text(kind),
+        }
+        secret = _text(secret)
         if kind == "email":
             data["recipients"] = [p.strip() for p in text.split(",") if p.strip()]
         else:

@@ -24,7 +24,7 @@ from dashboard.charts.figures import build_empty_store_figure, build_metric_figu
 from dashboard.charts.formatting import format_timestamp, window_text
 from dashboard.charts.series import Series
 from dashboard.charts.tables import table_rows
-from dashboard.charts.theme import theme_for
+from dashboard.charts.theme import THEMES, theme_for
 from dashboard.context import AppContext
 from dashboard.i18n import t
 from dashboard.page import ids
@@ -348,6 +348,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         now = datetime.now(UTC)
         tz, state, periods = resolve_view(search, tz_name, settings, now)
         lang = page_language(lang, settings.default_language)
+        theme = theme if theme in THEMES and isinstance(theme, str) else None
         zoom = parse_zoom(search)
         n = len(METRIC_IDS)
         try:
@@ -468,9 +469,12 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         clicks: int | None, search: str | None, tz_name: str | None, _slot: Any, lang: str
     ) -> tuple[Any, str, str]:
         """ "표로 보기": the graph's points (both periods when comparing) as a table."""
-        if not clicks or clicks % 2 == 0:
+        lang = page_language(lang, settings.default_language)
+        if not isinstance(clicks, int) or isinstance(clicks, bool) or clicks % 2 == 0:
             return [], t("dash.view_table", lang), "false"
         metric = str(dash_ctx.outputs_list[0]["id"]["metric"])
+        if metric not in METRIC_IDS:  # the id comes from the request
+            return [], t("dash.view_table", lang), "false"
         tz, state, periods = resolve_view(search, tz_name, settings, datetime.now(UTC))
         data = load_view(ctx, state, periods)
         if data.empty_store:

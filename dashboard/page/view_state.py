@@ -92,11 +92,15 @@ def _valid_span(start: date | None, end: date | None) -> bool:
     return bool(start and end and start <= end and (end - start).days < MAX_CUSTOM_DAYS)
 
 
+def _query_text(search: object) -> str:
+    """The URL's query string as Dash sends it back; any other JSON value reads as empty."""
+    return search if isinstance(search, str) else ""
+
+
 def parse_query(search: object) -> ViewState:
     """The state a query string describes; anything malformed falls back to the default
     (also a value that is not a string at all: it comes from the browser)."""
-    text = search if isinstance(search, str) else ""
-    raw = parse_qs(text.lstrip("?"))
+    raw = parse_qs(_query_text(search).lstrip("?"))
 
     def one(key: str) -> str | None:
         values = raw.get(key)
@@ -294,16 +298,18 @@ def resolve_view(
     return tz, state, periods
 
 
-def parse_zoom(search: str | None) -> tuple[datetime, datetime] | None:
+def parse_zoom(search: object) -> tuple[datetime, datetime] | None:
     """The zoomed time axis (``zoom_start``/``zoom_end``: wall-clock minutes of the viewer's
     zone, set by a drag-zoom on any graph); None when absent or malformed. It narrows what
     the graphs show, not what is loaded, so it never changes the range or the cards."""
-    raw = parse_qs((search or "").lstrip("?"))
+    raw = parse_qs(_query_text(search).lstrip("?"))
     try:
         start = datetime.fromisoformat(raw["zoom_start"][0])
         end = datetime.fromisoformat(raw["zoom_end"][0])
     except (KeyError, IndexError, ValueError):
         return None
     if start.tzinfo or end.tzinfo or start >= end:
+        return None
+    if start.date() < FIRST_DAY or end.date() > LAST_DAY:
         return None
     return start, end
