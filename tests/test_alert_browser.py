@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -31,7 +32,9 @@ def wait_text(browser: Any, element_id: str, text: str) -> str:
         content = found[0].text if found else ""
         return content if text in content else None
 
-    return WebDriverWait(browser, TIMEOUT).until(seen, f"{text!r} in #{element_id}")
+    return WebDriverWait(
+        browser, TIMEOUT, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(seen, f"{text!r} in #{element_id}")
 
 
 def type_into(browser: Any, element_id: str, text: str) -> None:
@@ -41,11 +44,34 @@ def type_into(browser: Any, element_id: str, text: str) -> None:
     field.send_keys(text)
 
 
-def rule_row(browser: Any, name: str) -> Any:
-    xpath = f"//*[@id='{ids.ALERT_RULES}']//tr[td[normalize-space()='{name}']]"
-    return WebDriverWait(browser, TIMEOUT).until(
-        lambda b: b.find_elements(By.XPATH, xpath) and b.find_element(By.XPATH, xpath),
-        f"a row for rule {name!r}",
+def rule_row_xpath(name: str) -> str:
+    return f"//*[@id='{ids.ALERT_RULES}']//tr[td[normalize-space()='{name}']]"
+
+
+def rule_row(browser: Any, name: str, text: str = "") -> str:
+    """The text of the rules table's row of ``name`` once it holds ``text``. The table is
+    redrawn after every change, so a row found a moment ago may be gone: look again."""
+
+    def found(b: Any) -> str | None:
+        rows = b.find_elements(By.XPATH, rule_row_xpath(name))
+        content = rows[0].text if rows else ""
+        return content if rows and text in content else None
+
+    return WebDriverWait(
+        browser, TIMEOUT, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(found, f"a row for rule {name!r} with {text!r}")
+
+
+def click_in_row(browser: Any, name: str, button: str) -> None:
+    """Click the row's button, looking the row up again if a redraw replaced it."""
+
+    def clicked(b: Any) -> bool:
+        row = b.find_element(By.XPATH, rule_row_xpath(name))
+        row.find_element(By.XPATH, f".//button[normalize-space()='{button}']").click()
+        return True
+
+    WebDriverWait(browser, TIMEOUT, ignored_exceptions=(StaleElementReferenceException,)).until(
+        clicked, f"the {button!r} button of rule {name!r}"
     )
 
 
@@ -132,26 +158,20 @@ def test_alerts_window_creates_edits_and_disables_a_rule_and_shows_history(
     browser.find_element(By.ID, ids.ALERT_SAVE).click()
     wait_text(browser, ids.ALERT_FEEDBACK, "규칙 '사용자 급증'을(를) 저장했습니다.")
     row = rule_row(browser, "사용자 급증")
-    assert "활성 사용자 500명 초과 (3회 연속 수집)" in row.text
-    assert "정상" in row.text and "ops" in row.text
+    assert "활성 사용자 500명 초과 (3회 연속 수집)" in row
+    assert "정상" in row and "ops" in row
 
     # Edit: the form is filled from the rule; raise the threshold to 800.
-    row.find_element(By.XPATH, ".//button[normalize-space()='편집']").click()
+    click_in_row(browser, "사용자 급증", "편집")
     wait_text(browser, ids.ALERT_FORM_TITLE, "규칙 편집: 사용자 급증")
     assert browser.find_element(By.ID, ids.ALERT_VALUE).get_attribute("value") == "500"
     type_into(browser, ids.ALERT_VALUE, "800")
     browser.find_element(By.ID, ids.ALERT_SAVE).click()
-    WebDriverWait(browser, TIMEOUT).until(
-        lambda b: "800명 초과" in rule_row(b, "사용자 급증").text, "the edited threshold"
-    )
+    rule_row(browser, "사용자 급증", "800명 초과")  # the edited threshold
 
     # Disable: the state says so, and so does the store.
-    rule_row(browser, "사용자 급증").find_element(
-        By.XPATH, ".//button[normalize-space()='끄기']"
-    ).click()
-    WebDriverWait(browser, TIMEOUT).until(
-        lambda b: "꺼짐" in rule_row(b, "사용자 급증").text, "the rule switched off"
-    )
+    click_in_row(browser, "사용자 급증", "끄기")
+    rule_row(browser, "사용자 급증", "꺼짐")  # the rule switched off
     engine = make_engine(seeded)
     try:
         with session_scope(session_factory(engine)) as session:

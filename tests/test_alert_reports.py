@@ -126,7 +126,7 @@ def test_weekly_report_job_mails_the_pdf_of_last_week_once(
     for metric in METRICS:  # the six latest values and their change, for a phone
         assert metric.name_ko in body
     assert "▲ 11.1%" in body  # averages 10 % lower the week before: +11.1 %
-    assert "4.66 GB" in body  # storage latest, formatted as on the page
+    assert "4.66 GiB" in body  # storage latest as on the page (IEC: 5·10⁹ bytes = 4.66 GiB)
     attachments = {part.get_filename(): part for part in mail.message.iter_attachments()}
     assert set(attachments) == {
         "metrics_hourly_2026-11-23_2026-11-29.pdf",

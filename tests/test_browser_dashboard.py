@@ -67,7 +67,7 @@ def graphs_state(browser: Any) -> list[dict[str, Any]]:
                     .map(a => a.textContent).join(' ') : '',
                 n1: count(s1), n2: count(s2),
                 first: s1 ? s1.x.find(v => v !== null) : null,
-                dash2: s2 ? s2.line.dash : null,
+                dash2: s2 && s2.line ? s2.line.dash : null,  // line: unset mid-redraw
             };
         });
         """,
@@ -175,12 +175,11 @@ def test_page_renders_and_controls_drive_graphs_and_url(
     browser.find_element(By.ID, ids.COMPARE_SWITCH).click()
     wait_for(browser, lambda b: query(b).get("compare") == "previous", "URL compare")
     assert browser.find_element(By.ID, ids.COMPARE_OPTIONS).is_displayed()
-    compared = wait_for(
+    wait_for(
         browser,
-        lambda b: (s := all_drawn(b)) and all(g["n2"] > 100 for g in s) and s,
-        "comparison overlay",
+        lambda b: (s := all_drawn(b)) and all(g["n2"] > 100 and g["dash2"] == "dash" for g in s),
+        "comparison overlay, dashed",
     )
-    assert all(g["dash2"] == "dash" for g in compared)
     dashed = js(
         browser,
         "return [...document.querySelectorAll('.scatterlayer .trace path.js-line')]"
@@ -436,12 +435,14 @@ def test_comparison_beyond_retention_is_explained_and_switches_to_daily(
     switch.click()
     wait_for(browser, lambda b: query(b).get("granularity") == "daily", "URL granularity=daily")
     assert query(browser).get("compare") == "previous" and query(browser).get("range") == "30"
-    compared = wait_for(
+    wait_for(
         browser,
-        lambda b: (s := all_drawn(b)) and all(g["n1"] >= 28 and g["n2"] >= 28 for g in s) and s,
-        "daily comparison overlay",
+        lambda b: (
+            (s := all_drawn(b))
+            and all(g["n1"] >= 28 and g["n2"] >= 28 and g["dash2"] == "dash" for g in s)
+        ),
+        "daily comparison overlay, dashed",
     )
-    assert all(g["dash2"] == "dash" for g in compared)
     wait_for(
         browser,
         lambda b: "비교 기간" not in b.find_element(By.ID, ids.NOTES).text,
