@@ -3,11 +3,18 @@ the regular daily peak, a young history and a flat series are not."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from analytics.unusual import MIN_HISTORY_WEEKS, unusual_points
+from dashboard.reports.insights import load_unusual
+from db.models import MetricSnapshot
+from db.queries import timeseries
 
 ZONE = "Asia/Seoul"
 WEEK = 7 * 24
@@ -129,3 +136,36 @@ def test_the_threshold_decides_how_far_is_unusual() -> None:
     assert unusual_points(window, history, tz=ZONE, threshold=20.0).empty
     with pytest.raises(ValueError):
         unusual_points(window, history, tz=ZONE, threshold=0)
+
+
+# --- read from the store (PostgreSQL and SQLite) ------------------------------------------------
+def test_load_unusual_reads_the_weeks_before_the_window(
+    store_sessions: Callable[[], Any],
+) -> None:
+    series = weekly_rhythm(5)
+    spike_at = START + pd.Timedelta(weeks=4, days=2, hours=3)
+    series.loc[series["timestamp"] == spike_at, "value"] = 150.0
+    with store_sessions() as session:
+        session.add_all(
+            MetricSnapshot(
+                metric_type="active_users",
+                granularity="hourly",
+                collected_at=stamp.to_pydatetime(),
+                value=int(value),
+            )
+            for stamp, value in zip(series["timestamp"], series["value"], strict=True)
+        )
+    window_start = (START + pd.Timedelta(weeks=4)).to_pydatetime()
+    with store_sessions() as session:
+        window = timeseries(
+            session, "active_users", "hourly", window_start, window_start + timedelta(weeks=1)
+        )
+        marked = load_unusual(
+            session, "active_users", window, start=window_start, tz=ZONE, threshold=4.0
+        )
+        # Another metric has no history at all: nothing to compare with, nothing marked.
+        nothing = load_unusual(
+            session, "tag_count", window, start=window_start, tz=ZONE, threshold=4.0
+        )
+    assert list(marked["timestamp"]) == [spike_at]
+    assert nothing.empty
