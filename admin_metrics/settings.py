@@ -254,8 +254,9 @@ class Settings(BaseSettings):
     storage_capacity_bytes: int | None = Field(
         None,
         ge=1,
-        description="Capacity of the LLM app's document storage, for the storage-forecast "
-        "alert rule. Unset: that rule cannot be used.",
+        description="Capacity of the LLM app's document storage, for the storage forecast "
+        "(days until it is full, on the page and over the API) and the storage-forecast alert "
+        "rule. Unset: the forecast shows the expected value instead, and that rule cannot be used.",
     )
     alert_delivery_timeout_seconds: float = Field(
         10.0,
@@ -270,6 +271,25 @@ class Settings(BaseSettings):
         le=20,
         description="Attempts per alert or report delivery before it is recorded as failed "
         "(waits 30 s, 2 min, 8 min, 32 min, then hourly).",
+    )
+
+    # --- forecast and unusual values ---------------------------------------------------
+    forecast_horizon_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="How many days ahead the trend is drawn by default (page, PDF, and the "
+        "API's `horizon_days`).",
+    )
+    unusual_values_enabled: bool = Field(
+        True, description="Mark unusual values on the graphs (false: no marks)."
+    )
+    unusual_values_threshold: float = Field(
+        4.0,
+        gt=0,
+        le=100,
+        description="Robust z-score above which a value is marked unusual (its distance from "
+        "the median of the same hour of the week over 4 weeks, in robust standard deviations).",
     )
 
     # --- presentation, logging -------------------------------------------------------

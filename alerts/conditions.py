@@ -12,13 +12,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
 from alerts.types import Observation
-
-FORECAST_WINDOW_DAYS = 14
-FORECAST_MIN_POINTS = 3
+from analytics.forecast import MIN_DAYS, forecast_series
 
 
 def _iso(value: datetime | pd.Timestamp) -> str:
@@ -143,40 +140,23 @@ def failing_observation(
     return Observation(hours > no_success_hours, seen)
 
 
-def daily_means(hourly: pd.DataFrame, tz: str) -> pd.DataFrame:
-    """Hourly values averaged per day of ``tz`` (for a store without daily rollups yet)."""
-    if hourly.empty:
-        return hourly
-    local = pd.DatetimeIndex(hourly["timestamp"]).tz_convert(tz)
-    means = pd.Series(hourly["value"].to_numpy(dtype="float64"), index=local).resample("D").mean()
-    means = means.dropna()
-    return pd.DataFrame(
-        {"timestamp": means.index.tz_convert(UTC), "value": means.to_numpy(dtype="float64")}
-    )
-
-
 def forecast_observation(
     daily: pd.DataFrame, *, capacity: int, days: int, now: datetime
 ) -> Observation:
-    """Capacity reached within ``days`` days by a least-squares line (``numpy.polyfit``)
-    through the daily values. None with fewer than three days of data."""
-    values = daily["value"].to_numpy(dtype="float64")
-    base: dict[str, object] = {"capacity": capacity, "days": days, "points": int(len(values))}
-    if len(values) < FORECAST_MIN_POINTS:
-        return Observation(None, {**base, "reason": "fewer than three days of data"})
-    stamps = pd.DatetimeIndex(daily["timestamp"])
-    origin = stamps[0]
-    x = (stamps - origin).total_seconds().to_numpy() / 86400
-    slope, intercept = np.polyfit(x, values, 1)
-    latest = float(values[-1])
-    base.update(latest=latest, slope_per_day=float(slope))
-    if latest >= capacity:
-        return Observation(True, {**base, "days_left": 0.0, "reach_at": _iso(stamps[-1])})
-    if slope <= 0:
+    """Capacity reached within ``days`` days by the forecast's robust trend
+    (``analytics.forecast``: Theil–Sen through the daily values, level steps taken out), the
+    same line the page and the API show. None with fewer than ``MIN_DAYS`` days of data."""
+    base: dict[str, object] = {"capacity": capacity, "days": days, "points": int(len(daily))}
+    forecast = forecast_series(daily, horizon_days=max(1, days), capacity=capacity, now=now)
+    if forecast is None:
+        return Observation(None, {**base, "reason": f"fewer than {MIN_DAYS} days of data"})
+    base.update(
+        points=forecast.points, latest=forecast.latest_value, slope_per_day=forecast.slope_per_day
+    )
+    days_left, reach_at = forecast.days_to_capacity, forecast.reach_at
+    if days_left is None or reach_at is None:  # not rising, or not within ten years
         return Observation(False, {**base, "days_left": None, "reach_at": None})
-    x_now = (pd.Timestamp(now) - origin).total_seconds() / 86400
-    days_left = max(0.0, float((capacity - intercept) / slope - x_now))
-    reach = pd.Timestamp(now) + pd.Timedelta(days=days_left)
     return Observation(
-        days_left <= days, {**base, "days_left": round(days_left, 2), "reach_at": _iso(reach)}
+        days_left <= days,
+        {**base, "days_left": round(days_left, 2), "reach_at": _iso(reach_at)},
     )

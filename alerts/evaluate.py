@@ -15,16 +15,14 @@ import email.policy
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Literal
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.channels import sign
 from alerts.conditions import (
-    FORECAST_MIN_POINTS,
-    FORECAST_WINDOW_DAYS,
     change_observation,
-    daily_means,
     failing_observation,
     forecast_observation,
     threshold_observation,
@@ -38,6 +36,7 @@ from alerts.rules import (
     condition_of,
 )
 from alerts.types import AlertConfig, Observation, Presenter, Purpose
+from analytics.forecast import daily_input
 from db import alerts as store
 from db.engine import session_scope
 from db.models import AlertEvent, AlertRule
@@ -144,10 +143,8 @@ def observe(
         )
     if ctx.capacity is None:
         return Observation(None, {"reason": "STORAGE_CAPACITY_BYTES is not set"})
-    start = now - timedelta(days=FORECAST_WINDOW_DAYS)
-    daily = timeseries(session, "storage_bytes", "daily", start, now)
-    if len(daily) < FORECAST_MIN_POINTS:  # a young store: average the hourly values per day
-        daily = daily_means(timeseries(session, "storage_bytes", "hourly", start, now), ctx.zone)
+    # Read as the page's and the API's forecast reads (``dashboard.reports.insights``).
+    daily = daily_input(partial(timeseries, session, "storage_bytes"), now=now, tz=ctx.zone)
     return forecast_observation(daily, capacity=ctx.capacity, days=condition.days, now=now)
 
 

@@ -79,8 +79,8 @@ class CollectionCondition(_Strict):
 
 
 class ForecastCondition(_Strict):
-    """Storage capacity (STORAGE_CAPACITY_BYTES) reached within ``days`` days, by a linear
-    trend over the last 14 days of daily values."""
+    """Storage capacity (STORAGE_CAPACITY_BYTES) reached within ``days`` days, by the
+    forecast's robust (Theil–Sen) trend over the last 90 days of daily values."""
 
     type: Literal["storage_forecast"] = "storage_forecast"
     days: int = Field(30, ge=1, le=365)

@@ -16,7 +16,6 @@ import pytest
 from alerts.channels import sign, verify
 from alerts.conditions import (
     change_observation,
-    daily_means,
     failing_observation,
     forecast_observation,
     threshold_observation,
@@ -32,6 +31,7 @@ from alerts.rules import (
     parse_model,
 )
 from alerts.types import AlertConfig, AlertInputError
+from analytics.daily import daily_means
 from dashboard.reports.mailing import ReportPresenter
 from tests.alert_receivers import no_renderer
 
@@ -167,30 +167,33 @@ def test_no_successful_slot_for_n_hours() -> None:
 
 
 # --- storage forecast ----------------------------------------------------------------------
-def test_storage_forecast_by_a_least_squares_line() -> None:
-    # 14 daily values growing 10 GB a day from 100 GB, with noise; capacity 300 GB.
+def test_storage_forecast_by_the_robust_trend() -> None:
+    # 14 daily values growing 10 GB a day from 100 GB, with noise; capacity 300 GB, which the
+    # true line reaches on day 20, i.e. 6.96 days after `now` (day 13, 01:00).
     rng = np.random.default_rng(7)
     gb = 1_000_000_000
     values = [100 * gb + 10 * gb * d + int(rng.integers(-gb, gb)) for d in range(14)]
     daily = frame(values, step=86400)
     now = T0 + timedelta(days=13, hours=1)
-    slope, intercept = np.polyfit(np.arange(14), np.array(values, dtype=float), 1)
-    expected_left = (300 * gb - intercept) / slope - (13 + 1 / 24)
     soon = forecast_observation(daily, capacity=300 * gb, days=30, now=now)
     assert soon.active is True
-    assert soon.values["days_left"] == pytest.approx(expected_left, abs=0.01)
-    assert 6 < soon.values["days_left"] < 8
+    assert soon.values["days_left"] == pytest.approx(20 - (13 + 1 / 24), abs=0.5)
+    assert soon.values["slope_per_day"] == pytest.approx(10 * gb, rel=0.05)
+    assert soon.values["points"] == 14
     assert forecast_observation(daily, capacity=300 * gb, days=5, now=now).active is False
 
 
 def test_forecast_edge_cases() -> None:
-    flat = frame([50, 50, 49, 48], step=86400)
+    flat = frame([50, 50, 49, 48, 48, 47, 47], step=86400)
     assert forecast_observation(flat, capacity=100, days=30, now=T0).active is False
-    full = frame([90, 95, 101], step=86400)
+    full = frame([80, 83, 86, 89, 92, 95, 101], step=86400)
     assert forecast_observation(full, capacity=100, days=1, now=T0).values["days_left"] == 0.0
-    assert (
-        forecast_observation(frame([1, 2], step=86400), capacity=9, days=1, now=T0).active is None
+    # The forecast needs a week of daily values (analytics.forecast.MIN_DAYS).
+    six_days = forecast_observation(
+        frame([1, 2, 3, 4, 5, 6], step=86400), capacity=9, days=1, now=T0
     )
+    assert six_days.active is None
+    assert six_days.values["reason"] == "fewer than 7 days of data"
 
 
 def test_daily_means_use_the_organisations_days() -> None:

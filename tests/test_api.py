@@ -392,6 +392,7 @@ ENDPOINTS = (
     ("GET", "/metrics/current"),
     ("GET", "/metrics/timeseries?metric_type=active_users"),
     ("GET", "/metrics/comparison?metric_type=active_users"),
+    ("GET", "/metrics/forecast?metric_type=storage_bytes"),
     ("GET", "/metrics/status"),
     ("POST", "/metrics/export"),
     ("GET", "/exports/00000000-0000-0000-0000-000000000000"),
@@ -812,6 +813,8 @@ def test_openapi_describes_exactly_the_endpoints(api: Callable[..., Any]) -> Non
         ("GET", "/metrics/timeseries"),
         ("GET", "/metrics/comparison"),
         ("GET", "/metrics/status"),
+        # The capacity forecast (issue 17).
+        ("GET", "/metrics/forecast"),
         ("POST", "/metrics/export"),
         ("GET", "/exports/{export_id}"),
         ("GET", "/audit"),

@@ -52,3 +52,10 @@ def test_the_command_line_starts_without_the_web_app_or_pandas() -> None:
     loaded = _loaded_after("admin_metrics.cli")
     assert "click" in loaded
     assert not [m for m in (*WEB_FRAMEWORKS, "pandas", "reportlab", "plotly") if m in loaded]
+
+
+def test_the_analytics_package_loads_only_numpy_pandas_and_scipy() -> None:
+    loaded = _loaded_after("analytics.forecast", "analytics.unusual", "analytics.daily")
+    assert "scipy" in loaded
+    project = ("admin_metrics", "alerts", "collectors", "dashboard", "db", "migrations")
+    assert not [m for m in (*project, *WEB_FRAMEWORKS, "sqlalchemy", "plotly") if m in loaded]

@@ -31,6 +31,8 @@ from dashboard.api.schemas import (
     CurrentResponse,
     ExportRequest,
     ExportResponse,
+    ForecastQuery,
+    ForecastResponse,
     StatusResponse,
     TimeseriesQuery,
     TimeseriesResponse,
@@ -41,6 +43,7 @@ _RESPONSE_MODELS: Final = (
     CurrentResponse,
     TimeseriesResponse,
     ComparisonResponse,
+    ForecastResponse,
     StatusResponse,
     ExportResponse,
     RuleList,
@@ -87,6 +90,13 @@ _OPERATIONS: Final = (
         "Two periods of one metric and the % change of their averages",
         ComparisonResponse,
         query=ComparisonQuery,
+    ),
+    _Operation(
+        "get",
+        "/metrics/forecast",
+        "One metric's trend ahead (Theil–Sen, 95 % band) and days until the capacity",
+        ForecastResponse,
+        query=ForecastQuery,
     ),
     _Operation("get", "/metrics/status", "Collection status", StatusResponse),
     _Operation(
@@ -242,7 +252,7 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 _ERROR_TEXT: Final = {
     400: "Invalid input: unknown metric or granularity, malformed or naive timestamp, "
     "end ≤ start, range outside retention, export over 90 days, 0 or > 6 metrics, bad format, "
-    "a repeated parameter, `lang` other than ko/en.",
+    "forecast horizon outside 1–365 days, a repeated parameter, `lang` other than ko/en.",
     401: "Missing or wrong token (`WWW-Authenticate: Bearer`).",
     403: "The token's or session's account is not an active administrator.",
     404: "Unknown or expired export (or another administrator's), "

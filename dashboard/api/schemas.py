@@ -44,6 +44,8 @@ GranularityName = Literal["hourly", "daily"]
 ExportFormatName = Literal["csv", "pdf"]
 
 MAX_EXPORT_METRICS: Final = 6
+MIN_HORIZON_DAYS: Final = 1
+MAX_HORIZON_DAYS: Final = 365
 DEFAULT_PRESET: Final = "7"  # defaults are the page's "7 days" (``db.periods``)
 # A client computing "now − 30 days" a moment before the server does, or starting at local
 # midnight, must not be refused: retention is checked with one day of slack.
@@ -268,6 +270,19 @@ class ComparisonQuery(_Query):
         return label, start, end
 
 
+class ForecastQuery(_Query):
+    """``GET /metrics/forecast``: the trend of one metric ahead of its last daily value."""
+
+    metric_type: MetricId = Field(description="One of the six metric ids.")
+    horizon_days: int | None = Field(
+        None,
+        ge=MIN_HORIZON_DAYS,
+        le=MAX_HORIZON_DAYS,
+        description=f"Days ahead of the last value ({MIN_HORIZON_DAYS}–{MAX_HORIZON_DAYS}). "
+        "Default: FORECAST_HORIZON_DAYS (30).",
+    )
+
+
 class ExportRequest(BaseModel):
     """``POST /metrics/export`` body."""
 
@@ -406,6 +421,43 @@ class ComparisonResponse(BaseModel):
     change_percentage: float | None = Field(
         description="(avg1 − avg2) / avg2 × 100; null when period 2 is empty or averages 0."
     )
+
+
+class ForecastLatest(BaseModel):
+    timestamp: datetime = Field(description="The last daily value's day (UTC, whole seconds).")
+    value: float = Field(
+        description="That value (a daily mean of hourly values may be fractional)."
+    )
+
+
+class ForecastPoint(BaseModel):
+    timestamp: datetime = Field(description="A day ahead of the last value (UTC, whole seconds).")
+    expected: float = Field(description="The trend there.")
+    lower: float = Field(description="Lower edge of the 95 % band (slope interval and scatter).")
+    upper: float = Field(description="Upper edge of the band.")
+
+
+class ForecastResponse(BaseModel):
+    metric_type: MetricId
+    horizon_days: int = Field(ge=MIN_HORIZON_DAYS, le=MAX_HORIZON_DAYS)
+    capacity: int | None = Field(
+        description="STORAGE_CAPACITY_BYTES for storage_bytes; null otherwise or when unset."
+    )
+    days_to_capacity: float | None = Field(
+        description="Days from now until the trend reaches the capacity (0: already there); "
+        "null without a capacity, a forecast, or a rising trend (within ten years)."
+    )
+    reach_at: datetime | None = Field(description="When the trend reaches the capacity.")
+    slope_per_day: float | None = Field(
+        description="Growth per day (Theil–Sen); null without a forecast."
+    )
+    points: int = Field(ge=0, description="Daily values in the last 90 days the trend is made of.")
+    latest: ForecastLatest | None = Field(description="The last daily value; null when none.")
+    trend: list[ForecastPoint] = Field(
+        description="From the last value's day to the horizon, daily; empty with fewer than "
+        "7 days of data."
+    )
+    message: str = Field(description="The forecast, or why there is none, in one sentence.")
 
 
 class RecentFailureModel(BaseModel):

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
+from analytics.forecast import MIN_DAYS, Forecast, expected_at, forecast_series
 from dashboard.api.alert_views import add_alert_routes
 from dashboard.api.errors import ERRORS, ApiProblem, problem_from_validation
 from dashboard.api.openapi import build_openapi
@@ -31,6 +32,7 @@ from dashboard.api.schemas import (
     AuditQuery,
     ComparisonQuery,
     ExportRequest,
+    ForecastQuery,
     TimeseriesQuery,
     ValidationSettings,
 )
@@ -40,6 +42,7 @@ from dashboard.context import AppContext, get_context, record_audit, request_lan
 from dashboard.i18n import LANGUAGES, t
 from dashboard.reports.audit_csv import audit_csv
 from dashboard.reports.export_service import create_export
+from dashboard.reports.insights import load_daily
 from dashboard.reports.types import (
     MEDIA_TYPES,
     ExportError,
@@ -294,6 +297,78 @@ def comparison() -> Response:
             "period2": periods[1],
             "change_percentage": both.compare_percent,
         }
+    )
+
+
+@bp.get("/metrics/forecast")
+def forecast_view() -> Response:
+    ctx = get_context()
+    query = _query(ForecastQuery, ctx)
+    horizon = query.horizon_days or ctx.settings.forecast_horizon_days
+    capacity = ctx.settings.storage_capacity_bytes if query.metric_type == "storage_bytes" else None
+    now = datetime.now(UTC)
+    with ctx.session() as session:
+        daily = load_daily(session, query.metric_type, now=now, tz=ctx.settings.business_zone)
+    forecast = forecast_series(daily, horizon_days=horizon, capacity=capacity, now=now)
+    latest = None
+    if len(daily):
+        last = daily.iloc[-1]
+        latest = {"timestamp": _iso_stamp(last["timestamp"]), "value": float(last["value"])}
+    body: dict[str, Any] = {
+        "metric_type": query.metric_type,
+        "horizon_days": horizon,
+        "capacity": capacity,
+        "days_to_capacity": None,
+        "reach_at": None,
+        "slope_per_day": None,
+        "points": len(daily),
+        "latest": latest,
+        "trend": [],
+        "message": f"not enough history: {MIN_DAYS} days of data are needed, "
+        f"{len(daily)} are stored",
+    }
+    if forecast is not None:
+        body.update(
+            days_to_capacity=_rounded(forecast.days_to_capacity),
+            reach_at=_iso_stamp(forecast.reach_at) if forecast.reach_at is not None else None,
+            slope_per_day=forecast.slope_per_day,
+            points=forecast.points,
+            trend=[
+                {"timestamp": _iso_stamp(stamp), "expected": exp, "lower": low, "upper": up}
+                for stamp, exp, low, up in zip(
+                    forecast.timestamps,
+                    forecast.expected.tolist(),
+                    forecast.lower.tolist(),
+                    forecast.upper.tolist(),
+                    strict=True,
+                )
+            ],
+            message=_forecast_sentence(forecast, horizon),
+        )
+    return jsonify(body)
+
+
+def _iso_stamp(stamp: pd.Timestamp) -> str:
+    """``_iso`` of a pandas timestamp, which may carry nanoseconds (a reach day is fractional)."""
+    return _iso(pd.Timestamp(stamp).floor("s").to_pydatetime())
+
+
+def _rounded(days: float | None) -> float | None:
+    return None if days is None else round(days, 2)
+
+
+def _forecast_sentence(forecast: Forecast, horizon: int) -> str:
+    """The card's sentence for scripts, in plain English and the metric's own unit."""
+    if forecast.capacity is None:
+        expected = expected_at(forecast, horizon)
+        return f"at the current trend the value in {horizon} days is about {expected:,.0f}"
+    if forecast.days_to_capacity is None:
+        return f"at the current trend the capacity of {forecast.capacity:,.0f} is not reached"
+    if forecast.days_to_capacity == 0:
+        return f"the capacity of {forecast.capacity:,.0f} is reached"
+    return (
+        f"at the current trend the capacity of {forecast.capacity:,.0f} is reached "
+        f"in about {forecast.days_to_capacity:.0f} days"
     )
 
 
