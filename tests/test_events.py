@@ -12,10 +12,14 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
 
+from dashboard.context import get_context
 from dashboard.reports.event_marks import load_chart_events
-from db import alerts
+from db import alerts, audit
+from db.accounts import hash_token, new_token
 from db.engine import make_engine, store_session
 from db.events import (
     EventError,
@@ -28,7 +32,7 @@ from db.events import (
 )
 from db.metrics import METRIC_IDS
 from db.migrate import current_revision, head_revision
-from db.models import Base, MetricCollectionFailure, MetricSnapshot
+from db.models import AdminUser, ApiToken, Base, MetricCollectionFailure, MetricSnapshot
 
 T0 = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -208,3 +212,178 @@ def test_an_alert_firing_becomes_an_automatic_event(store_sessions: Callable[...
         assert list_events(session, T0 + 5 * HOUR + timedelta(seconds=1), T0 + DAY) == []
         (mark, _) = load_chart_events(session, T0, T0 + DAY, "en")
         assert (mark.title, mark.kind, mark.automatic) == ("Alert: 사용자 급증", "alert", True)
+
+
+# --- REST API ----------------------------------------------------------------------------
+EVENT = {
+    "start": "2026-12-01T09:00:00+09:00",
+    "end": "2026-12-01T10:30:00+09:00",
+    "title": "DB 점검",
+    "kind": "maintenance",
+    "description": "야간 정기 점검",
+}
+
+
+def test_events_api_round_trip(app: Flask, admin_client: FlaskClient) -> None:
+    created = admin_client.post("/api/v1/events", json=EVENT)
+    assert created.status_code == 201, created.get_json()
+    event = created.get_json()
+    path = f"/api/v1/events/{event['id']}"
+    assert created.headers["Location"].endswith(path)
+    assert event == {
+        "id": event["id"],
+        "start": "2026-12-01T00:00:00+00:00",
+        "end": "2026-12-01T01:30:00+00:00",
+        "title": "DB 점검",
+        "kind": "maintenance",
+        "description": "야간 정기 점검",
+        "created_by": "admin",
+        "automatic": False,
+        "slots": None,
+        "level": None,
+    }
+    release = admin_client.post(
+        "/api/v1/events",
+        json={"start": "2026-12-03T05:00:00.250Z", "title": "v1.2 배포", "kind": "release"},
+    ).get_json()
+    assert (release["start"], release["end"]) == ("2026-12-03T05:00:00+00:00", None)
+    with get_context(app).session() as session:
+        _fail(session, datetime(2026, 12, 2, 3, tzinfo=UTC))
+
+    def listed(**query: str) -> list[Any]:
+        response = admin_client.get("/api/v1/events", query_string=query)
+        assert response.status_code == 200, response.get_json()
+        return [(e["id"], e["kind"], e["automatic"]) for e in response.get_json()["events"]]
+
+    assert listed(start="2026-12-01T00:00:00Z", end="2026-12-02T00:00:00Z") == [
+        (event["id"], "maintenance", False)
+    ]
+    assert listed(start="2026-12-01T09:00:00+09:00", end="2026-12-04T00:00:00+09:00") == [
+        (event["id"], "maintenance", False),
+        (None, "outage", True),
+        (release["id"], "release", False),
+    ]
+    only_recorded = listed(start="2026-11-30T00:00:00Z", end="2027-01-01T00:00:00Z", automatic="0")
+    assert [kind for _id, kind, _auto in only_recorded] == ["maintenance", "release"]
+    default = admin_client.get("/api/v1/events").get_json()
+    start, end = (datetime.fromisoformat(default[k]) for k in ("start", "end"))
+    assert end - start == 7 * DAY  # the page's "7 days"
+
+    changed = admin_client.patch(path, json={"title": "DB 점검 (연장)", "end": None})
+    assert changed.status_code == 200, changed.get_json()
+    assert (changed.get_json()["title"], changed.get_json()["end"]) == ("DB 점검 (연장)", None)
+    assert changed.get_json()["description"] == "야간 정기 점검"  # untouched fields stay
+    assert admin_client.get(path).get_json() == changed.get_json()
+
+    assert admin_client.delete(path).status_code == 204
+    for call in (admin_client.get, admin_client.delete, admin_client.patch):
+        gone = call(path, json={"title": "x"}, query_string={"lang": "en"})
+        assert gone.status_code == 404 and gone.get_json()["code"] == "EVENT_NOT_FOUND"
+    assert admin_client.get(f"/api/v1/events/{2**40}").status_code == 404
+
+    # Who did what is in the audit log.
+    with get_context(app).session() as session:
+        rows = audit.list_events(session, audit.AuditFilter(actor="admin"))
+    done = {r.action: r.details for r in rows if r.action.startswith("event_")}
+    assert set(done) == {audit.EVENT_CREATED, audit.EVENT_UPDATED, audit.EVENT_DELETED}
+    assert done[audit.EVENT_UPDATED] == {
+        "event": event["id"],
+        "title": "DB 점검 (연장)",
+        "kind": "maintenance",
+        "changed": ["end", "title"],
+    }
+
+
+def test_bad_event_input_is_a_4xx_with_a_message(admin_client: FlaskClient) -> None:
+    def post(body: Any) -> Any:
+        return admin_client.post("/api/v1/events", json=body, query_string={"lang": "en"})
+
+    cases = [
+        ({**EVENT, "kind": "party"}, "kind"),
+        ({**EVENT, "kind": "outage"}, "kind"),  # automatic kinds are not recorded by hand
+        ({**EVENT, "end": "2026-12-01T08:00:00+09:00"}, "end: must not be before start"),
+        ({**EVENT, "start": "2026-12-01T09:00:00"}, "start: timestamp without offset"),
+        ({**EVENT, "start": "2026-12-01"}, "start"),
+        ({**EVENT, "start": "0001-01-01T00:00:00+09:00"}, "start"),
+        ({**EVENT, "start": "9999-12-31T23:59:59Z", "end": None}, "between 2000 and 2100"),
+        ({**EVENT, "start": 1764547200}, "start"),
+        ({**EVENT, "title": ""}, "title"),
+        ({**EVENT, "title": "x" * 100_000}, "title"),
+        ({**EVENT, "title": ["DB 점검"]}, "title"),
+        ({**EVENT, "title": "a\u0000b"}, "title"),
+        ({**EVENT, "surprise": 1}, "surprise"),
+        ({k: v for k, v in EVENT.items() if k != "kind"}, "kind"),
+        ([EVENT], "object"),
+        ("DB 점검", "object"),
+        (None, "object"),
+    ]
+    for body, text in cases:
+        response = post(body)
+        payload = response.get_json()
+        assert response.status_code == 400, (body, payload)
+        assert payload["code"] == "EVENT_INVALID", (body, payload)
+        assert text in payload["error"], (body, payload)
+    not_json = admin_client.post("/api/v1/events", data="title=x")
+    assert not_json.status_code == 400 and "JSON" in not_json.get_json()["error"]
+    broken = admin_client.post("/api/v1/events", data="{not json", content_type="application/json")
+    assert broken.status_code == 400 and broken.get_json()["code"] == "EVENT_INVALID"
+
+    path = f"/api/v1/events/{post(EVENT).get_json()['id']}"
+    for patch in ({"title": None}, {"start": None}, {"kind": "alert"}, {"id": 5}, []):
+        response = admin_client.patch(path, json=patch)
+        assert response.status_code == 400, patch
+        assert response.get_json()["code"] == "EVENT_INVALID"
+
+    for query, code in (
+        ({"start": "yesterday"}, "METRICS_INVALID_DATE"),
+        ({"start": "2026-12-01T00:00:00"}, "METRICS_TIMEZONE_REQUIRED"),
+        (
+            {"start": "2026-12-02T00:00:00Z", "end": "2026-12-01T00:00:00Z"},
+            "METRICS_INVALID_TIME_RANGE",
+        ),
+        ({"end": "0001-01-01T00:00:00Z"}, "METRICS_INVALID_DATE"),
+        ({"automatic": "perhaps"}, "METRICS_INVALID_PARAMETER"),
+    ):
+        response = admin_client.get("/api/v1/events", query_string=query)
+        assert response.status_code == 400, query
+        assert response.get_json()["code"].endswith(code), (query, response.get_json())
+    everything = admin_client.get(
+        "/api/v1/events",
+        query_string={"start": "0001-01-01T00:00:00Z", "end": "9999-12-31T23:59:59Z"},
+    )
+    assert everything.status_code == 200 and len(everything.get_json()["events"]) == 1
+
+
+def test_only_admins_see_or_change_events(app: Flask, anon_client: FlaskClient) -> None:
+    token = new_token()  # a non-admin cannot sign in: a token is how one shows up
+    with get_context(app).session() as session:
+        viewer = session.query(AdminUser).filter_by(username="viewer").one()
+        session.add(ApiToken(name="viewer", token_hash=hash_token(token), user_id=viewer.id))
+    as_viewer = {"Authorization": f"Bearer {token}"}
+    for method, path in (
+        ("get", "/api/v1/events"),
+        ("post", "/api/v1/events"),
+        ("get", "/api/v1/events/1"),
+        ("patch", "/api/v1/events/1"),
+        ("delete", "/api/v1/events/1"),
+    ):
+        call = getattr(anon_client, method)
+        assert call(path, json=EVENT).status_code == 401
+        forbidden = call(path, json=EVENT, headers=as_viewer)
+        assert forbidden.status_code == 403 and forbidden.get_json()["code"] == "AUTH_FORBIDDEN"
+    with get_context(app).session() as session:
+        assert list_events(session, T0 - DAY, T0 + DAY) == []
+
+
+def test_openapi_documents_the_events_resource(admin_client: FlaskClient) -> None:
+    paths = admin_client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert set(paths["/events"]) == {"get", "post"}
+    assert set(paths["/events/{event_id}"]) == {"get", "patch", "delete"}
+    assert {"201", "400", "401", "403"} <= set(paths["/events"]["post"]["responses"])
+    assert "requestBody" in paths["/events"]["post"]
+    assert {p["name"] for p in paths["/events"]["get"]["parameters"]} >= {
+        "start",
+        "end",
+        "automatic",
+    }
+    assert "204" in paths["/events/{event_id}"]["delete"]["responses"]
