@@ -4,6 +4,7 @@ the command line."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,10 +13,12 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.exc import IntegrityError
 
+from admin_metrics.cli import cli
 from dashboard.context import get_context
 from dashboard.reports.event_marks import load_chart_events
 from db import alerts, audit
@@ -387,3 +390,69 @@ def test_openapi_documents_the_events_resource(admin_client: FlaskClient) -> Non
         "automatic",
     }
     assert "204" in paths["/events/{event_id}"]["delete"]["responses"]
+
+
+# --- the command line --------------------------------------------------------------------
+def test_events_from_the_command_line(sqlite_url: str, tmp_path: Any) -> None:
+    def run(*args: str) -> Result:
+        env = {
+            "DATABASE_URL": sqlite_url,
+            "DATA_DIR": str(tmp_path / "var"),
+            "LOG_LEVEL": "WARNING",
+        }
+        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    added = run(
+        "events",
+        "add",
+        "DB 점검",
+        "--start",
+        (now - 2 * HOUR).isoformat(),
+        "--end",
+        (now - HOUR).isoformat(),
+        "--kind",
+        "maintenance",
+        "--user",
+        "admin",
+    )
+    assert added.exit_code == 0, added.output
+    assert "Event 1 'DB 점검' (maintenance) added." in added.output
+    with store_session(sqlite_url) as session:
+        _fail(session, now - 5 * HOUR)
+
+    listed = run("events", "list")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert lines[1].startswith("auto") and "outage" in lines[1] and REFUSED in lines[1]
+    assert lines[2].startswith("1 ") and "maintenance" in lines[2] and "by admin" in lines[2]
+    as_json = [json.loads(line) for line in run("events", "list", "--json").output.splitlines()]
+    assert [(e["kind"], e["automatic"], e["slots"]) for e in as_json] == [
+        ("outage", True, 1),
+        ("maintenance", False, None),
+    ]
+
+    refused = run("events", "add", "x", "--start", now.isoformat(), "--end", "2000-01-01")
+    assert refused.exit_code == 1 and "end: must not be before start" in refused.output
+    wrong_kind = run("events", "add", "x", "--start", now.isoformat(), "--kind", "party")
+    assert wrong_kind.exit_code == 2
+
+    assert "Event 1 'DB 점검' deleted." in run("events", "delete", "1").output
+    again = run("events", "delete", "1")
+    assert again.exit_code == 1 and "no event with id 1" in again.output
+    assert "maintenance" not in run("events", "list").output
+    with store_session(sqlite_url) as session:
+        rows = audit.list_events(session, audit.AuditFilter(actor=audit.CLI_ACTOR))
+    assert [r.action for r in rows] == [audit.EVENT_DELETED, audit.EVENT_CREATED]
+    assert rows[1].details["user"] == "admin"
+
+
+def test_the_command_line_checks_the_store_first(tmp_path: Any) -> None:
+    missing = tmp_path / "nowhere" / "metrics.db"
+    result = CliRunner().invoke(
+        cli,
+        ["events", "add", "x", "--start", "not a time"],
+        env={"DATABASE_URL": f"sqlite:///{missing}", "DATA_DIR": str(tmp_path / "var")},
+    )
+    assert result.exit_code == 1 and "not a time" not in result.output
+    assert not missing.exists()
