@@ -14,6 +14,7 @@ import click
 from admin_metrics import (
     alert_commands,
     collect_commands,
+    event_commands,
     export_commands,
     session_commands,
     token_commands,
@@ -224,6 +225,7 @@ for _command in (
     session_commands.sessions_group,
     session_commands.disable_admin_command,
     session_commands.audit_command,
+    event_commands.events_group,
 ):
     cli.add_command(_command)
 

@@ -167,6 +167,23 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "기간이 올바르지 않습니다. 7일 보기를 표시합니다.",
         "The selected period is not valid; showing 7 days.",
     ),
+    # --- events on the graphs (events.*) ---
+    "events.kind.maintenance": ("점검", "Maintenance"),
+    "events.kind.release": ("배포", "Release"),
+    "events.kind.incident": ("장애", "Incident"),
+    "events.kind.other": ("기타", "Other"),
+    "events.kind.outage": ("수집 실패", "Collection outage"),
+    "events.kind.alert": ("알림", "Alert"),
+    "events.outage_title": (
+        "수집 실패: {n}개 슬롯 ({reason})",
+        "Collection failed: {n} slots ({reason})",
+    ),
+    "events.alert_title": ("알림: {rule}", "Alert: {rule}"),
+    "events.error.invalid": ("이벤트가 올바르지 않습니다: {detail}", "Invalid event: {detail}"),
+    "events.error.not_found": (
+        "이벤트를 찾을 수 없습니다: {detail}",
+        "No such event: {detail}",
+    ),
     # --- REST API (api.*) ---
     "api.missing_parameter": ("필수 값이 없습니다: {field}", "Required value missing: {field}"),
     "api.unknown_metric": (

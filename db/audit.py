@@ -1,4 +1,5 @@
-"""The audit log: an append-only record of who signed in, revoked, created or exported what.
+"""The audit log: an append-only record of who signed in, revoked, created or exported what
+(and who recorded, changed or deleted which event on the graphs).
 
 Rows are only ever inserted (the migration adds a trigger refusing UPDATE) and deleted by
 retention (``AUDIT_RETENTION_DAYS``). ``details`` is a small JSON object; keys that could
@@ -34,6 +35,9 @@ TOKEN_REVOKED: Final = "token_revoked"
 EXPORT_CREATED: Final = "export_created"
 EXPORT_DOWNLOADED: Final = "export_downloaded"
 SETTINGS_REFUSED: Final = "settings_refused"
+EVENT_CREATED: Final = "event_created"
+EVENT_UPDATED: Final = "event_updated"
+EVENT_DELETED: Final = "event_deleted"
 ACTIONS: Final[tuple[str, ...]] = (
     SIGN_IN,
     SIGN_IN_FAILED,
@@ -49,6 +53,9 @@ ACTIONS: Final[tuple[str, ...]] = (
     EXPORT_CREATED,
     EXPORT_DOWNLOADED,
     SETTINGS_REFUSED,
+    EVENT_CREATED,
+    EVENT_UPDATED,
+    EVENT_DELETED,
 )
 # Who acted when no person did (the command line on the server, start-up checks).
 CLI_ACTOR: Final = "(cli)"

@@ -402,3 +402,29 @@ class ReportSchedule(Base):
     last_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+# --- events on the graphs (revision 20261205_events) --------------------------------------
+EVENT_KINDS = ("maintenance", "release", "incident", "other")
+
+
+class MetricEvent(Base):
+    """An event an admin recorded (a point in time, or a range when ``ends_at`` is set).
+    Collection outages and alert firings are not stored: ``db.events`` derives them."""
+
+    __tablename__ = "metric_events"
+    __table_args__ = (
+        CheckConstraint("ends_at IS NULL OR ends_at >= starts_at", name="ends_after_start"),
+        CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
+        Index("idx_metric_events_starts_at", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(150), nullable=True)  # admin's name
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())

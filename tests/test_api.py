@@ -833,6 +833,12 @@ def test_openapi_describes_exactly_the_endpoints(api: Callable[..., Any]) -> Non
         ("POST", "/reports/schedules"),
         ("DELETE", "/reports/schedules/{schedule_id}"),
         ("POST", "/reports/schedules/{schedule_id}/send"),
+        # Events on the graphs (issue 17).
+        ("GET", "/events"),
+        ("POST", "/events"),
+        ("GET", "/events/{event_id}"),
+        ("PATCH", "/events/{event_id}"),
+        ("DELETE", "/events/{event_id}"),
     }
     params = {p["name"] for p in doc["paths"]["/metrics/timeseries"]["get"]["parameters"]}
     assert {

@@ -86,6 +86,11 @@ def test_every_security_event_is_recorded_without_secrets(
     assert client.get(download).status_code == 200
     page_export = page_export_request(client, "export-csv-button")
     assert page_export.status_code == 200
+    # An event on the graphs recorded, changed and deleted.
+    event = {"start": "2026-12-01T09:00:00+09:00", "title": "점검", "kind": "maintenance"}
+    event_path = f"/api/v1/events/{client.post('/api/v1/events', json=event).get_json()['id']}"
+    assert client.patch(event_path, json={"kind": "release"}).status_code == 200
+    assert client.delete(event_path).status_code == 204
     assert sign_out(client).status_code == 302
 
     # Tokens, a password change, disabling and enabling, a revoked session, from the CLI.

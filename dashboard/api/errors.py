@@ -41,6 +41,8 @@ ERRORS: Final[dict[str, ErrorInfo]] = {
     "ALERT_NOT_FOUND": ErrorInfo(404, "api.alert_not_found"),
     "ALERT_CONFLICT": ErrorInfo(409, "api.alert_conflict"),
     "REPORT_SEND_FAILED": ErrorInfo(503, "api.report_send_failed"),
+    "EVENT_INVALID": ErrorInfo(400, "events.error.invalid"),
+    "EVENT_NOT_FOUND": ErrorInfo(404, "events.error.not_found"),
     "API_INTERNAL_ERROR": ErrorInfo(500, "error.internal"),
 }
 

@@ -22,6 +22,7 @@ from dashboard.api.alert_schemas import (
     ScheduleOut,
     SendResponse,
 )
+from dashboard.api.event_schemas import EventDraft, EventList, EventOut, EventPatch, EventsQuery
 from dashboard.api.schemas import (
     ApiError,
     AuditPageResponse,
@@ -55,8 +56,18 @@ _RESPONSE_MODELS: Final = (
     ScheduleOut,
     SendResponse,
     AuditPageResponse,
+    EventList,
+    EventOut,
 )
-_REQUEST_MODELS: Final = (ExportRequest, RuleDraft, RulePatch, ChannelDraft, ScheduleDraft)
+_REQUEST_MODELS: Final = (
+    ExportRequest,
+    RuleDraft,
+    RulePatch,
+    ChannelDraft,
+    ScheduleDraft,
+    EventDraft,
+    EventPatch,
+)
 _ALIASES: Final[dict[str, str]] = {"start_time": "start_date", "end_time": "end_date"}
 
 
@@ -204,6 +215,32 @@ _OPERATIONS: Final = (
         errors=(404, 503),
         status="200",
     ),
+    _Operation(
+        "get",
+        "/events",
+        "Events overlapping a range, by start: admins' and automatic ones (outages, alerts)",
+        EventList,
+        query=EventsQuery,
+    ),
+    _Operation("post", "/events", "Record an event", EventOut, body=EventDraft),
+    _Operation("get", "/events/{event_id}", "One recorded event", EventOut, errors=(404,)),
+    _Operation(
+        "patch",
+        "/events/{event_id}",
+        "Change fields of a recorded event",
+        EventOut,
+        body=EventPatch,
+        errors=(404,),
+        status="200",
+    ),
+    _Operation(
+        "delete",
+        "/events/{event_id}",
+        "Delete a recorded event",
+        None,
+        errors=(404,),
+        status="204",
+    ),
 )
 
 
@@ -252,11 +289,12 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 _ERROR_TEXT: Final = {
     400: "Invalid input: unknown metric or granularity, malformed or naive timestamp, "
     "end ≤ start, range outside retention, export over 90 days, 0 or > 6 metrics, bad format, "
-    "forecast horizon outside 1–365 days, a repeated parameter, `lang` other than ko/en.",
+    "forecast horizon outside 1–365 days, a repeated parameter, `lang` other than ko/en, an "
+    "invalid event (EVENT_INVALID).",
     401: "Missing or wrong token (`WWW-Authenticate: Bearer`).",
     403: "The token's or session's account is not an active administrator.",
     404: "Unknown or expired export (or another administrator's), "
-    "or no rule, channel or schedule with that id.",
+    "or no rule, channel, schedule or event with that id.",
     409: "A rule, channel or schedule of that name exists (ALERT_CONFLICT).",
     413: "The export does not fit EXPORT_MAX_BYTES even reduced (EXPORT_TOO_LARGE), "
     "or the request body is too large.",

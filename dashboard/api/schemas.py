@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from admin_metrics.settings import Settings
 from admin_metrics.zones import zone_name
 from dashboard.reports.types import MAX_EXPORT_DAYS, MAX_EXPORT_RANGE
 from db.audit import ACTIONS, DEFAULT_PAGE, MAX_PAGE, AuditFilter
@@ -118,6 +119,17 @@ class ValidationSettings:
         or the 7 complete business days ending yesterday."""
         return preset_window(DEFAULT_PRESET, granularity, now=self.now, zone=self.zone(granularity))
 
+    @classmethod
+    def of(cls, settings: Settings, now: datetime) -> ValidationSettings:
+        """The request checks of an app with ``settings``, as of ``now``."""
+        return cls(
+            now=now,
+            hourly_retention_days=settings.metrics_hourly_retention_days,
+            daily_retention_days=settings.metrics_daily_retention_days,
+            timezone=settings.default_timezone,
+            business_timezone=settings.business_zone,
+        )
+
 
 def _context(info: ValidationInfo) -> ValidationSettings:
     context = info.context
@@ -134,6 +146,18 @@ def _minus(instant: datetime, length: timedelta) -> datetime:
         raise PydanticCustomError(
             "METRICS_INVALID_DATE", "the range starts before year 1"
         ) from None
+
+
+def query_window(
+    start: datetime | None, end: datetime | None, granularity: str, context: ValidationSettings
+) -> Window:
+    """A query's ``[start, end)``: without both, the page's "7 days"; with one, as long as
+    that, ending now or at ``end`` (not checked: see ``check_range``)."""
+    default = context.default_window(granularity)
+    if start is None and end is None:
+        return default
+    end = end or context.now
+    return Window(start or _minus(end, default.length), end)
 
 
 def check_range(
@@ -178,14 +202,9 @@ class TimeseriesQuery(_Query):
     @model_validator(mode="after")
     def _defaults_and_range(self, info: ValidationInfo) -> TimeseriesQuery:
         context = _context(info)
-        default = context.default_window(self.granularity)
-        if self.start_date is None and self.end_date is None:
-            start, end = default.start, default.end
-        else:
-            end = self.end_date or context.now
-            start = self.start_date or _minus(end, default.length)
-        check_range(start, end, self.granularity, context)
-        self.start_date, self.end_date = start, end
+        window = query_window(self.start_date, self.end_date, self.granularity, context)
+        check_range(window.start, window.end, self.granularity, context)
+        self.start_date, self.end_date = window.start, window.end
         return self
 
     @property
@@ -237,11 +256,7 @@ class ComparisonQuery(_Query):
         context = _context(info)
         zone = context.zone(self.granularity)
         default = context.default_window(self.granularity)
-        if self.period1_start is None and self.period1_end is None:
-            p1 = default
-        else:
-            p1_end = self.period1_end or context.now
-            p1 = Window(self.period1_start or _minus(p1_end, default.length), p1_end)
+        p1 = query_window(self.period1_start, self.period1_end, self.granularity, context)
         check_range(p1.start, p1.end, self.granularity, context)
         if self.period2_start is None and self.period2_end is None:
             preset = DEFAULT_PRESET if p1 == default else "custom"

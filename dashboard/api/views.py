@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from analytics.forecast import MIN_DAYS, Forecast, expected_at, forecast_series
 from dashboard.api.alert_views import add_alert_routes
 from dashboard.api.errors import ERRORS, ApiProblem, problem_from_validation
+from dashboard.api.event_views import add_event_routes
 from dashboard.api.openapi import build_openapi
 from dashboard.api.schemas import (
     AuditQuery,
@@ -63,8 +64,9 @@ GZIP_MIN_BYTES: Final = 1024
 GZIP_LEVEL: Final = 5
 
 bp = Blueprint("api", __name__)
-# The alert and report resources share this blueprint's error handling and guard.
+# The alert, report and event resources share this blueprint's error handling and guard.
 add_alert_routes(bp)
+add_event_routes(bp)
 
 Q = TypeVar("Q", bound=BaseModel)
 
@@ -122,13 +124,7 @@ def _series(df: pd.DataFrame) -> dict[str, Any]:
 
 
 def _validation_settings(ctx: AppContext) -> ValidationSettings:
-    return ValidationSettings(
-        now=datetime.now(UTC),
-        hourly_retention_days=ctx.settings.metrics_hourly_retention_days,
-        daily_retention_days=ctx.settings.metrics_daily_retention_days,
-        timezone=ctx.settings.default_timezone,
-        business_timezone=ctx.settings.business_zone,
-    )
+    return ValidationSettings.of(ctx.settings, datetime.now(UTC))
 
 
 def _query(model: type[Q], ctx: AppContext) -> Q:
