@@ -36,16 +36,24 @@ def next_hourly_slot(now: datetime) -> datetime:
     return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
 
-def classify(last_slot: datetime | None, failed_slots_24h: int, now: datetime) -> StatusColour:
+def classify(
+    last_slot: datetime | None,
+    failed_slots_24h: int,
+    now: datetime,
+    latest_succeeded: bool | None = None,
+) -> StatusColour:
     """Colour by lateness ``now − (last slot + 1 h)`` and the failed slots of 24 h.
 
     green: lateness ≤ 5 min and < 3 failed slots; yellow: lateness in (5, 60] min or 3–10
     failed slots; red: lateness > 60 min or > 10 failed slots; pending before the first slot.
+    A collection that has recovered (``latest_succeeded``: the newest slot was stored) is
+    never red for its past failures: they keep it yellow until they leave the 24 hours.
     """
     if last_slot is None:
         return "pending"
     lateness = now - (last_slot + timedelta(hours=1))
-    if lateness > ERROR_LATENESS or failed_slots_24h > ERROR_FAILURES:
+    recovered = latest_succeeded is True
+    if lateness > ERROR_LATENESS or (failed_slots_24h > ERROR_FAILURES and not recovered):
         return "error"
     if lateness > WARNING_LATENESS or failed_slots_24h >= WARNING_FAILURES:
         return "warning"
@@ -126,7 +134,7 @@ def collection_status(
     else:
         latest_ok = newest_failed is None or (last is not None and last > newest_failed)
     return CollectionStatus(
-        status=classify(last, failed_slots, now),
+        status=classify(last, failed_slots, now, latest_ok),
         last_collection_at=last,
         next_collection_at=next_hourly_slot(now) if collection_enabled else None,
         failure_count_24h=count_failures_since(session, since, unresolved_only=True),

@@ -60,6 +60,23 @@ def test_status_colour_boundaries(lateness: timedelta, failures: int, colour: st
     assert classify(last_slot, failures, NOW) == colour
 
 
+@pytest.mark.parametrize(
+    ("latest_succeeded", "failures", "colour"),
+    [
+        (True, 11, "warning"),  # an outage of 11 h that has ended: not red for a day
+        (True, 30, "warning"),
+        (True, 2, "healthy"),
+        (False, 11, "error"),  # still failing
+        (None, 11, "error"),
+    ],
+)
+def test_a_recovered_collection_is_not_red_for_its_past_failures(
+    latest_succeeded: bool | None, failures: int, colour: str
+) -> None:
+    on_time = NOW - timedelta(hours=1)
+    assert classify(on_time, failures, NOW, latest_succeeded) == colour
+
+
 def test_status_is_pending_before_the_first_collection() -> None:
     assert classify(None, 0, NOW) == "pending"
     assert classify(None, 50, NOW) == "pending"
