@@ -269,7 +269,7 @@ def hover_point(browser: Any, graph: str, role: str, x_prefix: str) -> str:
     assert point, f"a {role} point at {x_prefix!r} in {graph}"
     plot = browser.find_element(By.CSS_SELECTOR, f"#{graph} .js-plotly-plot")
     ActionChains(browser).move_to_element_with_offset(
-        plot, int(point["x"]), int(point["y"])
+        plot, round(point["x"]), round(point["y"])
     ).perform()
     text: str = wait_for(
         browser,

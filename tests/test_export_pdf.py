@@ -306,17 +306,16 @@ def test_app_start_up_warms_the_renderer_without_waiting(sqlite_url, make_settin
     from dashboard.app import create_app
     from dashboard.context import get_context
 
-    started = time.perf_counter()
     app = create_app(make_settings(database_url=sqlite_url, chart_renderer_warm=True))
     ctx = get_context(app)
     try:
         assert ctx.chart_renderer is not None  # created and starting in the background
-        created = time.perf_counter() - started
+        # create_app returned before the browser was up (Chromium takes seconds to start):
+        # a worker's start-up never waits for it.
+        assert not ctx.chart_renderer.browser_open
         deadline = time.monotonic() + 180
         while not ctx.chart_renderer.browser_open and time.monotonic() < deadline:
             time.sleep(0.1)
         assert ctx.chart_renderer.browser_open
-        # start-up did not include the browser's start
-        assert created < time.perf_counter() - started
     finally:
         assert "chart_renderer" in ctx.close()
