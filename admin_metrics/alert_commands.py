@@ -40,6 +40,7 @@ def _sessions(obj: Obj) -> Iterator[sessionmaker[Session]]:
 def _presenter(settings: Settings, sessions: sessionmaker[Session]) -> Iterator[Any]:
     """The page's formatting and report service; Chromium starts only if a PDF is built."""
     from dashboard.reports.chart_renderer import ChartRenderer
+    from dashboard.reports.insights import InsightOptions
     from dashboard.reports.mailing import ReportPresenter
 
     renderers: list[ChartRenderer] = []
@@ -50,7 +51,12 @@ def _presenter(settings: Settings, sessions: sessionmaker[Session]) -> Iterator[
         return renderers[0]
 
     try:
-        yield ReportPresenter(sessions, max_bytes=settings.export_max_bytes, renderer=renderer)
+        yield ReportPresenter(
+            sessions,
+            max_bytes=settings.export_max_bytes,
+            renderer=renderer,
+            insights=InsightOptions.from_settings(settings),
+        )
     finally:
         for chart_renderer in renderers:
             chart_renderer.close()

@@ -42,7 +42,11 @@ def _parse_instant(value: str, name: str) -> datetime:
 @click.option(
     "--granularity", type=click.Choice(list(GRANULARITIES)), default="daily", show_default=True
 )
-@click.option("--tz", default=None, help="Time zone of the file [default: DEFAULT_TIMEZONE].")
+@click.option(
+    "--tz",
+    default=None,
+    help="Time zone of the file [default: DEFAULT_TIMEZONE; daily: BUSINESS_TIMEZONE].",
+)
 @click.option(
     "--lang", type=click.Choice(["ko", "en"]), default=None, help="[default: DEFAULT_LANGUAGE]"
 )
@@ -70,7 +74,8 @@ def export(
     from dashboard.i18n import t
     from dashboard.reports.chart_renderer import ChartRenderer
     from dashboard.reports.export_service import render_export
-    from dashboard.reports.types import ExportError, ExportSpec, InvalidExportSpec
+    from dashboard.reports.insights import InsightOptions
+    from dashboard.reports.types import ExportError, ExportSpec, InvalidExportSpec, export_zone
     from db.engine import store_session
 
     settings = obj.settings
@@ -81,7 +86,7 @@ def export(
             end=_parse_instant(end, "--to"),
             granularity=granularity,
             fmt=fmt,  # type: ignore[arg-type]
-            tz=tz or settings.default_timezone,
+            tz=export_zone(granularity, tz or settings.default_timezone, settings.business_zone),
             lang=lang or settings.default_language,
         )
     except InvalidExportSpec as exc:
@@ -91,7 +96,11 @@ def export(
     try:
         with store_session(obj.store_url) as session:
             result = render_export(
-                session, spec, max_bytes=settings.export_max_bytes, renderer=renderer
+                session,
+                spec,
+                max_bytes=settings.export_max_bytes,
+                renderer=renderer,
+                insights=InsightOptions.from_settings(settings),
             )
     except ExportError as exc:
         log.error("Export failed: %s", exc)

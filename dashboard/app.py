@@ -22,7 +22,6 @@ from dashboard.context import EXTENSION_KEY, AppContext, get_context, request_la
 from dashboard.i18n import t
 from dashboard.page.layout import build_dash
 from dashboard.paths import ASSETS_DIR
-from dashboard.reports.mailing import ReportPresenter
 from dashboard.wire import init_wire
 from db.engine import make_engine, session_factory
 
@@ -143,10 +142,7 @@ def _scheduler_extensions(settings: Settings, ctx: AppContext) -> list[Scheduler
     report service (PDF charts through the app's shared chart renderer)."""
     if not settings.metrics_collection_enabled:
         return []
-    presenter = ReportPresenter(
-        ctx.sessions, max_bytes=settings.export_max_bytes, renderer=ctx.get_chart_renderer
-    )
-    return [AlertService(ctx.sessions, alert_config(settings), presenter)]
+    return [AlertService(ctx.sessions, alert_config(settings), ctx.report_presenter())]
 
 
 def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:

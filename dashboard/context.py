@@ -20,8 +20,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from admin_metrics.settings import Settings
+from dashboard.charts.overlays import Insights
 from dashboard.charts.series import Series, SeriesCache
 from dashboard.reports.chart_renderer import ChartRenderer
+from dashboard.reports.insights import InsightOptions
+from dashboard.reports.mailing import ReportPresenter
 from db import audit
 from db.engine import session_scope
 
@@ -48,6 +51,8 @@ class AppContext:
     # The page's figures and cards built from them: under many concurrent admins on the
     # same ranges, building and validating figures was most of a callback's CPU.
     figure_cache: SeriesCache[tuple[list[Any], list[Any]]] = field(default_factory=SeriesCache)
+    # Forecasts and unusual values per window and latest slots (they change with the data).
+    insights_cache: SeriesCache[Insights] = field(default_factory=SeriesCache)
     # The Dash app (its CSP hashes go into every response).
     dash_app: Dash | None = None
     # Kaleido for PDF charts: created on first use (get_chart_renderer), never for CSVs.
@@ -58,6 +63,20 @@ class AppContext:
     def session(self) -> Iterator[Session]:
         with session_scope(self.sessions) as session:
             yield session
+
+    @property
+    def insight_options(self) -> InsightOptions:
+        """The forecast and unusual-value settings as the reports take them."""
+        return InsightOptions.from_settings(self.settings)
+
+    def report_presenter(self) -> ReportPresenter:
+        """The export service as the alerts package sends reports with it."""
+        return ReportPresenter(
+            self.sessions,
+            max_bytes=self.settings.export_max_bytes,
+            renderer=self.get_chart_renderer,
+            insights=self.insight_options,
+        )
 
     def url(self, path: str = "") -> str:
         """An absolute path under the configured URL prefix."""

@@ -96,6 +96,11 @@ class EventRecord:
         }
 
 
+def audit_details(event: EventRecord, **extra: Any) -> dict[str, Any]:
+    """What the audit log keeps of an event change (never its description)."""
+    return {"event": event.id, "title": event.title, "kind": event.kind, **extra}
+
+
 # --- validation --------------------------------------------------------------------------
 def _one_line(value: str) -> bool:
     return not any(unicodedata.category(c) == "Cc" for c in value)

@@ -315,6 +315,7 @@ def render_request(
         ("retry-button", "n_clicks"): None,
         ("page-lang", "data"): lang,
         ("page-theme", "data"): theme,
+        ("events-version", "data"): 0,
     }
 
     def spec(item: dict[str, str]) -> dict[str, Any]:

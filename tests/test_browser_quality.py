@@ -255,13 +255,17 @@ def test_air_gapped_linked_zoom_presets_picker_and_keyboard(
 
 
 def test_axe_finds_no_serious_violations(browser: Any, server: tuple[LiveServer, datetime]) -> None:
-    """axe-core on the sign-in page, the dashboard in both languages and themes (comparing),
-    and a graph's table view: no serious or critical WCAG 2.1 A/AA violation."""
+    """axe-core on the sign-in page in both themes, the dashboard in both languages × both
+    themes (comparing, with the events card), and a graph's table view: no serious or
+    critical WCAG 2.1 A/AA violation."""
     live, _ = server
     browser.get(live.url + "login")
     assert axe_violations(browser) == []
+    set_theme_cookie(browser, "dark")
+    browser.get(live.url + "login")
+    assert axe_violations(browser) == [], "login, dark"
     sign_in(browser, live)
-    for lang, theme in (("ko", "light"), ("en", "dark")):
+    for lang, theme in (("ko", "light"), ("ko", "dark"), ("en", "light"), ("en", "dark")):
         set_theme_cookie(browser, theme)
         browser.get(live.url + f"admin/metrics/?range=7&compare=previous&lang={lang}")
         wait_for(browser, x_ranges, "six graphs drawn")

@@ -19,7 +19,7 @@ from dashboard.reports.chart_renderer import ChartRenderer
 from db.accounts import hash_token, new_token
 from db.metrics import METRIC_IDS
 from db.models import AdminUser, ApiToken, ExportFile
-from tests.support import seed_recent_hourly
+from tests.support import seed_daily, seed_recent_hourly
 
 EXPORT = "/api/v1/metrics/export"
 
@@ -150,3 +150,27 @@ def test_api_export_timestamps_default_to_the_default_timezone(app, anon_client)
     table = pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", dtype=str)
     assert table.columns[0] == "시각 (Asia/Seoul)"
     assert table.iloc[-1, 0] == newest.astimezone(ZoneInfo("Asia/Seoul")).isoformat()
+
+
+def test_daily_export_is_dated_in_business_days_whatever_zone_is_asked(app, anon_client) -> None:  # type: ignore[no-untyped-def]
+    # A daily value is the organisation's day (Asia/Seoul midnight = 15:00 UTC the day
+    # before): asked in UTC, the file still names the Seoul dates, not the day before.
+    seoul = ZoneInfo("Asia/Seoul")
+    today = datetime.now(seoul).replace(hour=0, minute=0, second=0, microsecond=0)
+    first = today - timedelta(days=5)
+    with get_context(app).session() as session:
+        seed_daily(session, first.astimezone(UTC), 3)
+    body = {
+        "metric_types": ["active_users"],
+        "start_date": first.isoformat(),
+        "end_date": (first + timedelta(days=3)).isoformat(),
+        "granularity": "daily",
+        "format": "csv",
+        "timezone": "UTC",
+    }
+    auth = _token(app)
+    info = anon_client.post(EXPORT, json=body, headers=auth).get_json()
+    content = anon_client.get(info["download_url"], headers=auth).get_data()
+    table = pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", dtype=str)
+    assert table.columns[0] == "날짜 (Asia/Seoul)"
+    assert list(table.iloc[:, 0]) == [str((first + timedelta(days=d)).date()) for d in range(3)]

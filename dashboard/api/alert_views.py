@@ -34,7 +34,6 @@ from alerts.types import AlertInputError
 from dashboard.api.alert_schemas import HistoryQuery
 from dashboard.api.errors import ApiProblem, problem_from_validation
 from dashboard.context import get_context
-from dashboard.reports.mailing import ReportPresenter
 from db import alerts as store
 from db.models import (
     AlertChannel,
@@ -282,9 +281,7 @@ def delete_schedule(schedule_id: int) -> tuple[str, int]:
 def send_schedule(schedule_id: int) -> Response:
     """Build and mail the schedule's report of the last complete period now."""
     ctx = get_context()
-    presenter = ReportPresenter(
-        ctx.sessions, max_bytes=ctx.settings.export_max_bytes, renderer=ctx.get_chart_renderer
-    )
+    presenter = ctx.report_presenter()
     with _as_problem():
         delivery = manage.send_report_now(
             ctx.sessions, _row_id(schedule_id), alert_config(ctx.settings), presenter, now=_now()

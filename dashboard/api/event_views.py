@@ -26,7 +26,7 @@ from dashboard.api.schemas import ValidationSettings
 from dashboard.context import get_context, record_audit
 from db import audit
 from db import events as store
-from db.events import EventError, EventNotFound, EventRecord
+from db.events import EventError, EventNotFound
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -52,10 +52,6 @@ def _body(model: type[M]) -> M:
         return model.model_validate_json(request.get_data(), strict=True)
     except ValidationError as exc:
         raise ApiProblem("EVENT_INVALID", detail=validation_message(exc)) from None
-
-
-def _audit_details(event: EventRecord, **extra: Any) -> dict[str, Any]:
-    return {"event": event.id, "title": event.title, "kind": event.kind, **extra}
 
 
 def list_events() -> Response:
@@ -91,7 +87,7 @@ def create_event() -> tuple[Response, int, dict[str, str]]:
             description=draft.description,
             created_by=current_user.username,
         )
-        record_audit(session, audit.EVENT_CREATED, details=_audit_details(event))
+        record_audit(session, audit.EVENT_CREATED, details=store.audit_details(event))
     location = ctx.url(f"api/v1/events/{event.id}")
     return jsonify(event.to_json()), 201, {"Location": location}
 
@@ -108,7 +104,7 @@ def patch_event(event_id: int) -> Response:
     patch = _body(EventPatch)
     with _as_problem(), get_context().session() as session:
         event = store.update_event(session, event_id, now=_now(), **patch.changes)
-        details = _audit_details(event, changed=sorted(patch.changes))
+        details = store.audit_details(event, changed=sorted(patch.changes))
         record_audit(session, audit.EVENT_UPDATED, details=details)
     return jsonify(event.to_json())
 
@@ -116,7 +112,7 @@ def patch_event(event_id: int) -> Response:
 def delete_event(event_id: int) -> tuple[str, int]:
     with _as_problem(), get_context().session() as session:
         event = store.delete_event(session, event_id)
-        record_audit(session, audit.EVENT_DELETED, details=_audit_details(event))
+        record_audit(session, audit.EVENT_DELETED, details=store.audit_details(event))
     return "", 204
 
 

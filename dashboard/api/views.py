@@ -50,6 +50,7 @@ from dashboard.reports.types import (
     ExportSpec,
     ExportTooLarge,
     InvalidExportSpec,
+    export_zone,
 )
 from db import audit
 from db.exports import get_export
@@ -402,8 +403,12 @@ def export() -> tuple[Response, int, dict[str, str]]:
             end=body.end_date,
             granularity=body.granularity,
             fmt=body.format,
-            # One default for the API and the CLI: DEFAULT_TIMEZONE.
-            tz=body.timezone or ctx.settings.default_timezone,
+            # One default for the API and the CLI: DEFAULT_TIMEZONE (daily: the business days).
+            tz=export_zone(
+                body.granularity,
+                body.timezone or ctx.settings.default_timezone,
+                ctx.settings.business_zone,
+            ),
             lang=request_language(),
         )
         row = create_export(
@@ -413,6 +418,7 @@ def export() -> tuple[Response, int, dict[str, str]]:
             ttl_seconds=ctx.settings.export_ttl_seconds,
             renderer=ctx.get_chart_renderer,
             user_id=getattr(current_user, "id", None),
+            insights=ctx.insight_options,
         )
         with ctx.session() as session:
             record_audit(

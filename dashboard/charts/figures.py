@@ -7,6 +7,7 @@ gives back a ``go.Figure``, so they are unit-tested on tiny frames.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +15,18 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics.forecast import Forecast
+from dashboard.charts.events import ChartEvent
 from dashboard.charts.formatting import byte_scale, format_exact, period_text, slot_text
+from dashboard.charts.overlays import (
+    EVENT_AXIS,
+    event_axis,
+    event_marks,
+    forecast_traces,
+    forecast_until,
+    unusual_trace,
+    utc_bound,
+)
 from dashboard.charts.series import GRANULARITY_STEP, MAX_POINTS, gap_starts, reduce_points
 from dashboard.charts.theme import LIGHT, Theme
 from dashboard.i18n import t
@@ -154,6 +166,9 @@ def build_metric_figure(
     compare_offset: pd.Timedelta | None = None,
     x_range: tuple[datetime, datetime] | None = None,
     theme: Theme = LIGHT,
+    events: Sequence[ChartEvent] = (),
+    forecast: Forecast | None = None,
+    unusual: pd.DataFrame | None = None,
 ) -> go.Figure:
     """One metric's line graph.
 
@@ -167,6 +182,10 @@ def build_metric_figure(
     - ``x_range``: the axis range (UTC datetimes), e.g. the selected period.
     - ``for_print``: static styling for the PDF (title, larger).
     - ``theme``: the viewer's colours (the PDF keeps the light default).
+    - ``events``: marked on the time axis (line or band, hover on a triangle at the top);
+      ``forecast``: the trend ahead of the last value, dashed with its band (the axis widens
+      by at most a quarter of the window); ``unusual``: circles on unusual values
+      (``dashboard.charts.overlays``).
     """
     info = METRICS_BY_ID[metric_type]
     comparing = compare_df is not None
@@ -200,6 +219,34 @@ def build_metric_figure(
         traces.append(_series_trace(lines, period, index, points=len(frame), comparing=comparing))
         traces.extend(_gap_traces(lines, period, index, theme))
 
+    if unusual is not None:
+        marks = unusual_trace(
+            unusual, metric_type=metric_type, tz=tz, lang=lang, divisor=divisor, theme=theme
+        )
+        traces.extend([marks] if marks else [])
+    annotations = _annotations(axis_unit, notes, for_print=for_print, theme=theme)
+    if forecast is not None and not df.empty:
+        # Drawn up to the axis' end: the caller widens the axis for it (one axis for all
+        # graphs of a view: ``overlays.axis_with_forecasts``).
+        until = forecast_until(forecast, x_range, tz)
+        if until is not None and x_range is not None:
+            until = min(until, utc_bound(x_range[1], tz))
+        if until is not None:
+            drawn, label = forecast_traces(
+                forecast,
+                metric_type=metric_type,
+                tz=tz,
+                lang=lang,
+                divisor=divisor,
+                after=pd.Timestamp(df["timestamp"].iloc[-1]),
+                until=until,
+                theme=theme,
+            )
+            traces.extend(drawn)
+            annotations.extend([label] if label else [])
+    event_traces, shapes = event_marks(events, tz=tz, lang=lang, x_range=x_range)
+    traces.extend(event_traces)
+
     layout = _metric_layout(
         metric_type=metric_type,
         granularity=granularity,
@@ -213,7 +260,11 @@ def build_metric_figure(
     )
     if for_print:
         layout["title"] = {"text": f"{info.name(lang)} ({axis_unit})", "x": 0.01}
-    layout["annotations"] = _annotations(axis_unit, notes, for_print=for_print, theme=theme)
+    layout["annotations"] = annotations
+    if shapes:
+        layout["shapes"] = shapes
+    if event_traces:
+        layout[EVENT_AXIS.replace("y", "yaxis")] = event_axis()
     return go.Figure(data=traces, layout=layout)
 
 

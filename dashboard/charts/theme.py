@@ -25,6 +25,7 @@ class Theme:
     gap: str  # dotted bridges over missing slots
     hover_bg: str
     spike: str  # the shared vertical hover line
+    unusual: str  # circles on unusual values
 
 
 LIGHT: Final = Theme(
@@ -39,6 +40,7 @@ LIGHT: Final = Theme(
     gap="#6c757d",
     hover_bg="#ffffff",
     spike="#6c757d",
+    unusual="#c92a2a",
 )
 
 DARK: Final = Theme(
@@ -53,6 +55,7 @@ DARK: Final = Theme(
     gap="#adb5bd",
     hover_bg="#2b3035",
     spike="#adb5bd",
+    unusual="#ff6b6b",
 )
 
 

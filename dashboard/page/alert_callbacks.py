@@ -23,7 +23,6 @@ from dashboard.page.alerts_panel import (
     history_table,
     rules_table,
 )
-from dashboard.reports.mailing import ReportPresenter
 from db import alerts as store
 
 HISTORY_ROWS = 20
@@ -187,11 +186,6 @@ def form_values(rule: Any) -> tuple[Any, ...]:
 
 
 def register_alert_callbacks(app: dash.Dash, ctx: AppContext) -> None:
-    def presenter() -> ReportPresenter:
-        return ReportPresenter(
-            ctx.sessions, max_bytes=ctx.settings.export_max_bytes, renderer=ctx.get_chart_renderer
-        )
-
     @app.callback(
         Output(ids.ALERTS_MODAL, "is_open"),
         Input(ids.ALERTS_OPEN, "n_clicks"),
@@ -221,7 +215,7 @@ def register_alert_callbacks(app: dash.Dash, ctx: AppContext) -> None:
             return no_update, no_update, no_update
         zone = tz or ctx.settings.default_timezone
         capacity = ctx.settings.storage_capacity_bytes
-        formatter = presenter()
+        formatter = ctx.report_presenter()
         with ctx.session() as session:
             firing = store.open_events(session)
             rows = [

@@ -20,8 +20,15 @@ from dash import MATCH, ClientsideFunction, Dash, Input, Output, State, dcc, htm
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 
+from dashboard.charts.events import ChartEvent
 from dashboard.charts.figures import build_empty_store_figure, build_metric_figure
 from dashboard.charts.formatting import format_timestamp, window_text
+from dashboard.charts.overlays import (
+    NO_INSIGHTS,
+    Insights,
+    axis_with_forecasts,
+    forecast_sentence,
+)
 from dashboard.charts.series import Series
 from dashboard.charts.tables import table_rows
 from dashboard.charts.theme import THEMES, theme_for
@@ -38,11 +45,14 @@ from dashboard.page.view_state import (
     Periods,
     ViewState,
     from_controls,
+    page_language,
     parse_query,
     parse_zoom,
     resolve_timezone,
     resolve_view,
 )
+from dashboard.reports.event_marks import load_chart_events
+from dashboard.reports.insights import load_insights
 from db.metrics import METRIC_IDS, METRICS_BY_ID
 from db.queries import latest_slot, timeseries_many
 from db.status import collection_status, next_hourly_slot
@@ -59,10 +69,20 @@ class ViewData:
     previous: Series | None
     empty_store: bool
     slots: tuple[Any, ...] = ()  # the latest hourly and daily slots the data is as of
+    events: tuple[ChartEvent, ...] = ()  # marked on every graph
+    insights: Insights = NO_INSIGHTS  # forecasts and unusual values
 
 
-def load_view(ctx: AppContext, state: ViewState, periods: Periods) -> ViewData:
-    """The six series of the selection (and of the comparison period) from the store."""
+def load_view(
+    ctx: AppContext,
+    state: ViewState,
+    periods: Periods,
+    *,
+    lang: str | None = None,
+    now: datetime | None = None,
+) -> ViewData:
+    """The six series of the selection (and of the comparison period) from the store; with
+    ``lang`` also the events of the range and the forecasts and unusual values."""
     cache = ctx.series_cache
     with ctx.session() as session:
         slots = (latest_slot(session, "hourly"), latest_slot(session, "daily"))
@@ -80,7 +100,29 @@ def load_view(ctx: AppContext, state: ViewState, periods: Periods) -> ViewData:
 
         current = window(periods.current)
         previous = window(periods.previous) if periods.previous else None
-    return ViewData(current, previous, empty_store=False, slots=slots)
+        if lang is None:
+            return ViewData(current, previous, empty_store=False, slots=slots)
+        # Events change without a collection (an admin adds one): always read (one query).
+        events = tuple(
+            load_chart_events(session, periods.requested.start, periods.requested.end, lang)
+        )
+        options = ctx.insight_options
+        comparing = previous is not None
+        key = (state.granularity, periods.current, comparing, slots, options)
+        insights = ctx.insights_cache.get_or_load(
+            key,
+            lambda: load_insights(
+                session,
+                current,
+                granularity=state.granularity,
+                start=periods.current.start,
+                end=periods.current.end,
+                comparing=comparing,
+                options=options,
+                now=now or datetime.now(UTC),
+            ),
+        )
+    return ViewData(current, previous, False, slots, events, insights)
 
 
 def view_notes(
@@ -152,12 +194,6 @@ def slot_marker(ctx: AppContext) -> str:
     except Exception:
         log.exception("Dashboard: checking the latest slot failed")
         return "error"
-
-
-def page_language(value: object, default: str) -> str:
-    """The page's language store as sent back by the browser: ``ko``/``en``, else the
-    default (it is a JSON value like any other)."""
-    return value if value in ("ko", "en") and isinstance(value, str) else default
 
 
 def register_callbacks(app: Dash, ctx: AppContext) -> None:
@@ -335,6 +371,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         Input(ids.LATEST_SLOT, "data"),
         Input(ids.RETRY_BUTTON, "n_clicks"),
         Input(ids.THEME, "data"),
+        Input(ids.EVENTS_VERSION, "data"),  # an event added, edited or deleted: redraw marks
         State(ids.LANG, "data"),
     )
     def render(
@@ -343,6 +380,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         _slot: str | None,
         _retry: int | None,
         theme: str | None,
+        _events: Any,
         lang: str,
     ) -> tuple[Any, ...]:
         now = datetime.now(UTC)
@@ -352,13 +390,13 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         zoom = parse_zoom(search)
         n = len(METRIC_IDS)
         try:
-            data = load_view(ctx, state, periods)
+            data = load_view(ctx, state, periods, lang=lang, now=now)
             if data.empty_store:
                 figures, cards = _build(data, state, periods, tz, lang, now, zoom, theme)
             else:
                 # Same data, periods, zone and language: the same figures (shared by
                 # every admin viewing this range until the next collection lands).
-                key = (state, periods, tz, lang, data.slots, zoom, theme)
+                key = (state, periods, tz, lang, data.slots, zoom, theme, data.events)
                 figures, cards = ctx.figure_cache.get_or_load(
                     key, lambda: _build(data, state, periods, tz, lang, now, zoom, theme)
                 )
@@ -434,9 +472,16 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         cards: list[Any] = []
         # Daily points are the organisation's days: drawn at their dates in that zone.
         fig_tz = periods.calendar_zone if state.granularity == "daily" else tz
+        # One axis for the six graphs (linked zoom and hover), wide enough for the trends.
+        x_range = zoom or axis_with_forecasts(
+            (periods.requested.start, periods.requested.end),
+            data.insights.forecasts.values(),
+            fig_tz,
+        )
         for metric in METRIC_IDS:
             df = data.current[metric]
             compare_df = data.previous[metric] if data.previous is not None else None
+            forecast = data.insights.forecasts.get(metric)
             figures.append(
                 build_metric_figure(
                     df,
@@ -447,11 +492,21 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
                     compare_df=compare_df,
                     period_labels=labels,
                     compare_offset=pd.Timedelta(periods.offset),
-                    x_range=zoom or (periods.requested.start, periods.requested.end),
+                    x_range=x_range,
                     theme=theme,
+                    events=data.events,
+                    forecast=forecast,
+                    unusual=data.insights.unusual.get(metric),
                 )
             )
-            cards.append(card_body(metric, df, compare_df, fig_tz, lang, state.granularity))
+            outlook = (
+                forecast_sentence(forecast, metric_type=metric, tz=fig_tz, lang=lang)
+                if forecast is not None
+                else None
+            )
+            cards.append(
+                card_body(metric, df, compare_df, fig_tz, lang, state.granularity, outlook)
+            )
         return figures, cards
 
     @app.callback(

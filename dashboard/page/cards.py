@@ -29,16 +29,22 @@ def card_body(
     tz: str,
     lang: str,
     granularity: str = "hourly",
+    outlook: str | None = None,
 ) -> list[Any]:
-    """Latest value (and its slot), the period's average with min/max, and in compare mode
-    the change of the averages (the same ``summarize`` numbers as the PDF, CSV and API)."""
+    """Latest value (and its slot), the period's average with min/max, in compare mode
+    the change of the averages (the same ``summarize`` numbers as the PDF, CSV and API),
+    and ``outlook``: the forecast's sentence (capacity reached in N days, or the value
+    expected at the horizon)."""
     s = summarize(df, metric_type=metric_type, compare_df=compare_df)
-    spread = (
-        f"{t('dash.min', lang)} {format_value(s.minimum, metric_type, lang)} · "
-        f"{t('dash.max', lang)} {format_value(s.maximum, metric_type, lang)}"
+    spread_parts = (
+        [
+            f"{t('dash.min', lang)} {format_value(s.minimum, metric_type, lang)}",
+            f"{t('dash.max', lang)} {format_value(s.maximum, metric_type, lang)}",
+        ]
         if s.minimum is not None
-        else ""
+        else []
     )
+    spread = " · ".join(spread_parts)
     body: list[Any] = [
         html.Div(format_value(s.latest, metric_type, lang), className="value-card-value"),
         html.Div(
@@ -53,7 +59,11 @@ def card_body(
             className="value-card-average",
             title=spread,
         ),
-        html.Div(spread, className="value-card-spread"),
+        # The line may break at the "·", never inside "최소 15명".
+        html.Div(
+            [html.Span(spread_parts[0]), " · ", html.Span(spread_parts[1])] if spread_parts else [],
+            className="value-card-spread",
+        ),
     ]
     if compare_df is not None:
         notable = is_notable_change(s.compare_percent)
@@ -78,6 +88,8 @@ def card_body(
                 className="value-card-compare",
             )
         )
+    if outlook:
+        body.append(html.Div(outlook, className="value-card-forecast"))
     return body
 
 

@@ -107,6 +107,7 @@ def register_export_callbacks(app: Dash, ctx: AppContext) -> None:
                 spec,
                 max_bytes=ctx.settings.export_max_bytes,
                 renderer=ctx.get_chart_renderer,
+                insights=ctx.insight_options,
             )
             with ctx.session() as session:  # no file leaves without its audit row
                 record_audit(

@@ -110,3 +110,22 @@ def condition_group(kind: str) -> str:
 def aria(**attributes: str) -> dict[str, Any]:
     """``aria-*`` attributes for Dash components (``aria(label="…")`` → ``aria-label``)."""
     return {f"aria-{name}": value for name, value in attributes.items()}
+
+
+# Events (annotations): the list under the graphs and its form (see event_callbacks.py).
+EVENTS_LIST: Final = "events-list"
+EVENTS_VERSION: Final = "events-version"  # dcc.Store: bumped after each change → redraw
+EVENT_ADD: Final = "event-add"
+EVENT_FORM: Final = "event-form"  # dbc.Collapse around the form
+EVENT_FORM_TITLE: Final = "event-form-title"
+EVENT_EDIT_ID: Final = "event-edit-id"  # dcc.Store: the event being edited, or None
+EVENT_TITLE: Final = "event-title"
+EVENT_KIND: Final = "event-kind"
+EVENT_START: Final = "event-start"
+EVENT_END: Final = "event-end"
+EVENT_DESCRIPTION: Final = "event-description"
+EVENT_SAVE: Final = "event-save"
+EVENT_CANCEL: Final = "event-cancel"
+EVENT_FEEDBACK: Final = "event-feedback"
+EVENT_EDIT_BUTTON: Final = "event-edit-button"  # pattern-matching type, index = event id
+EVENT_DELETE_BUTTON: Final = "event-delete-button"

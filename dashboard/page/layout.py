@@ -23,6 +23,8 @@ from dashboard.page.alert_callbacks import register_alert_callbacks
 from dashboard.page.alerts_panel import alerts_button, alerts_modal
 from dashboard.page.callbacks import register_callbacks, slot_marker
 from dashboard.page.dash_requests import callback_request_check
+from dashboard.page.event_callbacks import register_event_callbacks
+from dashboard.page.events_panel import events_card
 from dashboard.page.export_callbacks import register_export_callbacks
 from dashboard.page.ids import aria
 from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS
@@ -442,6 +444,7 @@ def serve_layout(
                         delay_show=150,
                         overlay_style={"visibility": "visible", "opacity": 0.5},
                     ),
+                    events_card(lang),
                 ],
                 fluid=True,
                 className="pb-4",
@@ -535,6 +538,7 @@ def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path:
     # callback requests 400, never a 500.
     server.before_request(callback_request_check(lambda: app.callback_map, base_path))
     register_alert_callbacks(app, ctx)
+    register_event_callbacks(app, ctx)
     ctx.dash_app = app
     # Keep last: Dash sets itself up lazily on a worker's first request, and concurrent
     # first requests (the page's script tags) can then see a half-registered script list

@@ -198,6 +198,12 @@ def from_controls(
     return replace(state, ignored=(), compare_align=align)
 
 
+def page_language(value: object, default: str) -> str:
+    """The page's language store as sent back by the browser: ``ko``/``en``, else the
+    default (it is a JSON value like any other)."""
+    return value if value in ("ko", "en") and isinstance(value, str) else default
+
+
 def resolve_timezone(name: object, fallback: str) -> str:
     """A valid IANA zone name: the browser's when it is known, else ``fallback`` (also for
     a folder such as ``America``, a number or an over-long name)."""

@@ -13,15 +13,10 @@ from collections.abc import Iterable
 from datetime import UTC
 from typing import Final
 
+from dashboard.reports.types import spreadsheet_safe
 from db.audit import AuditRecord
 
 COLUMNS: Final = ("id", "occurred_at", "actor", "action", "address", "details")
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def audit_csv(events: Iterable[AuditRecord]) -> bytes:
@@ -33,10 +28,10 @@ def audit_csv(events: Iterable[AuditRecord]) -> bytes:
             [
                 event.id,
                 event.occurred_at.astimezone(UTC).isoformat(),
-                _cell(event.actor),
+                spreadsheet_safe(event.actor),
                 event.action,
-                _cell(event.address),
-                _cell(json.dumps(event.details, ensure_ascii=False, sort_keys=True))
+                spreadsheet_safe(event.address),
+                spreadsheet_safe(json.dumps(event.details, ensure_ascii=False, sort_keys=True))
                 if event.details
                 else "",
             ]

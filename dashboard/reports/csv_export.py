@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
+from dashboard.charts.events import ChartEvent, kind_label
 from dashboard.charts.series import lttb
 from dashboard.i18n import t
-from dashboard.reports.types import ExportTooLarge
+from dashboard.reports.types import ExportTooLarge, spreadsheet_safe
 from db.metrics import METRICS_BY_ID
 
 log = logging.getLogger(__name__)
@@ -74,6 +78,28 @@ def _block(table: pd.DataFrame, *, tz: str, lang: str, granularity: str, label: 
     return out.to_csv(index=False, na_rep="", lineterminator="\r\n")
 
 
+def events_block(events: Sequence[ChartEvent], *, tz: str, lang: str) -> str:
+    """The events of the period as CSV text (start, end, kind, title, description); the
+    admins' texts are made spreadsheet-safe (never run as a formula)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(
+        [f"{t('export.csv.event_start', lang)} ({tz})"]
+        + [t(f"export.csv.event_{k}", lang) for k in ("end", "kind", "title", "description")]
+    )
+    for event in events:
+        writer.writerow(
+            [
+                pd.Timestamp(event.start).tz_convert(tz).isoformat(),
+                pd.Timestamp(event.end).tz_convert(tz).isoformat() if event.end else "",
+                kind_label(event.kind, lang),
+                spreadsheet_safe(event.title),
+                spreadsheet_safe(event.description or ""),
+            ]
+        )
+    return buffer.getvalue()
+
+
 def csv_bytes(
     table: pd.DataFrame,
     *,
@@ -81,13 +107,17 @@ def csv_bytes(
     lang: str,
     granularity: str = "hourly",
     compare: pd.DataFrame | None = None,
+    events: Sequence[ChartEvent] = (),
 ) -> bytes:
     """UTF-8 with BOM (Excel keeps the Korean). In compare mode a blank line and a second
-    block follow: the comparison period, with its own header row."""
+    block follow: the comparison period, with its own header row; then, when the period
+    has events, a blank line and the events block."""
     text = _block(table, tz=tz, lang=lang, granularity=granularity, label="")
     if compare is not None:
         label = t("export.csv.compare_label", lang) + " "
         text += "\r\n" + _block(compare, tz=tz, lang=lang, granularity=granularity, label=label)
+    if events:
+        text += "\r\n" + events_block(events, tz=tz, lang=lang)
     return text.encode("utf-8-sig")
 
 
@@ -109,9 +139,12 @@ def fit_csv(
     max_bytes: int,
     granularity: str = "hourly",
     compare: pd.DataFrame | None = None,
+    events: Sequence[ChartEvent] = (),
 ) -> tuple[bytes, bool]:
     """The CSV bytes, LTTB-reduced until they fit ``max_bytes``; ``(content, downsampled)``."""
-    content = csv_bytes(table, tz=tz, lang=lang, granularity=granularity, compare=compare)
+    content = csv_bytes(
+        table, tz=tz, lang=lang, granularity=granularity, compare=compare, events=events
+    )
     if len(content) <= max_bytes:
         return content, False
     log.warning("CSV 크기 초과 (%d bytes), 다운샘플링 적용", len(content))
@@ -122,7 +155,12 @@ def fit_csv(
         reduced = _reduce_rows(table, points)
         reduced_compare = _reduce_rows(compare, points) if compare is not None else None
         content = csv_bytes(
-            reduced, tz=tz, lang=lang, granularity=granularity, compare=reduced_compare
+            reduced,
+            tz=tz,
+            lang=lang,
+            granularity=granularity,
+            compare=reduced_compare,
+            events=events,
         )
         if len(content) <= max_bytes:
             break

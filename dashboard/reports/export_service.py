@@ -13,8 +13,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard.charts.overlays import NO_INSIGHTS
 from dashboard.reports.chart_renderer import ChartRenderer
 from dashboard.reports.csv_export import fit_csv, wide_table
+from dashboard.reports.event_marks import load_chart_events
+from dashboard.reports.insights import InsightOptions, load_insights
 from dashboard.reports.pdf_report import build_pdf_report
 from dashboard.reports.types import (
     ExportData,
@@ -35,16 +38,21 @@ log = logging.getLogger(__name__)
 RendererSource = Callable[[], ChartRenderer]
 
 
-def load_export_data(session: Session, spec: ExportSpec) -> ExportData:
-    frames = timeseries_many(
-        session,
-        spec.metric_types,
-        spec.granularity,
-        spec.start.astimezone(UTC),
-        spec.end.astimezone(UTC),
-    )
+def load_export_data(
+    session: Session,
+    spec: ExportSpec,
+    insights: InsightOptions | None = None,
+    *,
+    now: datetime | None = None,
+) -> ExportData:
+    """The series of ``spec`` (and of the period before, for a PDF's change % or in compare
+    mode), the period's events and, for a PDF with ``insights``, the forecasts and unusual
+    values drawn on its charts."""
+    start, end = spec.start.astimezone(UTC), spec.end.astimezone(UTC)
+    frames = timeseries_many(session, spec.metric_types, spec.granularity, start, end)
+    events = tuple(load_chart_events(session, start, end, spec.lang))
     if spec.fmt != "pdf" and not spec.comparing:
-        return ExportData(frames)
+        return ExportData(frames, events=events)
     # Half-open periods: the default previous period ends where this one starts, so no slot
     # is counted twice.
     previous = timeseries_many(
@@ -54,7 +62,21 @@ def load_export_data(session: Session, spec: ExportSpec) -> ExportData:
         spec.previous_start.astimezone(UTC),
         spec.previous_end.astimezone(UTC),
     )
-    return ExportData(frames, previous)
+    marks = (
+        load_insights(
+            session,
+            frames,
+            granularity=spec.granularity,
+            start=start,
+            end=end,
+            comparing=spec.comparing,
+            options=insights,
+            now=now or datetime.now(UTC),
+        )
+        if spec.fmt == "pdf" and insights is not None
+        else NO_INSIGHTS
+    )
+    return ExportData(frames, previous, events, marks)
 
 
 def render_data(
@@ -76,6 +98,7 @@ def render_data(
             max_bytes=max_bytes,
             granularity=spec.granularity,
             compare=wide_table(data.previous, spec.granularity) if spec.comparing else None,
+            events=data.events,
         )
         return ExportResult(content, filename, downsampled)
 
@@ -100,9 +123,10 @@ def render_export(
     max_bytes: int,
     renderer: ChartRenderer | None = None,
     now: datetime | None = None,
+    insights: InsightOptions | None = None,
 ) -> ExportResult:
     """Read the series for ``spec`` and render the file (PDF needs ``renderer``)."""
-    data = load_export_data(session, spec)
+    data = load_export_data(session, spec, insights, now=now)
     return render_data(data, spec, max_bytes=max_bytes, renderer=renderer, now=now)
 
 
@@ -113,6 +137,7 @@ def export_file(
     max_bytes: int,
     renderer: RendererSource | None = None,
     now: datetime | None = None,
+    insights: InsightOptions | None = None,
 ) -> ExportResult:
     """Render ``spec`` from the store behind ``sessions`` (nothing is stored).
 
@@ -121,7 +146,7 @@ def export_file(
     """
     chart_renderer = renderer() if spec.fmt == "pdf" and renderer is not None else None
     with session_scope(sessions) as session:
-        data = load_export_data(session, spec)
+        data = load_export_data(session, spec, insights, now=now)
     return render_data(data, spec, max_bytes=max_bytes, renderer=chart_renderer, now=now)
 
 
@@ -134,6 +159,7 @@ def create_export(
     renderer: RendererSource | None = None,
     user_id: int | None,
     now: datetime | None = None,
+    insights: InsightOptions | None = None,
 ) -> ExportFile:
     """Render ``spec`` and store it for ``ttl_seconds`` (``EXPORT_TTL_SECONDS``); the row
     carries the id.
@@ -141,7 +167,9 @@ def create_export(
     Raises ``ExportTooLarge`` (413) or ``ExportError`` (log the message, show
     ``export.failed``).
     """
-    result = export_file(sessions, spec, max_bytes=max_bytes, renderer=renderer, now=now)
+    result = export_file(
+        sessions, spec, max_bytes=max_bytes, renderer=renderer, now=now, insights=insights
+    )
     with session_scope(sessions) as session:
         row = save_export(
             session,

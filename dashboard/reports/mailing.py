@@ -19,6 +19,7 @@ from alerts.types import Attachment, ReportError, ReportFiles, ReportRequest, Su
 from dashboard.charts.formatting import format_percent_change, format_value
 from dashboard.charts.summaries import summarize
 from dashboard.reports.export_service import RendererSource, load_export_data, render_data
+from dashboard.reports.insights import InsightOptions
 from dashboard.reports.types import MEDIA_TYPES, ExportError, ExportSpec
 from db.engine import session_scope
 from db.metrics import METRIC_IDS, METRICS_BY_ID
@@ -38,6 +39,7 @@ def build_report_files(
     *,
     max_bytes: int,
     renderer: RendererSource,
+    insights: InsightOptions | None = None,
 ) -> ReportFiles:
     """The PDF (and optionally the CSV) of all six metrics over the request's period, with
     the comparison to the period before, plus the mail's summary lines — all from one read
@@ -52,7 +54,7 @@ def build_report_files(
         lang=request.lang,
     )
     with session_scope(sessions) as session:
-        data = load_export_data(session, spec)
+        data = load_export_data(session, spec, insights, now=request.now)
     try:
         pdf = render_data(data, spec, max_bytes=max_bytes, renderer=renderer(), now=request.now)
         attachments = [Attachment(report_filename(request, "pdf"), pdf.content, MEDIA_TYPES["pdf"])]
@@ -84,11 +86,17 @@ class ReportPresenter:
     """``alerts.types.Presenter`` over the dashboard's formatting and export service."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], *, max_bytes: int, renderer: RendererSource
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        max_bytes: int,
+        renderer: RendererSource,
+        insights: InsightOptions | None = None,
     ) -> None:
         self._sessions = sessions
         self._max_bytes = max_bytes
         self._renderer = renderer
+        self._insights = insights
 
     def format_value(self, value: float | None, metric_type: str, lang: str) -> str:
         return format_value(value, metric_type, lang)
@@ -98,5 +106,9 @@ class ReportPresenter:
 
     def build_report(self, request: ReportRequest) -> ReportFiles:
         return build_report_files(
-            self._sessions, request, max_bytes=self._max_bytes, renderer=self._renderer
+            self._sessions,
+            request,
+            max_bytes=self._max_bytes,
+            renderer=self._renderer,
+            insights=self._insights,
         )

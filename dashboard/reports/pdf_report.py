@@ -1,4 +1,5 @@
-"""The PDF report layout (ReportLab, A4): header, summary table, one chart per metric.
+"""The PDF report layout (ReportLab, A4): header, summary table, trend forecasts, events,
+one chart per metric (with the events marked, the forecast and unusual values drawn).
 
 Charts come from the page's own figure builder (``dashboard.charts.figures``), rendered to PNG by
 the shared ``ChartRenderer``. Text is set in NanumGothic, a TrueType font embedded in the
@@ -7,6 +8,7 @@ file (ReportLab's CID font HYGothic is *not* embedded and shows blank in many vi
 
 from __future__ import annotations
 
+import html
 import io
 import threading
 from collections.abc import Iterator
@@ -34,6 +36,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from dashboard.charts.events import ChartEvent, kind_label
 from dashboard.charts.figures import build_metric_figure
 from dashboard.charts.formatting import (
     format_number,
@@ -41,7 +44,9 @@ from dashboard.charts.formatting import (
     format_value,
     is_notable_change,
     period_text,
+    slot_text,
 )
+from dashboard.charts.overlays import axis_with_forecasts, forecast_sentence
 from dashboard.charts.series import MAX_POINTS
 from dashboard.charts.summaries import summarize
 from dashboard.i18n import t
@@ -58,6 +63,7 @@ CHART_WIDTH_PX: Final = 900
 CHART_HEIGHT_PX: Final = 300
 CHART_SCALE: Final = 2
 PAGE_MARGIN: Final = 15 * mm
+MAX_PDF_EVENTS: Final = 30  # the rest are counted ("and N more")
 INK = colors.HexColor("#212529")
 MUTED = colors.HexColor("#6c757d")
 RULE = colors.HexColor("#dee2e6")
@@ -221,6 +227,8 @@ def chart_figures(data: ExportData, spec: ExportSpec) -> Iterator[Any]:
     """The page's figures, in print styling, over exactly the requested period (lazily:
     the renderer starts on the first while the next are being built)."""
     offset = pd.Timedelta(spec.start - spec.previous_start)
+    # One time axis for every chart, wide enough for the trends (as on the page).
+    x_range = axis_with_forecasts((spec.start, spec.end), data.insights.forecasts.values(), spec.tz)
     for metric_type in spec.metric_types:
         yield build_metric_figure(
             data.frames[metric_type],
@@ -229,12 +237,76 @@ def chart_figures(data: ExportData, spec: ExportSpec) -> Iterator[Any]:
             tz=spec.tz,
             lang=spec.lang,
             for_print=True,
-            x_range=(spec.start, spec.end),
+            x_range=x_range,
             # Compare mode: the comparison period overlaid, as on the page.
             compare_df=data.previous.get(metric_type) if spec.comparing else None,
             compare_offset=offset if spec.comparing else None,
             period_labels=spec.period_labels if spec.comparing else None,
+            events=data.events,
+            forecast=data.insights.forecasts.get(metric_type),
+            unusual=data.insights.unusual.get(metric_type),
         )
+
+
+def _forecasts(
+    data: ExportData, spec: ExportSpec, styles: dict[str, ParagraphStyle]
+) -> list[Flowable]:
+    """One line per metric with a trend: the same sentence as the page's card."""
+    lines = [
+        f"{METRICS_BY_ID[m].name(spec.lang)}: "
+        + forecast_sentence(forecast, metric_type=m, tz=spec.tz, lang=spec.lang)
+        for m in spec.metric_types
+        if (forecast := data.insights.forecasts.get(m)) is not None
+    ]
+    if not lines:
+        return []
+    return [
+        Paragraph(t("export.pdf.forecast", spec.lang), styles["h2"]),
+        *(Paragraph(line, styles["base"]) for line in lines),
+        Spacer(0, 3 * mm),
+    ]
+
+
+def _events(
+    events: tuple[ChartEvent, ...], spec: ExportSpec, styles: dict[str, ParagraphStyle]
+) -> list[Flowable]:
+    """A short table of the period's events (the marks on the charts), oldest first."""
+    if not events:
+        return []
+    lang = spec.lang
+    head = [
+        Paragraph(t(f"export.pdf.event_{key}", lang), styles["head_left"])
+        for key in ("time", "kind", "title")
+    ]
+    rows: list[list[Any]] = [head]
+    for event in events[:MAX_PDF_EVENTS]:
+        when = slot_text(pd.Timestamp(event.start), spec.tz, "hourly")
+        if event.end is not None and event.end > event.start:
+            when += " – " + slot_text(pd.Timestamp(event.end), spec.tz, "hourly")
+        rows.append(
+            [
+                Paragraph(when, styles["cell_left"]),
+                Paragraph(kind_label(event.kind, lang), styles["cell_left"]),
+                # ReportLab parses a little XML: an admin's title stays plain text.
+                Paragraph(html.escape(event.title, quote=False), styles["cell_left"]),
+            ]
+        )
+    table = Table(rows, colWidths=[62 * mm, 28 * mm, None], repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    story: list[Flowable] = [Paragraph(t("export.pdf.events", lang), styles["h2"]), table]
+    if len(events) > MAX_PDF_EVENTS:
+        more = t("export.pdf.events_more", lang).format(n=len(events) - MAX_PDF_EVENTS)
+        story.append(Paragraph(more, styles["note"]))
+    story.append(Spacer(0, 3 * mm))
+    return story
 
 
 def _opaque(png: bytes) -> PILImage.Image:
@@ -316,7 +388,12 @@ def build_pdf_report(
     content_width = A4[0] - 2 * PAGE_MARGIN
     chart_height = content_width * CHART_HEIGHT_PX / CHART_WIDTH_PX
 
-    story: list[Flowable] = [*_header(spec, now, styles), *_summary(data, spec, styles)]
+    story: list[Flowable] = [
+        *_header(spec, now, styles),
+        *_summary(data, spec, styles),
+        *_forecasts(data, spec, styles),
+        *_events(data.events, spec, styles),
+    ]
     story.append(Paragraph(t("export.pdf.charts", spec.lang), styles["h2"]))
     for png in images:
         story.append(_Chart(_opaque(png), content_width, chart_height))

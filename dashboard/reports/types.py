@@ -1,7 +1,8 @@
 """Export value types and errors: the leaf every part of the reports (and each caller) imports.
 
-Imports nothing of the wing (only ``db.metrics`` for the metric ids), so the renderer, the
-PDF, the CSV and the service can all raise and accept these without importing each other.
+Imports nothing of the reports (only ``db.metrics`` for the metric ids and the pure chart
+value types), so the renderer, the PDF, the CSV and the service can all raise and accept
+these without importing each other.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
+from dashboard.charts.events import ChartEvent
+from dashboard.charts.overlays import NO_INSIGHTS, Insights
 from db.metrics import GRANULARITIES, METRICS_BY_ID
 
 ExportFormat = Literal["csv", "pdf"]
@@ -26,6 +29,16 @@ MEDIA_TYPES: Final[dict[str, str]] = {
     "csv": "text/csv; charset=utf-8",
     "pdf": "application/pdf",
 }
+
+
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text: a cell that it would run as a formula (an
+    admin's text typed as ``=HYPERLINK(…)``) gets a leading ``'``."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 class ExportError(Exception):
@@ -149,6 +162,15 @@ class ExportData:
 
     frames: dict[str, pd.DataFrame]
     previous: dict[str, pd.DataFrame] = field(default_factory=dict)
+    events: tuple[ChartEvent, ...] = ()  # marked on the charts, listed in the PDF and CSV
+    insights: Insights = NO_INSIGHTS  # forecasts and unusual values (PDF charts)
+
+
+def export_zone(granularity: str, requested: str, business_zone: str) -> str:
+    """The zone an export is written in: the one asked for, except that daily values are the
+    organisation's days (00:00–24:00 in ``BUSINESS_TIMEZONE``), so a daily export is dated
+    in that zone — in UTC or New York time a Seoul day would carry the date before."""
+    return business_zone if granularity == "daily" else requested
 
 
 def export_filename(spec: ExportSpec) -> str:
