@@ -16,7 +16,7 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
-from scipy.stats import median_abs_deviation
+from scipy.stats import norm
 
 MIN_HISTORY_WEEKS: Final = 3
 DEFAULT_WEEKS: Final = 4
@@ -24,6 +24,10 @@ DEFAULT_WEEKS: Final = 4
 # with a handful of nearly equal past values the MAD is ~0, and every wobble would be "unusual".
 SPREAD_FLOOR_FRACTION: Final = 0.05
 SPREAD_FLOOR_ABSOLUTE: Final = 1.0
+# The MAD of normal data times this is its standard deviation (``scale="normal"`` in SciPy's
+# ``median_abs_deviation``, which is computed here on the whole table at once: per row it
+# cost ~40 ms a metric).
+NORMAL_MAD_SCALE: Final = float(1 / norm.ppf(0.75))
 # Across a daylight-saving change the same local hour a week earlier is 167 or 169 hours back.
 _DST_SLACK: Final = pd.Timedelta(hours=2)
 
@@ -76,12 +80,14 @@ def unusual_points(
     past = _past_same_hour(both, hour_of_week, weeks)
     with warnings.catch_warnings():  # a slot without any past value: NaN is the answer
         warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanmedian(past, axis=1)
+        mad = NORMAL_MAD_SCALE * np.nanmedian(np.abs(past - expected[:, None]), axis=1)
         table = pd.DataFrame(
             {
                 "value": both,
-                "expected": np.nanmedian(past, axis=1),
+                "expected": expected,
                 "count": np.count_nonzero(~np.isnan(past), axis=1),
-                "mad": median_abs_deviation(past, axis=1, scale="normal", nan_policy="omit"),
+                "mad": mad,
             },
             index=both.index,
         )

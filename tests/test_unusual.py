@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import median_abs_deviation
 
-from analytics.unusual import MIN_HISTORY_WEEKS, unusual_points
+from analytics.unusual import MIN_HISTORY_WEEKS, NORMAL_MAD_SCALE, unusual_points
 from dashboard.reports.insights import load_unusual
 from db.models import MetricSnapshot
 from db.queries import timeseries
@@ -169,3 +170,15 @@ def test_load_unusual_reads_the_weeks_before_the_window(
         )
     assert list(marked["timestamp"]) == [spike_at]
     assert nothing.empty
+
+
+def test_the_whole_table_spread_is_scipys_median_absolute_deviation() -> None:
+    """The spread computed for all slots at once equals SciPy's MAD (``scale="normal"``,
+    missing weeks omitted) row by row."""
+    rng = np.random.default_rng(7)
+    past = rng.normal(100, 10, size=(50, 4))
+    past[rng.random(past.shape) < 0.2] = np.nan
+    expected = np.nanmedian(past, axis=1)
+    ours = NORMAL_MAD_SCALE * np.nanmedian(np.abs(past - expected[:, None]), axis=1)
+    theirs = median_abs_deviation(past, axis=1, scale="normal", nan_policy="omit")
+    np.testing.assert_allclose(ours, theirs)
