@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 import os
@@ -18,6 +19,7 @@ from admin_metrics.settings import Settings
 from dashboard.reports.csv_export import csv_bytes, fit_csv, wide_table
 from dashboard.reports.export_service import create_export, render_export
 from dashboard.reports.types import ExportSpec, ExportTooLarge, InvalidExportSpec, export_filename
+from db import events
 from db.exports import get_export
 from db.metrics import METRIC_IDS
 from db.queries import timeseries_many
@@ -367,3 +369,36 @@ def test_cli_export_rejects_an_unknown_metric(sqlite_url: str, tmp_path: Path) -
     assert "unknown metric: nope" in proc.stderr
     assert "valid: active_users, storage_bytes" in proc.stderr  # the valid ids are listed
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_csv_ends_with_the_events_of_the_period_spreadsheet_safe(seeded) -> None:  # type: ignore[no-untyped-def]
+    """After the values, a blank line and the period's events; an admin's title that a
+    spreadsheet would run as a formula is kept as text."""
+    with seeded() as session:
+        events.add_event(
+            session,
+            start=T0 + timedelta(hours=2),
+            end=T0 + timedelta(hours=4),
+            title='=HYPERLINK("http://x","점검")',
+            kind="maintenance",
+            description="DB 점검",
+        )
+        events.add_event(
+            session, start=END + timedelta(hours=1), end=None, title="later", kind="other"
+        )  # after the period: not in the file
+    with seeded() as session:
+        content = render_export(session, _spec(), max_bytes=MAX_BYTES).content
+    text = content.decode("utf-8-sig")
+    values, _, events_block = text.partition("\r\n\r\n")
+    assert len(_read(values.encode("utf-8-sig"))) == HOURS
+    rows = list(csv.reader(io.StringIO(events_block)))
+    assert rows[0] == ["이벤트 시작 (UTC)", "종료", "종류", "제목", "설명"]
+    assert rows[1:] == [
+        [
+            "2025-11-01T02:00:00+00:00",
+            "2025-11-01T04:00:00+00:00",
+            "점검",
+            '\'=HYPERLINK("http://x","점검")',
+            "DB 점검",
+        ]
+    ]

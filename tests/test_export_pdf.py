@@ -20,10 +20,11 @@ from dashboard.context import AppContext
 from dashboard.reports import pdf_report
 from dashboard.reports.chart_renderer import ChartRenderer
 from dashboard.reports.export_service import create_export, render_export
+from dashboard.reports.insights import InsightOptions
 from dashboard.reports.pdf_report import summary_label, summary_value
 from dashboard.reports.types import ExportError, ExportSpec
 from db.metrics import METRIC_IDS, METRICS_BY_ID
-from tests.support import HOURS, T0, seed_hourly, stored_value
+from tests.support import GAP_HOURS, HOURS, T0, seed_daily, seed_hourly, stored_value
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 END = T0 + timedelta(hours=HOURS)  # half-open [T0, END): all HOURS slots
@@ -319,3 +320,55 @@ def test_app_start_up_warms_the_renderer_without_waiting(sqlite_url, make_settin
         assert ctx.chart_renderer.browser_open
     finally:
         assert "chart_renderer" in ctx.close()
+
+
+def test_pdf_lists_the_events_and_the_trends_of_the_period(sqlite_url, renderer) -> None:  # type: ignore[no-untyped-def]
+    """The period's events (an admin's and an automatic outage) in a table and marked on the
+    charts; the growing metrics' trend sentences, as on the page's cards."""
+    from db import events
+    from db.engine import make_engine, session_factory, session_scope
+    from db.models import MetricCollectionFailure
+
+    engine = make_engine(sqlite_url)
+    factory = session_factory(engine)
+    with session_scope(factory) as session:
+        seed_hourly(session)  # slots 5 and 6 are gaps
+        seed_daily(session, T0 - timedelta(days=20), 20)  # 20 days of growth: a trend
+        for hour in GAP_HOURS:
+            for metric in METRIC_IDS:
+                session.add(
+                    MetricCollectionFailure(
+                        metric_type=metric,
+                        granularity="hourly",
+                        attempted_at=T0 + timedelta(hours=hour),
+                        error_message="소스 데이터베이스 연결 실패",
+                    )
+                )
+        events.add_event(
+            session,
+            start=T0 + timedelta(hours=3),
+            end=None,
+            title="배포 v3 <모델 교체>",
+            kind="release",
+            created_by="admin",
+        )
+    with session_scope(factory) as session:
+        result = render_export(
+            session,
+            _spec(),
+            renderer=renderer,
+            max_bytes=MAX_BYTES,
+            now=END,  # the period reaches "now": trends are drawn ahead of it
+            insights=InsightOptions(zone="Asia/Seoul"),
+        )
+    engine.dispose()
+
+    text = _text(PdfReader(io.BytesIO(result.content)))
+    assert "이벤트" in text
+    assert "배포 v3 <모델 교체>" in text  # the admin's text as text, not markup
+    assert "2025-11-01 12:00" in text  # 03:00 UTC in Seoul
+    assert "수집 실패: 2개 슬롯" in text
+    assert "추세 예측" in text
+    for metric in ("storage_bytes", "conversation_count", "document_count", "tag_count"):
+        assert f"{METRICS_BY_ID[metric].name_ko}: 추세 예측: 30일 후 약" in text, metric
+    assert f"{METRICS_BY_ID['active_users'].name_ko}: 추세" not in text
