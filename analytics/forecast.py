@@ -8,10 +8,13 @@ How (README "Forecast and unusual values"):
    ones, ``STEP_SCALES`` robust standard deviations and at least ``STEP_MIN_FRACTION`` of the
    level) are taken out by shifting the values before the step by its excess, so the slope is
    the growth and the line starts from today's level instead of averaging two levels;
-3. the **Theil–Sen** line (``scipy.stats.theilslopes``: the median of the slopes between all
-   pairs of days, so a few odd days do not tilt it) with its 95 % slope interval;
-4. the **band** around the line ahead: the lines through the fit's centre with the interval's
-   lowest and highest slope, widened by 1.96 robust standard deviations of the residuals
+3. the **Theil–Sen** slope (``scipy.stats.theilslopes``: the median of the slopes between all
+   pairs of days, so a few odd days do not tilt it) with its 95 % slope interval; the line
+   goes through the **recent level** (the median over the last ``LEVEL_DAYS`` days of each
+   day's value less the slope's growth), so growth that sped up over the months does not
+   start the line below today's values;
+4. the **band** around the line ahead: the lines from that level with the interval's lowest
+   and highest slope, widened by 1.96 robust standard deviations of the residuals
    (1.4826 × their median absolute deviation);
 5. the **capacity**: the day the line reaches it, counted from ``now``; 0 when the latest value
    is already there, None when the line does not rise or reaches it only after
@@ -42,6 +45,8 @@ STEP_SCALES: Final = 6.0
 STEP_MIN_FRACTION: Final = 0.02
 # Beyond this the line "never" reaches the capacity (and a date that far is meaningless).
 MAX_REACH_DAYS: Final = 3650.0
+# The line's level is the median of the last week's days (robust to one odd day).
+LEVEL_DAYS: Final = 7
 
 # ``(granularity, start, end) -> frame`` of one metric: how the callers hand their store in.
 SeriesReader = Callable[[str, datetime, datetime], pd.DataFrame]
@@ -129,17 +134,18 @@ def forecast_series(
     x = ((stamps - latest_at) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
     y = _without_steps(x, values)
     fit = theilslopes(y, x, alpha=CONFIDENCE, method="joint")
-    slope, level = float(fit.slope), float(fit.intercept)
-    residual_spread = float(median_abs_deviation(y - (level + slope * x), scale="normal"))
-    # The slope interval pivots on the centre of the data, not on the last day.
-    x_centre = float(np.median(x))
-    y_centre = level + slope * x_centre
+    slope = float(fit.slope)
+    residual_spread = float(
+        median_abs_deviation(y - (float(fit.intercept) + slope * x), scale="normal")
+    )
+    # Today's level: the recent days' values less the slope's growth since (x ≤ 0 here).
+    level = float(np.median((y - slope * x)[x > -LEVEL_DAYS]))
 
     ahead = np.arange(horizon_days + 1, dtype="float64")
     timestamps = pd.DatetimeIndex(latest_at + pd.to_timedelta(ahead, unit="D"))
     expected = level + slope * ahead
-    low_line = y_centre + float(fit.low_slope) * (ahead - x_centre)
-    high_line = y_centre + float(fit.high_slope) * (ahead - x_centre)
+    low_line = level + float(fit.low_slope) * ahead
+    high_line = level + float(fit.high_slope) * ahead
     margin = RESIDUAL_Z * residual_spread
     lower = np.minimum(low_line, expected) - margin
     upper = np.maximum(high_line, expected) + margin

@@ -2,8 +2,9 @@
 
 For each slot, the values at the same hour of the same weekday (in the viewer's or the
 organisation's zone) over the ``weeks`` weeks before it give a robust band, their median ±
-``threshold`` × 1.4826 × their median absolute deviation; a slot outside it is unusual, and
-its robust z-score says how far. Comparing with the same hour of the week means the daily
+``threshold`` × 1.4826 × their median absolute deviation (never narrower than the series'
+usual distance from those medians, pooled over all its slots); a slot outside it is
+unusual, and its robust z-score says how far. Comparing with the same hour of the week means the daily
 peak and the quiet weekend are what is expected, not what is marked.
 
 Hourly series only: a daily value has no hour of the week (the page does not ask for daily).
@@ -91,12 +92,22 @@ def unusual_points(
             },
             index=both.index,
         )
-    table = table[table.index.isin(shown.index) & (table["count"] >= MIN_HISTORY_WEEKS)]
+    table = table[table["count"] >= MIN_HISTORY_WEEKS]
+    # Three or four past values give a shaky MAD (often near 0): the series' usual distance
+    # from its hour-of-week median, pooled over all its slots, is a floor to the spread.
+    residual = (table["value"] - table["expected"]).to_numpy()
+    pooled = (
+        NORMAL_MAD_SCALE * float(np.median(np.abs(residual - np.median(residual))))
+        if len(residual)
+        else 0.0
+    )
+    table = table[table.index.isin(shown.index)]
     if table.empty:
         return _empty()
     spread = np.maximum.reduce(
         [
             table["mad"].to_numpy(),
+            np.full(len(table), pooled),
             SPREAD_FLOOR_FRACTION * np.abs(table["expected"].to_numpy()),
             np.full(len(table), SPREAD_FLOOR_ABSOLUTE),
         ]
