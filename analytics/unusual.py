@@ -4,8 +4,8 @@ For each slot, the values at the same hour of the same weekday (in the viewer's 
 organisation's zone) over the ``weeks`` weeks before it give a robust band, their median ±
 ``threshold`` × 1.4826 × their median absolute deviation (never narrower than the series'
 usual distance from those medians, pooled over all its slots); a slot outside it is
-unusual, and its robust z-score says how far. Comparing with the same hour of the week means the daily
-peak and the quiet weekend are what is expected, not what is marked.
+unusual, and its robust z-score says how far. Comparing with the same hour of the week
+means the daily peak and the quiet weekend are what is expected, not what is marked.
 
 Hourly series only: a daily value has no hour of the week (the page does not ask for daily).
 """
