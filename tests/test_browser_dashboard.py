@@ -39,6 +39,9 @@ const gd = (id) => {
 // _fullData: plotly.js has decoded the typed arrays Dash sends (e.g. y as base64 float64).
 const series = (g, period) => (g && g._fullData || []).find(
     t => t.meta && t.meta.role === 'series' && t.meta.period === period);
+// An x value as the wall-clock time it is drawn at, "2026-11-02T09:00:00.000Z" (x is sent
+// in its shortest exact form, "2026-11-02T09"; the date axis keeps wall-clock as UTC ms).
+const wall = (g, v) => new Date(g._fullLayout.xaxis.d2c(v)).toISOString();
 """
 
 
@@ -66,7 +69,7 @@ def graphs_state(browser: Any) -> list[dict[str, Any]]:
                 message: g ? [...g.querySelectorAll('.annotation-text')]
                     .map(a => a.textContent).join(' ') : '',
                 n1: count(s1), n2: count(s2),
-                first: s1 ? s1.x.find(v => v !== null) : null,
+                first: s1 ? wall(g, s1.x.find(v => v !== null)) : null,
                 dash2: s2 && s2.line ? s2.line.dash : null,  // line: unset mid-redraw
             };
         });
@@ -231,6 +234,10 @@ def test_hover_shows_exact_value_in_browser_time_zone(
     value = format_exact(metric_value("conversation_count", slot), "conversation_count")
     assert value in text, (value, text)
     assert seoul.strftime("%Y-%m-%d %H:%M") in text, text
+    # Bytes: the axis' unit and the exact bytes (customdata), as the table writes them.
+    text = hover_point(browser, ids.graph("storage_bytes"), "series", target)
+    value = format_exact(metric_value("storage_bytes", slot), "storage_bytes")
+    assert value in text, (value, text)
 
     # The seeded gap (3 missing hours): its dotted bridge says the collection failed.
     text = hover_point(browser, graph, "gap-hover", "")
@@ -252,7 +259,7 @@ def hover_point(browser: Any, graph: str, role: str, x_prefix: str) -> str:
         g.scrollIntoView({block: 'center', behavior: 'instant'});
         const s = g._fullData.find(t => t.meta && t.meta.role === arguments[1]
                                        && t.meta.period === 1);
-        const at = (v) => v !== null && String(v).replace(' ', 'T').startsWith(arguments[2]);
+        const at = (v) => v !== null && wall(g, v).startsWith(arguments[2]);
         const i = s ? Array.from(s.x).findIndex(at) : -1;
         if (i < 0) return null;
         const fl = g._fullLayout;

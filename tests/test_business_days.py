@@ -72,6 +72,6 @@ def test_daily_rollup_in_seoul_gives_seven_kst_days_with_date_labels(
     # Drawn at their KST dates (even for a New York viewer) and hovered by date, no time.
     stamps = [pd.Timestamp(x) for x in _array(series["x"])]
     assert stamps and all((x.hour, x.minute) == (0, 0) for x in stamps), stamps
-    assert all(":" not in text.split("<br>")[1] for text in series["text"])
+    assert "%{x|%Y-%m-%d}<extra>" in series["hovertemplate"]
     stops = figure["layout"]["xaxis"]["tickformatstops"]
     assert all("%H" not in stop["value"] for stop in stops)

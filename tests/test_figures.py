@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pandas as pd
+import plotly.io as pio
 import pytest
 
 from dashboard.charts.figures import build_empty_store_figure, build_metric_figure
 from dashboard.charts.formatting import (
     format_bytes,
     format_delta,
+    format_exact,
     format_percent_change,
     format_value,
     is_notable_change,
@@ -41,6 +44,11 @@ def traces(fig: object, role: str, period: int = 1) -> list[object]:
     ]
 
 
+def times(values: object) -> list[pd.Timestamp]:
+    """x values of the figure (wall-clock datetime64 of some unit) as timestamps."""
+    return [pd.Timestamp(v) for v in values]  # type: ignore[attr-defined]
+
+
 def ys(trace: object) -> list[float | None]:
     """The y values with the line breaks (NaN, sent as null) as None."""
     return [None if pd.isna(v) else float(v) for v in trace.y]  # type: ignore[attr-defined]
@@ -59,7 +67,7 @@ def test_gap_is_drawn_dotted_with_korean_hover() -> None:
 
     (bridge,) = traces(fig, "gap")
     assert bridge.line.dash == "dot"
-    assert list(bridge.x[:2]) == [
+    assert times(bridge.x[:2]) == [
         pd.Timestamp("2026-11-01 02:00"),
         pd.Timestamp("2026-11-01 05:00"),
     ]
@@ -69,7 +77,7 @@ def test_gap_is_drawn_dotted_with_korean_hover() -> None:
     assert hover.text[0].startswith("이 기간 동안 데이터 수집 실패")
     # It names the missing slots (03:00 and 04:00), not the collected points around them.
     assert hover.text[0].endswith("누락 2개 슬롯: 2026-11-01 03:00 – 2026-11-01 04:00")
-    assert pd.Timestamp("2026-11-01 02:00") < hover.x[0] < pd.Timestamp("2026-11-01 05:00")
+    assert pd.Timestamp("2026-11-01 02:00") < times(hover.x)[0] < pd.Timestamp("2026-11-01 05:00")
 
 
 def test_gap_hover_in_english() -> None:
@@ -119,8 +127,12 @@ def test_compare_period_is_shifted_onto_first_axis_and_dashed() -> None:
     assert p2.line.color != p1.line.color
     assert (p1.name, p2.name) == ("11/08", "11/01")
     assert fig.layout.showlegend is True
-    # The hover still tells the real date of period 2.
-    assert "2026-11-01 00:00" in p2.text[0]
+    # The hover still tells the real date of period 2 (its x is period 1's time), and the
+    # unified hover names each period.
+    assert p2.text[0] == "2026-11-01 00:00"
+    assert p2.hovertemplate == "%{y:,}명<br>%{text}<extra>11/01</extra>"
+    assert p1.text is None
+    assert p1.hovertemplate == "%{y:,}명<br>%{x|%Y-%m-%d %H:%M}<extra>11/08</extra>"
 
 
 def test_compare_default_offset_aligns_first_points_and_labels_with_dates() -> None:
@@ -172,7 +184,7 @@ def test_lttb_caps_at_1000_and_keeps_first_and_last() -> None:
     df = frame("2026-01-01", values)
     fig = build_metric_figure(df, metric_type="active_users", granularity="hourly", tz="UTC")
     (series,) = traces(fig, "series")
-    xs = [x for x, y in zip(series.x, ys(series), strict=True) if y is not None]
+    xs = [x for x, y in zip(times(series.x), ys(series), strict=True) if y is not None]
     assert len(xs) <= 1000
     assert xs[0] == pd.Timestamp("2026-01-01 00:00")
     assert xs[-1] == df["timestamp"].iloc[-1].tz_localize(None)
@@ -207,10 +219,67 @@ def test_timezone_puts_the_same_slot_at_different_wall_clock_hours() -> None:
     df = frame("2026-11-01 15:00", [7])
     seoul = build_metric_figure(df, metric_type="tag_count", granularity="hourly", tz="Asia/Seoul")
     utc = build_metric_figure(df, metric_type="tag_count", granularity="hourly", tz="UTC")
-    assert traces(seoul, "series")[0].x[0] == pd.Timestamp("2026-11-02 00:00")
-    assert traces(utc, "series")[0].x[0] == pd.Timestamp("2026-11-01 15:00")
-    assert "2026-11-02 00:00" in traces(seoul, "series")[0].text[0]
-    assert "2026-11-01 15:00" in traces(utc, "series")[0].text[0]
+    assert times(traces(seoul, "series")[0].x) == [pd.Timestamp("2026-11-02 00:00")]
+    assert times(traces(utc, "series")[0].x) == [pd.Timestamp("2026-11-01 15:00")]
+    # The hover writes x as it is (a number on a date axis is shown as UTC wall-clock).
+    assert seoul.layout.xaxis.type == "date"
+    assert "%{x|%Y-%m-%d %H:%M}" in traces(seoul, "series")[0].hovertemplate
+
+
+def test_x_travels_as_short_wall_clock_strings() -> None:
+    # 16:00 and 17:00 UTC missing: the break row sits on a whole hour inside the gap.
+    df = frame("2026-11-01 15:00", [1, 2, 3, 4, 5], drop=(1, 2))
+    fig = build_metric_figure(df, metric_type="tag_count", granularity="hourly", tz="Asia/Seoul")
+    sent = json.loads(pio.to_json(fig))
+    series = sent["data"][0]
+    assert series["meta"]["role"] == "series" and "text" not in series
+    # Whole hours as hours (not "2026-11-02T00:00:00.000000000"), in the viewer's wall-clock.
+    assert series["x"] == ["2026-11-02T00", "2026-11-02T01", "2026-11-02T03", "2026-11-02T04"]
+    assert series["y"]["dtype"] == "f8"  # already a typed array
+    assert sent["layout"]["xaxis"]["type"] == "date"
+    daily = build_metric_figure(
+        frame("2026-11-01", [1, 2], freq="D"),
+        metric_type="tag_count",
+        granularity="daily",
+        tz="UTC",
+    )
+    assert json.loads(pio.to_json(daily))["data"][0]["x"] == ["2026-11-01", "2026-11-02"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "metric", "value_hover"),
+    [
+        ("ko", "active_users", "%{y:,}명"),
+        ("en", "active_users", "%{y:,} users"),
+        ("ko", "conversation_count", "%{y:,}개"),
+        ("en", "document_count", "%{y:,} documents"),
+    ],
+)
+def test_count_hover_is_formatted_from_y_with_the_unit_as_written_elsewhere(
+    lang: str, metric: str, value_hover: str
+) -> None:
+    fig = build_metric_figure(
+        frame("2026-11-01", [1234, 1]),
+        metric_type=metric,
+        granularity="hourly",
+        tz="UTC",
+        lang=lang,
+    )
+    (series,) = traces(fig, "series")
+    assert series.hovertemplate == value_hover + "<br>%{x|%Y-%m-%d %H:%M}<extra></extra>"
+    # What plotly writes for %{y:,} with 1234 is what the table and the cards write.
+    assert value_hover.replace("%{y:,}", "1,234") == format_exact(1234, metric, lang)
+    assert series.customdata is None and series.text is None
+
+
+def test_daily_hover_writes_the_date_only() -> None:
+    fig = build_metric_figure(
+        frame("2026-11-01", [1, 2], freq="D"),
+        metric_type="tag_count",
+        granularity="daily",
+        tz="UTC",
+    )
+    assert traces(fig, "series")[0].hovertemplate == "%{y:,}개<br>%{x|%Y-%m-%d}<extra></extra>"
 
 
 def test_empty_store_figure_names_the_next_slot_in_viewer_time() -> None:
@@ -259,7 +328,36 @@ def test_bytes_axis_is_scaled_and_hover_is_exact() -> None:
     series = traces(fig, "series")[0]
     assert series.y[0] == pytest.approx(3.0)
     assert [a.text for a in fig.layout.annotations if a.name == "unit"] == ["GiB"]
-    assert "3,221,225,473 bytes" in series.text[1]
+    # The exact bytes travel as numbers; the template writes them as format_exact does
+    # ("3.00 GiB (3,221,225,473 bytes)").
+    assert list(series.customdata) == [3 * 1024**3, 3 * 1024**3 + 1]
+    assert series.hovertemplate == (
+        "%{y:,.2f} GiB (%{customdata:,.0f} bytes)<br>%{x|%Y-%m-%d %H:%M}<extra></extra>"
+    )
+    assert format_exact(3 * 1024**3 + 1, "storage_bytes") == "3.00 GiB (3,221,225,473 bytes)"
+    sent = json.loads(pio.to_json(fig))["data"][0]
+    assert sent["customdata"]["dtype"] == "f8"
+
+
+@pytest.mark.parametrize(
+    ("peak", "number"), [(50 * 1024**3, "%{y:,.1f} GiB"), (500 * 1024**2, "%{y:,.0f} MiB")]
+)
+def test_bytes_hover_decimals_follow_the_axis_peak(peak: int, number: str) -> None:
+    df = frame("2026-11-01", [peak // 10, peak])
+    fig = build_metric_figure(df, metric_type="storage_bytes", granularity="hourly", tz="UTC")
+    assert traces(fig, "series")[0].hovertemplate.startswith(number + " (")
+
+
+def test_bytes_below_one_kib_are_whole_bytes_from_y() -> None:
+    fig = build_metric_figure(
+        frame("2026-11-01", [512, 1000]),
+        metric_type="storage_bytes",
+        granularity="hourly",
+        tz="UTC",
+    )
+    series = traces(fig, "series")[0]
+    assert series.hovertemplate.startswith("%{y:,.0f} bytes<br>")
+    assert series.customdata is None
 
 
 def test_period_text_writes_dates_or_minutes_in_the_zone() -> None:

@@ -17,7 +17,13 @@ import plotly.graph_objects as go
 
 from analytics.forecast import Forecast
 from dashboard.charts.events import ChartEvent
-from dashboard.charts.formatting import byte_scale, format_exact, period_text, slot_text
+from dashboard.charts.formatting import (
+    byte_decimals,
+    byte_scale,
+    period_text,
+    slot_text,
+    with_unit,
+)
 from dashboard.charts.overlays import (
     EVENT_AXIS,
     event_axis,
@@ -40,13 +46,32 @@ def _local(timestamps: pd.Series, tz: str) -> pd.Series:
     return timestamps.dt.tz_convert(tz).dt.tz_localize(None)
 
 
+def _compact(wall: np.ndarray) -> np.ndarray:
+    """Wall-clock datetime64 values in the coarsest unit that keeps them all exact: plotly
+    sends them as ISO strings of that precision (``"2026-11-02T09"``: 16 bytes a point in
+    the callback answer where nanoseconds took 32).
+
+    Not numbers: plotly.js reads a number on a date axis as ms since the epoch shown in the
+    *browser's* time zone, so wall-clock ms would move every point by the viewer's UTC
+    offset (and the PDF's by the server's)."""
+    for unit in ("D", "h", "m", "s"):
+        coarse = wall.astype(f"datetime64[{unit}]")
+        if (coarse == wall).all():
+            return coarse
+    return wall
+
+
 @dataclass(frozen=True, slots=True)
 class _Lines:
-    """numpy arrays (cheap for plotly to validate, copy and serialise)."""
+    """numpy arrays (cheap for plotly to validate, copy and serialise; numeric ones travel
+    as typed arrays)."""
 
-    x: np.ndarray  # wall-clock datetime64; a break row sits in the middle of each gap
-    y: np.ndarray  # float64, NaN on break rows (breaks the solid line)
-    hover: np.ndarray  # object (str)
+    x: np.ndarray  # wall-clock datetime64 (_compact); a break row in the middle of each gap
+    y: np.ndarray  # float64 in the axis' unit, NaN on break rows (breaks the solid line)
+    raw: np.ndarray  # float64 stored values, NaN on break rows (the hover's exact bytes)
+    # object (str): the period's own times, only when it is shifted onto period 1's axis
+    # (its x is then not its time); None otherwise, the hover formats x.
+    when: np.ndarray | None
     bridge_x: np.ndarray  # per gap: start, end, end (the third row has y NaN)
     bridge_y: np.ndarray
     gap_x: np.ndarray  # per gap: its middle, carrying the hover message
@@ -57,7 +82,6 @@ class _Lines:
 def _lines(
     df: pd.DataFrame,
     *,
-    metric_type: str,
     granularity: str,
     tz: str,
     lang: str,
@@ -65,36 +89,35 @@ def _lines(
     divisor: float,
     break_before: set[pd.Timestamp] | None,
 ) -> _Lines:
-    """Solid line broken at gaps, dotted bridges and hover texts for one period."""
+    """Solid line broken at gaps, dotted bridges and gap hover texts for one period."""
     stamps = df["timestamp"].reset_index(drop=True)
     values = df["value"].to_numpy(dtype=np.float64)
     local = _local(stamps + shift, tz).to_numpy(dtype="datetime64[ns]")
-    fmt = "%Y-%m-%d" if granularity == "daily" else "%Y-%m-%d %H:%M"
-    when = stamps.dt.tz_convert(tz).dt.strftime(fmt).to_numpy(dtype=object)
-    hover = np.array(
-        [
-            f"{format_exact(v, metric_type, lang)}<br>{w}"
-            for v, w in zip(values.tolist(), when, strict=True)
-        ],
-        dtype=object,
-    )
     breaks = gap_starts(stamps, granularity)
     if break_before is not None:
         # After LTTB consecutive points are further apart than a slot without a real gap:
         # only the gaps of the original series count.
         breaks = np.array([i for i in breaks if stamps.iloc[i] in break_before], dtype=np.int64)
+    when = None
+    if shift != pd.Timedelta(0):
+        fmt = "%Y-%m-%d" if granularity == "daily" else "%Y-%m-%d %H:%M"
+        texts = stamps.dt.tz_convert(tz).dt.strftime(fmt).to_numpy(dtype=object)
+        when = np.insert(texts, breaks, "")
     scaled = values / divisor
     x0, x1 = local[breaks - 1], local[breaks]
     y0, y1 = scaled[breaks - 1], scaled[breaks]
-    middle = x0 + (x1 - x0) // 2
+    # Floored to a whole hour, so that an hourly series' x stay whole hours, the shortest to
+    # send (_compact); a gap spans at least two hours, so it stays between its two points.
+    middle = (x0 + (x1 - x0) // 2).astype("datetime64[h]").astype("datetime64[ns]")
     message = t("dash.gap_hover", lang)
     return _Lines(
-        x=np.insert(local, breaks, middle),
+        x=_compact(np.insert(local, breaks, middle)),
         y=np.insert(scaled, breaks, np.nan),
-        hover=np.insert(hover, breaks, ""),
-        bridge_x=np.column_stack([x0, x1, x1]).ravel(),
+        raw=np.insert(values, breaks, np.nan),
+        when=when,
+        bridge_x=_compact(np.column_stack([x0, x1, x1]).ravel()),
         bridge_y=np.column_stack([y0, y1, np.full(len(breaks), np.nan)]).ravel(),
-        gap_x=middle,
+        gap_x=_compact(middle),
         gap_y=(y0 + y1) / 2,
         gap_hover=np.array(
             [
@@ -195,6 +218,7 @@ def build_metric_figure(
     divisor, axis_unit = byte_scale(peak) if info.is_bytes else (1.0, info.unit(lang))
     periods = _periods(df, compare_df, tz, period_labels, compare_offset, theme)
 
+    value_hover, exact_bytes = _value_hover(metric_type, lang, divisor, axis_unit, peak)
     traces: list[dict[str, object]] = []
     notes: list[str] = []
     for index, period in enumerate(periods):
@@ -208,7 +232,6 @@ def build_metric_figure(
             frame = reduce_points(frame, granularity)
         lines = _lines(
             frame,
-            metric_type=metric_type,
             granularity=granularity,
             tz=tz,
             lang=lang,
@@ -216,7 +239,18 @@ def build_metric_figure(
             divisor=divisor,
             break_before=break_before,
         )
-        traces.append(_series_trace(lines, period, index, points=len(frame), comparing=comparing))
+        traces.append(
+            _series_trace(
+                lines,
+                period,
+                index,
+                points=len(frame),
+                comparing=comparing,
+                value_hover=value_hover,
+                exact_bytes=exact_bytes,
+                granularity=granularity,
+            )
+        )
         traces.extend(_gap_traces(lines, period, index, theme))
 
     if unusual is not None:
@@ -304,11 +338,44 @@ def _periods(
     return periods
 
 
+def _value_hover(
+    metric_type: str, lang: str, divisor: float, axis_unit: str, peak: float
+) -> tuple[str, bool]:
+    """The value part of a series hover, formatted in the browser from the point's data
+    (no text per point in the answer) the way ``format_exact`` writes it: ``1,234명`` /
+    ``1,234 users``; bytes in the axis' unit and in full (``4.66 GiB (5,000,000,000 bytes)``).
+    The flag: the stored values travel as ``customdata`` (the exact bytes)."""
+    if not METRICS_BY_ID[metric_type].is_bytes:
+        return with_unit("%{y:,}", metric_type, lang), False
+    if divisor == 1.0:  # the axis is in bytes: whole bytes, y is exact
+        return "%{y:,.0f} bytes", False
+    # A template has one number format for all points, so the decimals follow
+    # format_bytes' rule for the axis' peak, once per trace, and every point is written in
+    # the axis' unit (a value far below the peak may read "0.50 KiB" where the table says
+    # "512 bytes"); the exact bytes follow in any case.
+    decimals = byte_decimals(peak / divisor)
+    return f"%{{y:,.{decimals}f}} {axis_unit} (%{{customdata:,.0f}} bytes)", True
+
+
 def _series_trace(
-    lines: _Lines, period: _Period, index: int, *, points: int, comparing: bool
+    lines: _Lines,
+    period: _Period,
+    index: int,
+    *,
+    points: int,
+    comparing: bool,
+    value_hover: str,
+    exact_bytes: bool,
+    granularity: str,
 ) -> dict[str, object]:
     """The period's solid (or dashed) line, broken at gaps, with exact-value hovers."""
-    return {
+    if lines.when is None:
+        when = "%{x|%Y-%m-%d}" if granularity == "daily" else "%{x|%Y-%m-%d %H:%M}"
+    else:
+        # A template's date format reads date strings only, not ms: a shifted period's own
+        # times (compare mode) travel as text.
+        when = "%{text}"
+    trace: dict[str, object] = {
         "type": "scatter",
         "x": lines.x,
         "y": lines.y,
@@ -318,12 +385,18 @@ def _series_trace(
         "line": {"color": period.colour, "width": 2, "dash": period.dash},
         "marker": {"size": 5},
         "connectgaps": False,
-        "text": lines.hover,
         # The period's name only matters when two periods are on the graph.
-        "hovertemplate": "%{text}<extra>" + (period.label if comparing else "") + "</extra>",
+        "hovertemplate": f"{value_hover}<br>{when}<extra>"
+        + (period.label if comparing else "")
+        + "</extra>",
         "meta": {"role": "series", "period": index + 1},
         "showlegend": comparing,
     }
+    if exact_bytes:
+        trace["customdata"] = lines.raw
+    if lines.when is not None:
+        trace["text"] = lines.when
+    return trace
 
 
 def _gap_traces(
@@ -381,6 +454,8 @@ def _metric_layout(
     """
     xaxis: dict[str, object] = {
         **_axis_style(theme),
+        # Set, not guessed from the first trace's values.
+        "type": "date",
         "tickformatstops": _tickformats(lang, granularity),
         "showspikes": not for_print,
         "spikemode": "across",

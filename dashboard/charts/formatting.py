@@ -36,8 +36,13 @@ def format_bytes(value: float) -> str:
     if divisor == 1.0:
         return f"{value:,.0f} bytes"
     scaled = value / divisor
-    decimals = 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0
-    return f"{scaled:,.{decimals}f} {unit}"
+    return f"{scaled:,.{byte_decimals(scaled)}f} {unit}"
+
+
+def byte_decimals(scaled: float) -> int:
+    """Decimals of a value in its byte unit: three significant digits up to 999
+    (``4.66``, ``46.6``, ``466``), none above."""
+    return 2 if abs(scaled) < 10 else 1 if abs(scaled) < 100 else 0
 
 
 def format_number(value: float) -> str:
@@ -51,15 +56,18 @@ def format_value(value: float | int | None, metric_type: str, lang: str = "ko") 
     """A value with its unit: bytes as KiB/MiB/GiB/TiB, counts with separators (``1,234명``)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
-    info = METRICS_BY_ID[metric_type]
-    if info.is_bytes:
+    if METRICS_BY_ID[metric_type].is_bytes:
         return format_bytes(float(value))
-    unit = info.unit(lang)
-    return (
-        f"{format_number(float(value))}{unit}"
-        if lang == "ko"
-        else f"{format_number(float(value))} {unit}"
-    )
+    return with_unit(format_number(float(value)), metric_type, lang)
+
+
+def with_unit(number: str, metric_type: str, lang: str = "ko") -> str:
+    """A written count and its unit: ``1,234명`` in Korean (no space), ``1,234 users``.
+
+    ``number`` may be a plotly hover template field (``%{y:,}``): the graphs' hovers and
+    :func:`format_value` put the unit the same way."""
+    unit = METRICS_BY_ID[metric_type].unit(lang)
+    return f"{number}{unit}" if lang == "ko" else f"{number} {unit}"
 
 
 def format_exact(value: float | int, metric_type: str, lang: str = "ko") -> str:
