@@ -32,6 +32,7 @@ from dashboard.charts.overlays import (
     forecast_until,
     unusual_trace,
     utc_bound,
+    wall_clock,
 )
 from dashboard.charts.series import GRANULARITY_STEP, MAX_POINTS, gap_starts, reduce_points
 from dashboard.charts.theme import LIGHT, Theme
@@ -468,9 +469,9 @@ def _metric_layout(
         # Ticks on whole days (at most ~10 of them): a tick never falls between two days.
         days = max(1, round((x_range[1] - x_range[0]).total_seconds() / 86_400))
         xaxis["dtick"] = 86_400_000 * max(1, -(-days // 10))
-        xaxis["tick0"] = _wall_clock(x_range[0], tz)
+        xaxis["tick0"] = wall_clock(x_range[0], tz)
     if x_range is not None:
-        xaxis["range"] = [_wall_clock(v, tz) for v in x_range]
+        xaxis["range"] = [wall_clock(v, tz) for v in x_range]
     return {
         **_base_layout(for_print, theme),
         "margin": {"l": 56, "r": 16, "t": 48 if for_print else 16, "b": 66 if comparing else 36},
@@ -541,11 +542,6 @@ def _annotations(
             }
         )
     return annotations
-
-
-def _wall_clock(value: datetime, tz: str) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    return stamp.tz_convert(tz).tz_localize(None) if stamp.tzinfo else stamp
 
 
 def _axis_style(theme: Theme) -> dict[str, object]:

@@ -55,7 +55,8 @@ class Insights:
 NO_INSIGHTS: Final = Insights()
 
 
-def _wall(stamp: datetime | pd.Timestamp, tz: str) -> pd.Timestamp:
+def wall_clock(stamp: datetime | pd.Timestamp, tz: str) -> pd.Timestamp:
+    """An aware time as the naive wall-clock time of ``tz`` the axis shows (naive: as is)."""
     value = pd.Timestamp(stamp)
     return value.tz_convert(tz).tz_localize(None) if value.tzinfo else value
 
@@ -104,7 +105,7 @@ def event_marks(
     shapes: list[dict[str, object]] = []
     for event in shown:
         colour = EVENT_COLOURS.get(event.kind, EVENT_COLOURS["other"])
-        start = _wall(event.start, tz)
+        start = wall_clock(event.start, tz)
         if event.end is not None and event.end > event.start:
             shapes.append(
                 {
@@ -112,7 +113,7 @@ def event_marks(
                     "xref": "x",
                     "yref": "paper",
                     "x0": start,
-                    "x1": _wall(event.end, tz),
+                    "x1": wall_clock(event.end, tz),
                     "y0": 0,
                     "y1": 1,
                     "fillcolor": colour,
@@ -138,7 +139,7 @@ def event_marks(
         )
     trace: dict[str, object] = {
         "type": "scatter",
-        "x": np.array([_wall(e.start, tz) for e in shown], dtype="datetime64[ns]"),
+        "x": np.array([wall_clock(e.start, tz) for e in shown], dtype="datetime64[ns]"),
         "y": np.ones(len(shown)),
         "yaxis": EVENT_AXIS,
         "mode": "markers",
