@@ -9,8 +9,6 @@ from typing import Any
 from dash.exceptions import DependencyException
 from flask import Flask, Response, jsonify, redirect, request
 from sqlalchemy import text
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from admin_metrics.settings import Settings, SettingsError
 from alerts.config import alert_config
@@ -23,7 +21,7 @@ from dashboard.i18n import t
 from dashboard.page.layout import build_dash
 from dashboard.paths import ASSETS_DIR
 from dashboard.wire import init_wire
-from db.engine import make_engine, session_factory
+from db.engine import STORE_ERRORS, make_engine, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -103,15 +101,6 @@ def _register_health(server: Flask, ctx: AppContext) -> None:
         return jsonify({"status": "ok"})
 
     server.add_url_rule(ctx.url("healthz"), "healthz", healthz)
-
-
-# A store that cannot be reached (down, restarting, pool exhausted): a 503, not a bug.
-STORE_ERRORS: tuple[type[Exception], ...] = (
-    OperationalError,
-    InterfaceError,
-    DisconnectionError,
-    PoolTimeout,
-)
 
 
 def _register_error_handlers(server: Flask) -> None:

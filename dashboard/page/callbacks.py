@@ -53,6 +53,7 @@ from dashboard.page.view_state import (
 )
 from dashboard.reports.event_marks import load_chart_events
 from dashboard.reports.insights import load_insights
+from db.engine import STORE_ERRORS
 from db.metrics import METRIC_IDS, METRICS_BY_ID
 from db.queries import latest_slot, timeseries_many
 from db.status import collection_status, next_hourly_slot
@@ -191,6 +192,9 @@ def slot_marker(ctx: AppContext) -> str:
     try:
         with ctx.session() as session:
             return f"{latest_slot(session, 'hourly')}|{latest_slot(session, 'daily')}"
+    except STORE_ERRORS as exc:
+        log.error("Dashboard: latest slot: store unavailable: %s", exc.__class__.__name__)
+        return "error"
     except Exception:
         log.exception("Dashboard: checking the latest slot failed")
         return "error"
@@ -343,6 +347,8 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
                     collection_enabled=settings.metrics_collection_enabled,
                     recent_limit=STATUS_FAILURE_ROWS,
                 )
+        except STORE_ERRORS:
+            raise  # the app's answer: 503 and one log line; the page shows its message
         except Exception:
             log.exception("Dashboard: reading the collection status failed")
             return [], []
@@ -400,6 +406,8 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
                 figures, cards = ctx.figure_cache.get_or_load(
                     key, lambda: _build(data, state, periods, tz, lang, now, zoom, theme)
                 )
+        except STORE_ERRORS:
+            raise  # the app's answer: 503 and one log line; the page shows its message
         except Exception:
             # The admin sees a message and a retry button, never a traceback.
             log.exception("Dashboard: loading metric data failed for %s", state.to_query())

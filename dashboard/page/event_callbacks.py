@@ -21,6 +21,7 @@ from dashboard.page.view_state import page_language, resolve_timezone, resolve_v
 from dashboard.reports.event_marks import load_chart_events
 from db import audit
 from db import events as store
+from db.engine import STORE_ERRORS
 from db.events import EventError, EventNotFound, EventRecord
 from db.metrics import METRIC_IDS
 
@@ -96,6 +97,8 @@ def register_event_callbacks(app: dash.Dash, ctx: AppContext) -> None:
                 events = load_chart_events(
                     session, periods.requested.start, periods.requested.end, lang
                 )
+        except STORE_ERRORS:
+            raise  # the app's answer: 503 and one log line; the page shows its message
         except Exception:
             log.exception("Dashboard: loading events failed")
             return html.P(t("dash.load_failed", lang), className="small text-danger mb-0")
