@@ -17,18 +17,13 @@ from dash import dcc, html
 from alerts.manage import FiringRecord
 from dashboard.i18n import t
 from dashboard.page import ids
+from dashboard.page.widgets import labelled_col
 from db.metrics import METRICS
 from db.models import AlertChannel
 
 CONDITIONS = ("threshold", "change", "collection_failing", "storage_forecast")
 LEVELS = ("info", "warning", "critical")
 STATE_COLOURS = {"ok": "success", "firing": "danger", "off": "secondary"}
-
-
-def _field(label: str, control: Any, width: int = 3) -> dbc.Col:
-    return dbc.Col(
-        [dbc.Label(label, html_for=control.id, className="small mb-1"), control], md=width
-    )
 
 
 def _options(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -40,7 +35,7 @@ def _condition_fields(lang: str) -> list[Any]:
     return [
         dbc.Row(
             [
-                _field(
+                labelled_col(
                     t("alerts.field.op", lang),
                     dbc.Select(
                         id=ids.ALERT_OP,
@@ -52,10 +47,10 @@ def _condition_fields(lang: str) -> list[Any]:
                     ),
                     2,
                 ),
-                _field(
+                labelled_col(
                     t("alerts.field.value", lang), dbc.Input(id=ids.ALERT_VALUE, min=0, **number), 4
                 ),
-                _field(
+                labelled_col(
                     t("alerts.field.slots", lang),
                     dbc.Input(id=ids.ALERT_SLOTS, value=1, min=1, **number),
                     2,
@@ -66,17 +61,17 @@ def _condition_fields(lang: str) -> list[Any]:
         ),
         dbc.Row(
             [
-                _field(
+                labelled_col(
                     t("alerts.field.percent", lang),
                     dbc.Input(id=ids.ALERT_PERCENT, min=0, **number),
                     2,
                 ),
-                _field(
+                labelled_col(
                     t("alerts.field.days", lang),
                     dbc.Input(id=ids.ALERT_DAYS, value=7, min=1, **number),
                     2,
                 ),
-                _field(
+                labelled_col(
                     t("alerts.field.direction", lang),
                     dbc.Select(
                         id=ids.ALERT_DIRECTION,
@@ -95,7 +90,7 @@ def _condition_fields(lang: str) -> list[Any]:
         ),
         dbc.Row(
             [
-                _field(
+                labelled_col(
                     t("alerts.field.mode", lang),
                     dbc.Select(
                         id=ids.ALERT_MODE,
@@ -110,7 +105,7 @@ def _condition_fields(lang: str) -> list[Any]:
                     ),
                     3,
                 ),
-                _field(
+                labelled_col(
                     t("alerts.field.count", lang),
                     dbc.Input(id=ids.ALERT_COUNT, value=3, min=1, **number),
                     2,
@@ -122,7 +117,7 @@ def _condition_fields(lang: str) -> list[Any]:
         ),
         dbc.Row(
             [
-                _field(
+                labelled_col(
                     t("alerts.field.forecast_days", lang),
                     dbc.Input(id=ids.ALERT_FORECAST_DAYS, value=30, min=1, **number),
                     2,
@@ -142,12 +137,12 @@ def _rule_form(lang: str) -> dbc.Card:
                 html.H3(t("alerts.form.new", lang), id=ids.ALERT_FORM_TITLE, className="h6"),
                 dbc.Row(
                     [
-                        _field(
+                        labelled_col(
                             t("alerts.field.name", lang),
                             dbc.Input(id=ids.ALERT_NAME, size="sm", maxLength=100),
                             3,
                         ),
-                        _field(
+                        labelled_col(
                             t("alerts.field.condition", lang),
                             dbc.Select(
                                 id=ids.ALERT_CONDITION,
@@ -158,7 +153,7 @@ def _rule_form(lang: str) -> dbc.Card:
                                 size="sm",
                             ),
                         ),
-                        _field(
+                        labelled_col(
                             t("alerts.field.metric", lang),
                             dbc.Select(
                                 id=ids.ALERT_METRIC,
@@ -167,7 +162,7 @@ def _rule_form(lang: str) -> dbc.Card:
                                 size="sm",
                             ),
                         ),
-                        _field(
+                        labelled_col(
                             t("alerts.field.level", lang),
                             dbc.Select(
                                 id=ids.ALERT_LEVEL,
@@ -184,12 +179,12 @@ def _rule_form(lang: str) -> dbc.Card:
                 *_condition_fields(lang),
                 dbc.Row(
                     [
-                        _field(
+                        labelled_col(
                             t("alerts.field.reminder", lang),
                             dbc.Input(id=ids.ALERT_REMINDER, type="number", min=5, size="sm"),
                             3,
                         ),
-                        _field(
+                        labelled_col(
                             t("alerts.field.language", lang),
                             dbc.Select(
                                 id=ids.ALERT_LANGUAGE,
@@ -240,12 +235,12 @@ def _channel_form(lang: str) -> dbc.Card:
                 html.H3(t("alerts.channels", lang), className="h6"),
                 dbc.Row(
                     [
-                        _field(
+                        labelled_col(
                             t("alerts.field.name", lang),
                             dbc.Input(id=ids.ALERT_CHANNEL_NAME, size="sm", maxLength=100),
                             2,
                         ),
-                        _field(
+                        labelled_col(
                             t("alerts.channel.kind", lang),
                             dbc.Select(
                                 id=ids.ALERT_CHANNEL_KIND,
@@ -260,12 +255,12 @@ def _channel_form(lang: str) -> dbc.Card:
                             ),
                             2,
                         ),
-                        _field(
+                        labelled_col(
                             t("alerts.channel.target", lang),
                             dbc.Input(id=ids.ALERT_CHANNEL_TARGET, size="sm"),
                             4,
                         ),
-                        _field(
+                        labelled_col(
                             t("alerts.channel.secret", lang),
                             dbc.Input(id=ids.ALERT_CHANNEL_SECRET, type="password", size="sm"),
                             2,

@@ -21,6 +21,7 @@ from dashboard.charts.overlays import EVENT_COLOURS
 from dashboard.i18n import t
 from dashboard.page import ids
 from dashboard.page.ids import aria
+from dashboard.page.widgets import labelled_col
 from db.events import EVENT_KINDS
 
 LOCAL_INPUT_FORMAT: Final = "%Y-%m-%dT%H:%M"  # the value of a datetime-local input
@@ -35,12 +36,6 @@ def local_input_value(moment: datetime | None, tz: str) -> str:
     return pd.Timestamp(moment).tz_convert(tz).strftime(LOCAL_INPUT_FORMAT)
 
 
-def _field(label: str, control: Any, width: int) -> dbc.Col:
-    return dbc.Col(
-        [dbc.Label(label, html_for=control.id, className="small mb-1"), control], md=width
-    )
-
-
 def _form(lang: str) -> dbc.Modal:
     """The add/edit dialog: opened by the card's button or a click on a graph's time."""
     kinds = [{"label": kind_label(k, lang), "value": k} for k in EVENT_KINDS]
@@ -51,14 +46,14 @@ def _form(lang: str) -> dbc.Modal:
                 [
                     dbc.Row(
                         [
-                            _field(
+                            labelled_col(
                                 t("events.field.title", lang),
                                 dbc.Input(
                                     id=ids.EVENT_TITLE, maxLength=TITLE_MAX, size="sm", type="text"
                                 ),
                                 8,
                             ),
-                            _field(
+                            labelled_col(
                                 t("events.field.kind", lang),
                                 dbc.Select(
                                     id=ids.EVENT_KIND, options=kinds, value="other", size="sm"
@@ -70,12 +65,12 @@ def _form(lang: str) -> dbc.Modal:
                     ),
                     dbc.Row(
                         [
-                            _field(
+                            labelled_col(
                                 t("events.field.start", lang),
                                 dbc.Input(id=ids.EVENT_START, type="datetime-local", size="sm"),
                                 6,
                             ),
-                            _field(
+                            labelled_col(
                                 t("events.field.end", lang),
                                 dbc.Input(id=ids.EVENT_END, type="datetime-local", size="sm"),
                                 6,
