@@ -32,10 +32,10 @@ from sqlalchemy import insert
 from collectors.source import SQLITE_TIMESTAMP_FORMAT
 from dashboard.context import get_context
 from dashboard.page import ids
-from db.accounts import set_admin_password
+from db.accounts import hash_token, new_token, set_admin_password
 from db.engine import make_engine, store_session
 from db.metrics import METRIC_IDS
-from db.models import MetricSnapshot
+from db.models import AdminUser, ApiToken, MetricSnapshot
 from db.periods import day_window, local_date
 from tests.pgserver import free_port
 
@@ -67,6 +67,17 @@ def create_user(
     with store_session(url) as session:
         user, _ = set_admin_password(session, username, password)
         user.is_admin = admin
+
+
+def stored_token(app: Flask, username: str) -> str:
+    """A new API token of ``username`` stored directly — also for a non-admin, whom the CLI
+    refuses: a token is how such a caller shows up (a non-admin cannot sign in)."""
+    token = new_token()
+    with get_context(app).session() as session:
+        user = session.query(AdminUser).filter_by(username=username).one()
+        name = f"test-{username}-{token[-8:]}"
+        session.add(ApiToken(name=name, token_hash=hash_token(token), user_id=user.id))
+    return token
 
 
 def login(client: FlaskClient, username: str, password: str = ADMIN_PASSWORD) -> Any:

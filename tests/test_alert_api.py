@@ -12,8 +12,7 @@ from flask.testing import FlaskClient
 
 from dashboard.context import get_context
 from db import alerts as store
-from db.accounts import hash_token, new_token
-from db.models import AdminUser, ApiToken
+from tests.support import stored_token
 
 RULE = {
     "name": "사용자 급증",
@@ -204,10 +203,7 @@ def test_report_schedules_and_send_without_a_relay(admin_client: FlaskClient) ->
 
 
 def test_only_admins(app: Flask, anon_client: FlaskClient) -> None:
-    token = new_token()  # a non-admin cannot sign in: a token is how one shows up
-    with get_context(app).session() as session:
-        viewer = session.query(AdminUser).filter_by(username="viewer").one()
-        session.add(ApiToken(name="viewer", token_hash=hash_token(token), user_id=viewer.id))
+    token = stored_token(app, "viewer")
     as_viewer = {"Authorization": f"Bearer {token}"}
     for method, path in (
         ("get", "/api/v1/alerts/rules"),

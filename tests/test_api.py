@@ -29,12 +29,13 @@ from dashboard.api.schemas import (
 )
 from dashboard.context import get_context
 from dashboard.reports.types import ExportError, ExportTooLarge
-from db.accounts import create_api_token, hash_token, new_token
+from db.accounts import create_api_token
 from db.engine import session_scope
 from db.exports import save_export
 from db.metrics import METRIC_IDS
-from db.models import AdminUser, ApiToken, MetricCollectionFailure, MetricSnapshot
+from db.models import AdminUser, MetricCollectionFailure, MetricSnapshot
 from db.periods import preset_window
+from tests.support import stored_token
 
 
 @pytest.fixture
@@ -418,10 +419,7 @@ def test_token_of_a_non_admin_gets_403(
     app: Flask, anon_client: FlaskClient, method: str, path: str
 ) -> None:
     # (A non-admin cannot sign in at all, so a token is the only way to present one.)
-    token = new_token()  # the CLI refuses non-admins, so store one directly
-    with get_context(app).session() as session:
-        viewer = session.query(AdminUser).filter_by(username="viewer").one()
-        session.add(ApiToken(name="viewer", token_hash=hash_token(token), user_id=viewer.id))
+    token = stored_token(app, "viewer")
     by_token = anon_client.open(
         "/api/v1" + path, method=method, headers={"Authorization": f"Bearer {token}"}
     )

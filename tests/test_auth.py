@@ -9,9 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dashboard.context import get_context
-from db.accounts import hash_token, new_token
-from db.models import AdminUser, ApiToken
-from tests.support import ADMIN_PASSWORD, login, sign_out
+from db.accounts import hash_token
+from db.models import ApiToken
+from tests.support import ADMIN_PASSWORD, login, sign_out, stored_token
 
 
 def _concrete(rule: str) -> str:
@@ -122,16 +122,8 @@ def test_open_redirect_is_refused(anon_client: FlaskClient) -> None:
     assert response.headers["Location"] == "/admin/metrics/"
 
 
-def _add_token(app: Flask, username: str) -> str:
-    token = new_token()
-    with get_context(app).session() as session:
-        user = session.query(AdminUser).filter_by(username=username).one()
-        session.add(ApiToken(name=f"t-{username}", token_hash=hash_token(token), user_id=user.id))
-    return token
-
-
 def test_bearer_token_of_admin_opens_data_routes(app: Flask, anon_client: FlaskClient) -> None:
-    token = _add_token(app, "admin")
+    token = stored_token(app, "admin")
     response = anon_client.get(
         "/admin/metrics/_dash-layout", headers={"Authorization": f"Bearer {token}"}
     )
@@ -141,7 +133,7 @@ def test_bearer_token_of_admin_opens_data_routes(app: Flask, anon_client: FlaskC
 
 
 def test_bearer_token_of_non_admin_is_403(app: Flask, anon_client: FlaskClient) -> None:
-    token = _add_token(app, "viewer")
+    token = stored_token(app, "viewer")
     response = anon_client.get(
         "/admin/metrics/_dash-layout", headers={"Authorization": f"Bearer {token}"}
     )
@@ -168,12 +160,13 @@ def test_login_page_in_english(anon_client: FlaskClient, lang: str) -> None:
 
 
 def test_token_use_is_recorded_once_a_minute(app: Flask, anon_client: FlaskClient) -> None:
-    token = _add_token(app, "admin")
+    token = stored_token(app, "admin")
     headers = {"Authorization": f"Bearer {token}"}
 
     def last_used() -> object:
         with get_context(app).session() as session:
-            return session.query(ApiToken).filter_by(name="t-admin").one().last_used_at
+            row = session.query(ApiToken).filter_by(token_hash=hash_token(token)).one()
+            return row.last_used_at
 
     assert last_used() is None
     assert anon_client.get("/admin/metrics/_dash-layout", headers=headers).status_code == 200

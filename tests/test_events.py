@@ -22,7 +22,6 @@ from admin_metrics.cli import cli
 from dashboard.context import get_context
 from dashboard.reports.event_marks import load_chart_events
 from db import alerts, audit
-from db.accounts import hash_token, new_token
 from db.engine import make_engine, store_session
 from db.events import (
     EventError,
@@ -35,7 +34,8 @@ from db.events import (
 )
 from db.metrics import METRIC_IDS
 from db.migrate import current_revision, head_revision
-from db.models import AdminUser, ApiToken, Base, MetricCollectionFailure, MetricSnapshot
+from db.models import Base, MetricCollectionFailure, MetricSnapshot
+from tests.support import stored_token
 
 T0 = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -358,10 +358,7 @@ def test_bad_event_input_is_a_4xx_with_a_message(admin_client: FlaskClient) -> N
 
 
 def test_only_admins_see_or_change_events(app: Flask, anon_client: FlaskClient) -> None:
-    token = new_token()  # a non-admin cannot sign in: a token is how one shows up
-    with get_context(app).session() as session:
-        viewer = session.query(AdminUser).filter_by(username="viewer").one()
-        session.add(ApiToken(name="viewer", token_hash=hash_token(token), user_id=viewer.id))
+    token = stored_token(app, "viewer")
     as_viewer = {"Authorization": f"Bearer {token}"}
     for method, path in (
         ("get", "/api/v1/events"),

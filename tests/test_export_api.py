@@ -16,10 +16,9 @@ from pypdf import PdfReader
 
 from dashboard.context import get_context
 from dashboard.reports.chart_renderer import ChartRenderer
-from db.accounts import hash_token, new_token
 from db.metrics import METRIC_IDS
-from db.models import AdminUser, ApiToken, ExportFile
-from tests.support import seed_daily, seed_recent_hourly
+from db.models import ExportFile
+from tests.support import seed_daily, seed_recent_hourly, stored_token
 
 EXPORT = "/api/v1/metrics/export"
 
@@ -32,13 +31,7 @@ def renderer() -> Iterator[ChartRenderer]:
 
 
 def _token(app: Flask, username: str = "admin") -> dict[str, str]:
-    token = new_token()
-    with get_context(app).session() as session:
-        user = session.query(AdminUser).filter_by(username=username).one()
-        session.add(
-            ApiToken(name=f"export-{username}", token_hash=hash_token(token), user_id=user.id)
-        )
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {stored_token(app, username)}"}
 
 
 def _seed(app: Flask, hours: int = 24) -> datetime:
