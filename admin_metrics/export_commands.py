@@ -13,7 +13,8 @@ from admin_metrics.cli_obj import Obj, pass_obj
 from db.metrics import GRANULARITIES, METRIC_IDS
 
 if TYPE_CHECKING:
-    from dashboard.reports.types import ExportSpec
+    from dashboard.reports.chart_renderer import ChartRenderer
+    from dashboard.reports.types import ExportResult, ExportSpec
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,39 @@ def export(
     output: Path,
 ) -> None:
     """Write a CSV or PDF report of stored metrics to OUTPUT (same service as the page/API)."""
-    # Imported here, so the other verbs start without pandas, plotly and ReportLab.
-    from dashboard.i18n import t
     from dashboard.reports.chart_renderer import ChartRenderer
+
+    renderer = None
+    if fmt == "pdf":
+        # One batch of charts: the browser closes as soon as they are drawn, while the PDF
+        # is laid out.
+        renderer = ChartRenderer(obj.settings.chromium_path, idle_close_s=0)
+        # Chromium (≈ 1 s) is the longest step: it starts while the report's modules load
+        # (pandas, plotly, ReportLab: imported only here) and the store is read.
+        renderer.warm_up()
+    try:
+        result, spec = _render(obj, renderer, fmt, metrics, start, end, granularity, tz, lang)
+    finally:
+        if renderer is not None:
+            renderer.close()
+    output.write_bytes(result.content)
+    _audit_export(obj.settings.store_url, spec, output)
+    note = ", downsampled" if result.downsampled else ""
+    click.echo(f"Wrote {output} ({len(result.content):,} bytes{note})")
+
+
+def _render(
+    obj: Obj,
+    renderer: ChartRenderer | None,
+    fmt: str,
+    metrics: str,
+    start: str,
+    end: str,
+    granularity: str,
+    tz: str | None,
+    lang: str | None,
+) -> tuple[ExportResult, ExportSpec]:
+    from dashboard.i18n import t
     from dashboard.reports.export_service import render_export
     from dashboard.reports.insights import InsightOptions
     from dashboard.reports.types import ExportError, ExportSpec, InvalidExportSpec, export_zone
@@ -91,8 +122,6 @@ def export(
         )
     except InvalidExportSpec as exc:
         raise click.UsageError(str(exc)) from None
-
-    renderer = ChartRenderer(settings.chromium_path) if fmt == "pdf" else None
     try:
         with store_session(obj.store_url) as session:
             result = render_export(
@@ -105,13 +134,7 @@ def export(
     except ExportError as exc:
         log.error("Export failed: %s", exc)
         raise click.ClickException(f"{t('export.failed', spec.lang)}: {exc}") from None
-    finally:
-        if renderer is not None:
-            renderer.close()
-    output.write_bytes(result.content)
-    _audit_export(settings.store_url, spec, output)
-    note = ", downsampled" if result.downsampled else ""
-    click.echo(f"Wrote {output} ({len(result.content):,} bytes{note})")
+    return result, spec
 
 
 def _audit_export(store_url: str, spec: ExportSpec, output: Path) -> None:

@@ -30,7 +30,6 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
-from scipy.stats import median_abs_deviation, theilslopes
 
 from analytics.daily import daily_means
 
@@ -85,6 +84,8 @@ def _without_steps(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     rates = np.diff(y) / dx
     usual_rate = float(np.median(rates))
     excess = np.diff(y) - usual_rate * dx  # each change beyond the usual growth over its days
+    from scipy.stats import median_abs_deviation  # lazy: see forecast_series
+
     spread = float(median_abs_deviation(excess, scale="normal"))
     level = float(np.median(np.abs(y)))
     limit = max(STEP_SCALES * spread, STEP_MIN_FRACTION * level, 1.0)
@@ -133,6 +134,11 @@ def forecast_series(
     # Days relative to the last observation: the line's value at 0 is "today's" trend level.
     x = ((stamps - latest_at) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
     y = _without_steps(x, values)
+    # Imported on the first forecast: scipy.stats costs ≈ 1 s to import, which every web
+    # worker and CLI command would otherwise pay at start (the CLI's PDF starts Chromium
+    # first and imports this meanwhile).
+    from scipy.stats import median_abs_deviation, theilslopes
+
     fit = theilslopes(y, x, alpha=CONFIDENCE, method="joint")
     slope = float(fit.slope)
     residual_spread = float(

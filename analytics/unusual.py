@@ -13,11 +13,11 @@ Hourly series only: a daily value has no hour of the week (the page does not ask
 from __future__ import annotations
 
 import warnings
+from statistics import NormalDist
 from typing import Final
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 MIN_HISTORY_WEEKS: Final = 3
 DEFAULT_WEEKS: Final = 4
@@ -28,7 +28,7 @@ SPREAD_FLOOR_ABSOLUTE: Final = 1.0
 # The MAD of normal data times this is its standard deviation (``scale="normal"`` in SciPy's
 # ``median_abs_deviation``, which is computed here on the whole table at once: per row it
 # cost ~40 ms a metric).
-NORMAL_MAD_SCALE: Final = float(1 / norm.ppf(0.75))
+NORMAL_MAD_SCALE: Final = 1 / NormalDist().inv_cdf(0.75)
 # Across a daylight-saving change the same local hour a week earlier is 167 or 169 hours back.
 _DST_SLACK: Final = pd.Timedelta(hours=2)
 

@@ -175,4 +175,8 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     ctx.scheduler = start_metrics_service(settings, extensions=_scheduler_extensions(settings, ctx))
     # After fork too: each worker warms its own renderer, in the background.
     ctx.warm_chart_renderer()
+    # The forecast's statistics (≈ 0.5 s to import, left lazy for the CLI) load now, not in
+    # the first visitor's request.
+    import scipy.stats  # noqa: F401
+
     return server

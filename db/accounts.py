@@ -10,6 +10,7 @@ belongs to an admin account and is deleted with it (``ON DELETE CASCADE``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -25,8 +26,14 @@ from db import audit
 from db.models import AdminSession, AdminUser, ApiToken
 
 _hasher = PasswordHasher()
-# Verifying against this keeps the timing of "unknown user" equal to "wrong password".
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps the timing of "unknown user" equal to "wrong password".
+    Made on first use: an argon2 hash costs ≈ 0.1 s, which every CLI command paid at import."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -136,7 +143,7 @@ def check_credentials(
     "wrong user name or password", and an unknown name costs the same argon2 time.
     """
     user = session.scalars(select(AdminUser).where(AdminUser.username == username)).first()
-    if not _verifies(user.password_hash if user else _DUMMY_HASH, password):
+    if not _verifies(user.password_hash if user else _dummy_hash(), password):
         return None, "unknown_user" if user is None else "wrong_password"
     if user is None:
         return None, "unknown_user"

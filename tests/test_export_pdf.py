@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +27,15 @@ from dashboard.reports.insights import InsightOptions
 from dashboard.reports.pdf_report import summary_label, summary_value
 from dashboard.reports.types import ExportError, ExportSpec
 from db.metrics import METRIC_IDS, METRICS_BY_ID
-from tests.support import GAP_HOURS, HOURS, T0, seed_daily, seed_hourly, stored_value
+from tests.support import (
+    GAP_HOURS,
+    HOURS,
+    T0,
+    seed_daily,
+    seed_hourly,
+    stored_value,
+    wait_for,
+)
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 END = T0 + timedelta(hours=HOURS)  # half-open [T0, END): all HOURS slots
@@ -372,3 +383,80 @@ def test_pdf_lists_the_events_and_the_trends_of_the_period(sqlite_url, renderer)
     for metric in ("storage_bytes", "conversation_count", "document_count", "tag_count"):
         assert f"{METRICS_BY_ID[metric].name_ko}: 추세 예측: 30일 후 약" in text, metric
     assert f"{METRICS_BY_ID['active_users'].name_ko}: 추세" not in text
+
+
+def _session_processes(sid: int) -> list[str]:
+    """The processes still in session ``sid`` (a Chromium left behind stays in it)."""
+    ps = subprocess.run(["ps", "-e", "-o", "sid=,pid=,comm="], capture_output=True, text=True)
+    return [line for line in ps.stdout.splitlines() if line.split()[0] == str(sid)]
+
+
+def _cli_pdf(tmp_path: Path, url: str, *extra: str) -> tuple[subprocess.CompletedProcess, int]:
+    """``admin-metrics export --format pdf`` in a session of its own; (result, session id)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "EXPORT_"))}
+    env["DATABASE_URL"] = url
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "admin-metrics"), "export", "--format", "pdf"]
+        + ["--from", T0.isoformat(), "--to", END.isoformat(), "--granularity", "hourly"]
+        + [*extra, "-o", str(tmp_path / "report.pdf")],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    stdout, stderr = proc.communicate(timeout=180)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr), proc.pid
+
+
+def test_cli_pdf_has_the_charts_and_leaves_no_browser_behind(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """The CLI starts Chromium at once (it closes as soon as the charts are drawn) and
+    loads the page's plotly.js bundle into it; at exit no Chromium process is left."""
+    from db.engine import make_engine, session_factory, session_scope
+
+    engine = make_engine(sqlite_url)
+    with session_scope(session_factory(engine)) as session:
+        seed_hourly(session)
+    engine.dispose()
+    result, sid = _cli_pdf(tmp_path, sqlite_url, "--lang", "en")
+    assert result.returncode == 0, result.stderr
+    reader = PdfReader(tmp_path / "report.pdf")
+    assert "Admin Metrics Report" in _text(reader)
+    images = [image for page in reader.pages for image in page.images]
+    assert len(images) == len(METRIC_IDS)  # one chart a metric, drawn by Chromium
+    assert all(image.image.width >= pdf_report.CHART_WIDTH_PX for image in images)
+    wait_for(lambda: not _session_processes(sid), timeout=10, what="no Chromium left")
+
+
+def test_cli_pdf_usage_error_after_the_browser_started(sqlite_url: str, tmp_path: Path) -> None:
+    """A bad metric is found after Chromium's start began: exit 2, the reason, no file."""
+    result, _ = _cli_pdf(tmp_path, sqlite_url, "--metrics", "nope")
+    assert result.returncode == 2
+    assert "unknown metric: nope" in result.stderr
+    assert not (tmp_path / "report.pdf").exists()
+
+
+def _child_processes() -> list[str]:
+    """Names of this process's children (choreographer runs Chromium under one)."""
+    names = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
+        except OSError:  # ended meanwhile
+            continue
+        if stat and int(stat[stat.rindex(")") + 2 :].split()[1]) == os.getpid():
+            names.append(stat[stat.index("(") + 1 : stat.rindex(")")])
+    return names
+
+
+def test_close_while_the_browser_starts_waits_for_it_then_closes_it() -> None:
+    """``close()`` in the middle of a warm-up (the CLI at a usage error) lets the start
+    end and closes that browser; cutting the start off left its process running."""
+    chart_renderer = ChartRenderer(CHROMIUM)
+    assert chart_renderer.warm_up()
+    wait_for(_child_processes, timeout=10, what="Chromium starting")
+    chart_renderer.close()
+    assert _child_processes() == []

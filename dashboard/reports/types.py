@@ -16,6 +16,9 @@ import pandas as pd
 
 from dashboard.charts.events import ChartEvent
 from dashboard.charts.overlays import NO_INSIGHTS, Insights
+from dashboard.reports.errors import ExportError as ExportError  # re-exported: one import
+from dashboard.reports.errors import ExportTooLarge as ExportTooLarge
+from dashboard.reports.errors import InvalidExportSpec as InvalidExportSpec
 from db.metrics import GRANULARITIES, METRICS_BY_ID
 
 ExportFormat = Literal["csv", "pdf"]
@@ -39,21 +42,6 @@ def spreadsheet_safe(value: object) -> str:
     admin's text typed as ``=HYPERLINK(…)``) gets a leading ``'``."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-class ExportError(Exception):
-    """The export could not be generated; ``str()`` is the reason for the log.
-
-    Users see ``t("export.failed")`` (데이터 내보내기에 실패했습니다), never this text.
-    """
-
-
-class ExportTooLarge(ExportError):
-    """Even the strongest LTTB reduction does not fit ``EXPORT_MAX_BYTES`` (API: 413)."""
-
-
-class InvalidExportSpec(ValueError):
-    """The request itself is wrong (unknown metric, end ≤ start, ...): a 400, not a failure."""
 
 
 @dataclass(frozen=True)
