@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -19,7 +22,7 @@ from dashboard.charts.formatting import (
     is_notable_change,
     period_text,
 )
-from dashboard.charts.series import reduce_points
+from dashboard.charts.series import SeriesCache, reduce_points
 from dashboard.charts.summaries import summarize
 
 
@@ -366,3 +369,43 @@ def test_period_text_writes_dates_or_minutes_in_the_zone() -> None:
     assert period_text(start, end, "Asia/Seoul") == "2025-11-02 – 2025-11-09"
     assert period_text(start, start, "UTC") == "2025-11-01"
     assert period_text(start, end, "UTC", minutes=True) == "2025-11-01 15:00 – 2025-11-08 15:00"
+
+
+def test_cache_loads_a_key_once_while_many_threads_ask_for_it() -> None:
+    """Twelve requests for the same new range at once: one load, twelve equal answers."""
+    cache: SeriesCache[int] = SeriesCache()
+    calls: list[int] = []
+    gate = threading.Barrier(12)
+
+    def load() -> int:
+        calls.append(1)
+        time.sleep(0.2)  # the others arrive meanwhile
+        return len(calls)
+
+    def ask() -> int:
+        gate.wait()
+        return cache.get_or_load(("range", 7), load)
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda _: ask(), range(12)))
+    assert answers == [1] * 12 and len(calls) == 1
+    assert cache.get_or_load(("range", 30), load) == 2  # another key loads on its own
+
+
+def test_cache_waiters_share_a_failed_load_and_the_next_request_loads_again() -> None:
+    cache: SeriesCache[str] = SeriesCache()
+    started = threading.Event()
+
+    def failing() -> str:
+        started.set()
+        time.sleep(0.2)
+        raise RuntimeError("store down")
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(cache.get_or_load, ("k",), failing)
+        started.wait(5)
+        second = pool.submit(cache.get_or_load, ("k",), lambda: "never called")
+        for future in (first, second):
+            with pytest.raises(RuntimeError, match="store down"):
+                future.result(5)
+    assert cache.get_or_load(("k",), lambda: "loaded") == "loaded"

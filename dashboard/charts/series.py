@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -93,11 +94,17 @@ V = TypeVar("V")
 class SeriesCache(Generic[V]):
     """A small thread-safe LRU of query results keyed by what determines them (the page's
     six series per granularity, window and latest slots, shared by every admin viewing them),
-    and of what is built from them (the page's figures and cards)."""
+    and of what is built from them (the page's figures and cards).
+
+    One load per key at a time: when many admins ask for the same new range at once (a new
+    slot has just landed), one request loads it and the others wait for that result instead
+    of all reading and building the same thing (the slowest answers under load).
+    """
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self._size = size
         self._items: OrderedDict[tuple[Any, ...], V] = OrderedDict()
+        self._loading: dict[tuple[Any, ...], Future[V]] = {}
         self._lock = threading.Lock()
 
     def get_or_load(self, key: tuple[Any, ...], load: Callable[[], V]) -> V:
@@ -105,9 +112,22 @@ class SeriesCache(Generic[V]):
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        value = load()
+            pending = self._loading.get(key)
+            if pending is None:
+                self._loading[key] = mine = Future[V]()
+        if pending is not None:
+            return pending.result()  # the loader's value, or its exception
+        try:
+            value = load()
+        except BaseException as exc:
+            with self._lock:
+                del self._loading[key]
+            mine.set_exception(exc)  # the waiters fail alike; the next request loads anew
+            raise
         with self._lock:
+            del self._loading[key]
             self._items[key] = value
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
+        mine.set_result(value)
         return value
