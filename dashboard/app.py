@@ -16,7 +16,13 @@ from alerts.service import AlertService
 from collectors.scheduler import SchedulerExtension, start_metrics_service
 from dashboard.api.views import register_api
 from dashboard.auth import init_auth, public_endpoints, store_unavailable_response
-from dashboard.context import EXTENSION_KEY, AppContext, get_context, request_language
+from dashboard.context import (
+    EXTENSION_KEY,
+    AppContext,
+    get_context,
+    init_read_connection,
+    request_language,
+)
 from dashboard.i18n import t
 from dashboard.page.layout import build_dash
 from dashboard.paths import ASSETS_DIR
@@ -145,6 +151,7 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     ctx = AppContext(settings=settings, engine=engine, sessions=session_factory(engine))
     server.extensions[EXTENSION_KEY] = ctx
 
+    init_read_connection(server)
     init_auth(server)
     _register_error_handlers(server)
     _register_health(server, ctx)

@@ -438,8 +438,7 @@ def _load_user_from_token() -> User | None:
     if scheme.lower() != "bearer" or not token.strip() or len(token) > 512:
         return None
     try:
-        with get_context().engine.begin() as conn:
-            identity = token_identity(conn, token.strip())
+        identity = token_identity(get_context().read_connection(), token.strip())
     except SQLAlchemyError as exc:
         _store_failed("API token lookup", exc)
         return None

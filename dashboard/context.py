@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_login import current_user
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from admin_metrics.settings import Settings
@@ -36,6 +36,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "admin_metrics"
+_READ_CONNECTION = "amh_read_connection"
+
+
+def init_read_connection(app: Flask) -> None:
+    """Return the request's read connection (``AppContext.read_connection``) to the pool."""
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        conn: Connection | None = g.pop(_READ_CONNECTION, None)
+        if conn is not None:
+            conn.close()
 
 
 @dataclass
@@ -63,6 +74,17 @@ class AppContext:
     def session(self) -> Iterator[Session]:
         with session_scope(self.sessions) as session:
             yield session
+
+    def read_connection(self) -> Connection:
+        """This request's connection for reads, in autocommit: the API token check and the
+        query share one pool checkout and send no BEGIN/COMMIT (closed when the request
+        ends, ``init_read_connection``). Each statement sees the data as it is when it runs.
+        """
+        conn: Connection | None = g.get(_READ_CONNECTION)
+        if conn is None:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            setattr(g, _READ_CONNECTION, conn)
+        return conn
 
     @property
     def insight_options(self) -> InsightOptions:

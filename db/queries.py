@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -11,7 +12,10 @@ import pandas as pd
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Connection,
+    Select,
     String,
+    bindparam,
     cast,
     exists,
     extract,
@@ -44,12 +48,30 @@ def _time_column(dialect: str) -> ColumnElement[Any]:
     return cast(type_coerce(column, String()), String())
 
 
+@functools.cache
+def _series_statement(dialect: str) -> Select[Any]:
+    """One metric's rows in ``[:start, :end)``: built once per dialect (building it was a
+    fifth of a small API call), the values bound per call."""
+    column = MetricSnapshot.collected_at
+    return (
+        select(_time_column(dialect), MetricSnapshot.value)
+        .where(
+            MetricSnapshot.metric_type == bindparam("metric_type"),
+            MetricSnapshot.granularity == bindparam("granularity"),
+            column >= bindparam("start", type_=column.type),
+            column < bindparam("end", type_=column.type),
+        )
+        .order_by(column)
+    )
+
+
 def _series_frame(dialect: str, rows: Sequence[Any]) -> pd.DataFrame:
     if not rows:
         return _empty_series()
     stamps, values = zip(*rows, strict=True)
-    if dialect == "postgresql":
-        index = pd.to_datetime(np.fromiter(stamps, np.int64, len(stamps)), unit="us", utc=True)
+    if dialect == "postgresql":  # epoch microseconds: one array, no datetime per row
+        epoch_ns = np.fromiter(stamps, np.int64, len(stamps)) * 1000
+        index = pd.DatetimeIndex(epoch_ns.view("datetime64[ns]")).tz_localize("UTC")
     else:
         index = pd.to_datetime(list(stamps), format="ISO8601", utc=True)
     return pd.DataFrame(
@@ -61,7 +83,7 @@ def _series_frame(dialect: str, rows: Sequence[Any]) -> pd.DataFrame:
 
 
 def timeseries(
-    session: Session, metric_type: str, granularity: str, start: datetime, end: datetime
+    db: Session | Connection, metric_type: str, granularity: str, start: datetime, end: datetime
 ) -> pd.DataFrame:
     """One metric's snapshots with ``start <= collected_at < end``, oldest first.
 
@@ -70,19 +92,10 @@ def timeseries(
     Columns: ``timestamp`` (datetime64[ns, UTC]), ``value`` (int64).
     Served by ``idx_metric_type_time`` (metric_type, granularity, collected_at DESC).
     """
-    connection = session.connection()
+    connection = db if isinstance(db, Connection) else db.connection()
     dialect = connection.dialect.name
-    stmt = (
-        select(_time_column(dialect), MetricSnapshot.value)
-        .where(
-            MetricSnapshot.metric_type == metric_type,
-            MetricSnapshot.granularity == granularity,
-            MetricSnapshot.collected_at >= start,
-            MetricSnapshot.collected_at < end,
-        )
-        .order_by(MetricSnapshot.collected_at)
-    )
-    return _series_frame(dialect, connection.execute(stmt).all())
+    params = {"metric_type": metric_type, "granularity": granularity, "start": start, "end": end}
+    return _series_frame(dialect, connection.execute(_series_statement(dialect), params).all())
 
 
 def timeseries_many(

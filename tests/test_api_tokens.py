@@ -109,3 +109,41 @@ def test_tokens_die_with_their_account(app: Flask, run: Callable[..., Result]) -
         assert session.query(ApiToken).count() == 0
     assert _status(app, token) == 401
     assert "No API tokens." in run("list-tokens").output
+
+
+def test_a_small_api_call_is_one_checkout_and_two_statements(
+    app: Flask, run: Callable[..., Result]
+) -> None:
+    """The token check and the query share the request's read connection in autocommit: one
+    pool checkout, the token lookup and the series query, no BEGIN/COMMIT round trips (and
+    the connection is back in the pool when the request ends)."""
+    token = run("create-token", "script", "--user", "admin").stdout.strip()
+    engine = get_context(app).engine
+    client = app.test_client()
+    url = "/api/v1/metrics/timeseries?metric_type=active_users&granularity=hourly"
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get(url, headers=headers).status_code == 200  # notes the token's use
+    checkouts: list[int] = []
+    statements: list[tuple[str, bool]] = []  # (SQL, in autocommit: no BEGIN/COMMIT sent)
+
+    def on_checkout(*_: object) -> None:
+        checkouts.append(1)
+
+    def on_execute(conn: sa.Connection, _cursor: object, sql: str, *_: object) -> None:
+        statements.append((sql, conn.connection.dbapi_connection.autocommit))  # type: ignore[union-attr]
+
+    sa.event.listen(engine, "checkout", on_checkout)
+    sa.event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        response = client.get(url, headers=headers)
+    finally:
+        sa.event.remove(engine, "checkout", on_checkout)
+        sa.event.remove(engine, "before_cursor_execute", on_execute)
+    assert response.status_code == 200
+    assert len(checkouts) == 1
+    assert [(sql.split()[0], autocommit) for sql, autocommit in statements] == [
+        ("SELECT", True),
+        ("SELECT", True),
+    ]
+    assert "api_tokens" in statements[0][0] and "metric_snapshots" in statements[1][0]
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]

@@ -247,8 +247,9 @@ def current() -> Response:
 def timeseries_view() -> Response:
     ctx = get_context()
     query = _query(TimeseriesQuery, ctx)
-    with ctx.session() as session:
-        df = timeseries(session, query.metric_type, query.granularity, query.start, query.end)
+    df = timeseries(
+        ctx.read_connection(), query.metric_type, query.granularity, query.start, query.end
+    )
     return jsonify(
         {
             "metric_type": query.metric_type,
