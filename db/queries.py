@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,10 +30,6 @@ from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
 from db.types import UTCDateTime
 
 SERIES_COLUMNS = {"timestamp": "datetime64[ns, UTC]", "value": "int64"}
-
-
-def _empty_series() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SERIES_COLUMNS.items()})
 
 
 def _time_column(dialect: str) -> ColumnElement[Any]:
@@ -65,37 +61,55 @@ def _series_statement(dialect: str) -> Select[Any]:
     )
 
 
-def _series_frame(dialect: str, rows: Sequence[Any]) -> pd.DataFrame:
+class SeriesArrays(NamedTuple):
+    """One series as two arrays, oldest first: ``stamps`` (datetime64[ns], UTC) and
+    ``values`` (int64). What the API sends is made from these without a DataFrame."""
+
+    stamps: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, df: pd.DataFrame) -> SeriesArrays:
+        return cls(df["timestamp"].to_numpy(dtype="datetime64[ns]"), df["value"].to_numpy(np.int64))
+
+    def frame(self) -> pd.DataFrame:
+        """The ``SERIES_COLUMNS`` frame of these rows."""
+        stamps = pd.DatetimeIndex(self.stamps).tz_localize("UTC")
+        return pd.DataFrame({"timestamp": stamps, "value": self.values})
+
+
+def _series_arrays(dialect: str, rows: Sequence[Any]) -> SeriesArrays:
     if not rows:
-        return _empty_series()
+        return SeriesArrays(np.empty(0, "datetime64[ns]"), np.empty(0, np.int64))
     stamps, values = zip(*rows, strict=True)
     if dialect == "postgresql":  # epoch microseconds: one array, no datetime per row
         epoch_ns = np.fromiter(stamps, np.int64, len(stamps)) * 1000
-        index = pd.DatetimeIndex(epoch_ns.view("datetime64[ns]")).tz_localize("UTC")
+        times = epoch_ns.view("datetime64[ns]")
     else:
-        index = pd.to_datetime(list(stamps), format="ISO8601", utc=True)
-    return pd.DataFrame(
-        {
-            "timestamp": index.astype("datetime64[ns, UTC]"),
-            "value": np.fromiter(values, np.int64, len(values)),
-        }
-    )
+        parsed = pd.to_datetime(list(stamps), format="ISO8601", utc=True)
+        times = parsed.to_numpy(dtype="datetime64[ns]")
+    return SeriesArrays(times, np.fromiter(values, np.int64, len(values)))
 
 
-def timeseries(
+def timeseries_arrays(
     db: Session | Connection, metric_type: str, granularity: str, start: datetime, end: datetime
-) -> pd.DataFrame:
+) -> SeriesArrays:
     """One metric's snapshots with ``start <= collected_at < end``, oldest first.
 
     Half-open like every period (``db.periods``): adjacent periods never share a slot.
-
-    Columns: ``timestamp`` (datetime64[ns, UTC]), ``value`` (int64).
     Served by ``idx_metric_type_time`` (metric_type, granularity, collected_at DESC).
     """
     connection = db if isinstance(db, Connection) else db.connection()
     dialect = connection.dialect.name
     params = {"metric_type": metric_type, "granularity": granularity, "start": start, "end": end}
-    return _series_frame(dialect, connection.execute(_series_statement(dialect), params).all())
+    return _series_arrays(dialect, connection.execute(_series_statement(dialect), params).all())
+
+
+def timeseries(
+    db: Session | Connection, metric_type: str, granularity: str, start: datetime, end: datetime
+) -> pd.DataFrame:
+    """``timeseries_arrays`` as a frame: ``timestamp`` (datetime64[ns, UTC]), ``value`` (int64)."""
+    return timeseries_arrays(db, metric_type, granularity, start, end).frame()
 
 
 def timeseries_many(

@@ -37,7 +37,7 @@ from dashboard.api.schemas import (
     TimeseriesQuery,
     ValidationSettings,
 )
-from dashboard.charts.series import lttb
+from dashboard.charts.series import MAX_POINTS, lttb
 from dashboard.charts.summaries import summarize
 from dashboard.context import AppContext, get_context, record_audit, request_language
 from dashboard.i18n import LANGUAGES, t
@@ -54,7 +54,7 @@ from dashboard.reports.types import (
 )
 from db import audit
 from db.exports import get_export
-from db.queries import latest_values, timeseries
+from db.queries import SeriesArrays, latest_values, timeseries, timeseries_arrays
 from db.status import collection_status
 
 log = logging.getLogger(__name__)
@@ -102,25 +102,28 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
-def _points(df: pd.DataFrame) -> list[dict[str, Any]]:
+def _points(series: SeriesArrays) -> list[dict[str, Any]]:
     """``[{timestamp, value}]`` with ISO 8601 UTC timestamps (whole seconds when possible)."""
-    if df.empty:
+    if not len(series.values):
         return []
-    stamps = df["timestamp"].to_numpy(dtype="datetime64[ns]")
+    stamps = series.stamps
     unit: Literal["s", "us"] = "us" if (stamps.astype(np.int64) % 1_000_000_000).any() else "s"
     texts = np.datetime_as_string(stamps, unit=unit)
     return [
         {"timestamp": text + "+00:00", "value": value}
-        for text, value in zip(texts.tolist(), df["value"].tolist(), strict=True)
+        for text, value in zip(texts.tolist(), series.values.tolist(), strict=True)
     ]
 
 
-def _series(df: pd.DataFrame) -> dict[str, Any]:
-    reduced = lttb(df)
+def _series(series: SeriesArrays) -> dict[str, Any]:
+    """The points (LTTB-reduced above ``MAX_POINTS``) and how many there were."""
+    total = len(series.values)
+    if total > MAX_POINTS:
+        series = SeriesArrays.of(lttb(series.frame()))
     return {
-        "data": _points(reduced),
-        "total_points": len(df),
-        "downsampled": len(reduced) < len(df),
+        "data": _points(series),
+        "total_points": total,
+        "downsampled": len(series.values) < total,
     }
 
 
@@ -247,7 +250,7 @@ def current() -> Response:
 def timeseries_view() -> Response:
     ctx = get_context()
     query = _query(TimeseriesQuery, ctx)
-    df = timeseries(
+    series = timeseries_arrays(
         ctx.read_connection(), query.metric_type, query.granularity, query.start, query.end
     )
     return jsonify(
@@ -256,7 +259,7 @@ def timeseries_view() -> Response:
             "granularity": query.granularity,
             "start_date": _iso(query.start),
             "end_date": _iso(query.end),
-            **_series(df),
+            **_series(series),
         }
     )
 
@@ -283,7 +286,7 @@ def comparison() -> Response:
                     "minimum": _int_or_none(own.minimum),
                     "maximum": _int_or_none(own.maximum),
                     "latest": _int_or_none(own.latest),
-                    **_series(df),
+                    **_series(SeriesArrays.of(df)),
                 }
             )
     both = summarize(frames[0], metric_type=query.metric_type, compare_df=frames[1])
