@@ -72,17 +72,19 @@ def make_token(pg_url: str) -> str:
         return create_api_token(session, "bench", "admin")
 
 
-def sequential(base: str, path: str, headers: dict[str, str], runs: int) -> list[float]:
+def alternating(base: str, calls: dict[str, dict[str, str]], runs: int) -> list[list[float]]:
+    """Milliseconds of ``runs`` calls of each path, one client on one connection, the paths
+    taking turns (so a change in the machine's load meanwhile touches them alike)."""
     session = requests.Session()
-    session.headers.update(headers)
-    samples = []
+    samples: list[list[float]] = [[] for _ in calls]
     for i in range(runs + 10):
-        started = time.perf_counter()
-        response = session.get(base + path, timeout=30)
-        elapsed = (time.perf_counter() - started) * 1000
-        assert response.status_code == 200, (path, response.status_code, response.text[:200])
-        if i >= 10:  # warm-up: connection, caches
-            samples.append(elapsed)
+        for (path, headers), own in zip(calls.items(), samples, strict=True):
+            started = time.perf_counter()
+            response = session.get(base + path, headers=headers, timeout=30)
+            elapsed = (time.perf_counter() - started) * 1000
+            assert response.status_code == 200, (path, response.status_code, response.text[:200])
+            if i >= 10:  # warm-up: connection, caches
+                own.append(elapsed)
     return samples
 
 
@@ -126,7 +128,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--requests", type=int, default=10, help="per client")
-    parser.add_argument("--runs", type=int, default=200, help="sequential API/healthz calls")
+    parser.add_argument("--runs", type=int, default=500, help="sequential API/healthz calls")
     args = parser.parse_args()
 
     server = PgServer().start()
@@ -149,8 +151,7 @@ def main() -> None:
         base = live.url
         bearer = {"Authorization": f"Bearer {token}", **ENCODING}
 
-        health = sequential(base, "healthz", ENCODING, args.runs)
-        api = sequential(base, API_SMALL, bearer, args.runs)
+        health, api = alternating(base, {"healthz": ENCODING, API_SMALL: bearer}, args.runs)
         ratio = statistics.median(api) / statistics.median(health)
         rows.append(("GET /healthz, one client", "—", summary(health, 0)))
         rows.append(
