@@ -165,6 +165,21 @@ class Settings(BaseSettings):
         description="Comma-separated addresses/CIDRs of the reverse proxy: allowed to send "
         "AUTH_PROXY_HEADER, and the only peers whose X-Forwarded-For is believed.",
     )
+    prometheus_enabled: bool = Field(
+        False,
+        description="Serve `GET /metrics` (Prometheus text format): collection health and "
+        "the latest value of every series. Needs PROMETHEUS_TOKEN or PROMETHEUS_ALLOW.",
+    )
+    prometheus_token: SecretStr | None = Field(
+        None,
+        description="Bearer token a scraper sends to `/metrics` (`Authorization: Bearer …`); "
+        "at least 16 characters.",
+    )
+    prometheus_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses/CIDRs that may read `/metrics` without the "
+        "token (the peer address, after AUTH_PROXY_TRUSTED proxies).",
+    )
     auth_proxy_auto_create: bool = Field(
         False, description="Create an admin account for an unknown proxy-signed-on user."
     )
@@ -330,6 +345,7 @@ class Settings(BaseSettings):
         "smtp_ca_file",
         "public_url",
         "storage_capacity_bytes",
+        "prometheus_token",
         mode="before",
     )
     @classmethod
@@ -337,14 +353,14 @@ class Settings(BaseSettings):
         # docker-compose passes unset optional variables as empty strings.
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("auth_proxy_trusted", mode="before")
+    @field_validator("auth_proxy_trusted", "prometheus_allow", mode="before")
     @classmethod
     def _split_cidrs(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("auth_proxy_trusted")
+    @field_validator("auth_proxy_trusted", "prometheus_allow")
     @classmethod
     def _valid_cidrs(cls, value: list[str]) -> list[str]:
         for cidr in value:
@@ -447,6 +463,22 @@ class Settings(BaseSettings):
                 self.source_queries_file = queries
         return self
 
+    @field_validator("prometheus_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _prometheus_protected(self) -> Settings:
+        if self.prometheus_enabled and not (self.prometheus_token or self.prometheus_allow):
+            raise ValueError(
+                "PROMETHEUS_ENABLED=true needs PROMETHEUS_TOKEN or PROMETHEUS_ALLOW "
+                "(/metrics is never open to everyone)"
+            )
+        return self
+
     @model_validator(mode="after")
     def _samesite_none_needs_secure(self) -> Settings:
         if self.session_cookie_samesite == "None" and not self.session_cookie_secure:
@@ -503,7 +535,7 @@ def _one_line(exc: ValidationError) -> str:
     value = err.get("input")
     shown = ""
     # The bad value once: messages never repeat it, this suffix says it (never secrets).
-    secret = any(word in name for word in ("SECRET", "PASSWORD", "URL"))
+    secret = any(word in name for word in ("SECRET", "PASSWORD", "TOKEN", "URL"))
     if isinstance(value, str | int | float) and not secret:
         shown = f" (got {value!r})"
     return f"Invalid setting {name}: {msg}{shown}"

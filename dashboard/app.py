@@ -14,6 +14,7 @@ from admin_metrics.settings import Settings, SettingsError
 from alerts.config import alert_config
 from alerts.service import AlertService
 from collectors.scheduler import SchedulerExtension, start_metrics_service
+from dashboard.api.prometheus import register_prometheus
 from dashboard.api.views import register_api
 from dashboard.auth import init_auth, public_endpoints, store_unavailable_response
 from dashboard.context import (
@@ -163,6 +164,7 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
         return redirect(ctx.url(DASH_PATH))
 
     register_api(server, ctx)
+    register_prometheus(server, ctx)
 
     dash_base = ctx.url(DASH_PATH)
     build_dash(server, ctx, assets_folder=str(ASSETS_DIR), base_path=dash_base)

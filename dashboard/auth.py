@@ -70,7 +70,10 @@ from db.sign_in_limits import (
 log = logging.getLogger(__name__)
 
 # Endpoints an anonymous visitor may reach: sign-in itself, health, static files.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "auth.logout", "healthz", "static"})
+# ``prometheus_metrics`` (PROMETHEUS_ENABLED) checks its own token or address allow-list.
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "auth.logout", "healthz", "static", "prometheus_metrics"}
+)
 # Dash's JavaScript bundles, CSS and favicon carry no data (paths under the Dash base).
 PUBLIC_DASH_PATHS = ("assets/", "_dash-component-suites/", "_favicon.ico")
 # The TCP peer before ProxyFix replaced REMOTE_ADDR with the forwarded client address.

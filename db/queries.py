@@ -258,3 +258,20 @@ def missed_slots_since(session: Session, since: datetime) -> list[datetime]:
         .order_by(CollectionClaim.slot.desc())
     )
     return list(session.scalars(stmt))
+
+
+def last_collection_seconds(session: Session, granularity: str = "hourly") -> float | None:
+    """How long the newest stored slot's collection took (claim to finish), or None."""
+    row = session.execute(
+        select(CollectionClaim.claimed_at, CollectionClaim.finished_at)
+        .where(
+            CollectionClaim.granularity == granularity,
+            CollectionClaim.outcome == "stored",
+            CollectionClaim.finished_at.is_not(None),
+        )
+        .order_by(CollectionClaim.slot.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return max((row.finished_at - row.claimed_at).total_seconds(), 0.0)

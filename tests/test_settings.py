@@ -32,6 +32,9 @@ from tests.support import REPO
         ({"EXPORT_TTL_SECONDS": "-5"}, "EXPORT_TTL_SECONDS"),
         ({"BUSINESS_TIMEZONE": "Mars/Olympus"}, "BUSINESS_TIMEZONE"),
         ({"WEEK_START": "someday"}, "WEEK_START"),
+        ({"PROMETHEUS_ENABLED": "true"}, "PROMETHEUS_TOKEN or PROMETHEUS_ALLOW"),
+        ({"PROMETHEUS_ALLOW": "10.0.0.0/8,nowhere"}, "PROMETHEUS_ALLOW"),
+        ({"PROMETHEUS_TOKEN": "too-short"}, "PROMETHEUS_TOKEN"),
         # Daily rows are rolled up from hourly ones: a shorter daily retention is refused.
         (
             {"METRICS_HOURLY_RETENTION_DAYS": "30", "METRICS_DAILY_RETENTION_DAYS": "10"},
@@ -53,11 +56,12 @@ def test_bad_value_names_the_variable(
         assert message.count(value) <= 1, message
 
 
-def test_secret_values_are_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SECRET_KEY", "tiny-pw")
+@pytest.mark.parametrize("name", ["SECRET_KEY", "PROMETHEUS_TOKEN"])
+def test_secret_values_are_not_echoed(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(name, "tiny-pw")
     with pytest.raises(SettingsError) as info:
         load_settings(_env_file=None)
-    assert "tiny-pw" not in str(info.value)
+    assert name in str(info.value) and "tiny-pw" not in str(info.value)
 
 
 def test_cli_start_up_fails_with_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,135 @@
+"""``GET /metrics`` for Prometheus (PROMETHEUS_ENABLED; off by default): this product's own
+collection health and the latest value of every series, in the text exposition format of
+``prometheus_client``.
+
+Never open to everyone: a scraper sends ``PROMETHEUS_TOKEN`` as a bearer token, or comes
+from an address in ``PROMETHEUS_ALLOW``. Each scrape reads the store once (no state is kept
+between scrapes, so every worker answers the same); a store that cannot be reached is the
+app's 503 like everywhere else.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Iterator
+from typing import Final
+
+from flask import Flask, Response, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, StateSetMetricFamily
+from prometheus_client.registry import Collector
+
+from dashboard.context import AppContext
+from db.queries import last_collection_seconds, latest_values
+from db.status import collection_status
+
+ENDPOINT: Final = "prometheus_metrics"
+# The one source until several sources are configurable; the name scrapers will keep.
+SOURCE: Final = "default"
+STATUSES: Final = ("healthy", "warning", "error", "pending")
+
+
+class StoreCollector(Collector):
+    """The store's view of collection and the newest hourly values, read at each scrape."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def collect(self) -> Iterator[GaugeMetricFamily | StateSetMetricFamily]:
+        ctx = self.ctx
+        with ctx.session() as session:
+            status = collection_status(
+                session,
+                collection_enabled=ctx.settings.metrics_collection_enabled,
+                is_collecting=ctx.scheduler is not None and ctx.scheduler.is_collecting,
+            )
+            duration = last_collection_seconds(session)
+            latest = latest_values(session, "hourly")
+
+        state = StateSetMetricFamily(
+            "admin_metrics_collection_status",
+            "Collection status light (the page's colour)",
+            labels=["source"],
+        )
+        state.add_metric([SOURCE], {name: name == status.status for name in STATUSES})
+        yield state
+        if status.last_collection_at is not None:
+            yield _gauge(
+                "admin_metrics_collection_last_success_timestamp_seconds",
+                "Newest hourly slot stored (Unix time)",
+                status.last_collection_at.timestamp(),
+            )
+        yield _gauge(
+            "admin_metrics_collection_failed_slots_24h",
+            "Hourly slots of the last 24 h with failures and no stored values",
+            status.failed_slots_24h,
+        )
+        yield _gauge(
+            "admin_metrics_collection_missed_slots_24h",
+            "Hourly slots of the last 24 h that no collector finished",
+            status.missed_slots_24h,
+        )
+        if duration is not None:
+            yield _gauge(
+                "admin_metrics_collection_duration_seconds",
+                "How long the newest stored slot's collection took",
+                duration,
+            )
+        values = GaugeMetricFamily(
+            "admin_metrics_value",
+            "Latest stored hourly value of each series",
+            labels=["metric", "source", "label"],
+        )
+        for metric, value in zip(latest["metric_type"], latest["value"], strict=True):
+            values.add_metric([str(metric), SOURCE, ""], float(value))
+        yield values
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=["source"])
+    family.add_metric([SOURCE], value)
+    return family
+
+
+def register_prometheus(server: Flask, ctx: AppContext) -> None:
+    """Mount ``/metrics`` when PROMETHEUS_ENABLED (settings make sure it is protected)."""
+    settings = ctx.settings
+    if not settings.prometheus_enabled:
+        return
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(ctx))
+    allowed = [ipaddress.ip_network(cidr, strict=False) for cidr in settings.prometheus_allow]
+    token = settings.prometheus_token.get_secret_value() if settings.prometheus_token else None
+
+    def metrics() -> Response:
+        if not (_from_allowed(allowed) or _has_token(token)):
+            return Response(
+                "PROMETHEUS_TOKEN (bearer) or an address in PROMETHEUS_ALLOW required\n",
+                401,
+                {"WWW-Authenticate": 'Bearer realm="metrics"', "Cache-Control": "no-store"},
+                mimetype="text/plain",
+            )
+        body = generate_latest(registry)
+        return Response(
+            body, headers={"Cache-Control": "no-store"}, content_type=CONTENT_TYPE_LATEST
+        )
+
+    server.add_url_rule(ctx.url("metrics"), ENDPOINT, metrics)
+
+
+def _from_allowed(networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def _has_token(token: str | None) -> bool:
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    return (
+        token is not None
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(sent.strip().encode(), token.encode())
+    )
