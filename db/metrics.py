@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+# The source instance every value comes from until several can be configured (the name the
+# API's catalogue and Prometheus' `source` label already give it).
+DEFAULT_SOURCE: Final = "default"
+
 Granularity = Literal["hourly", "daily"]
 GRANULARITIES: Final[tuple[str, ...]] = ("hourly", "daily")
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from dashboard.api import views as api_views
 from dashboard.api.schemas import (
     ApiError,
+    CatalogueResponse,
     ComparisonResponse,
     CurrentResponse,
     ExportResponse,
@@ -159,6 +160,20 @@ def test_current_returns_the_latest_slot(stored: Flask, api: Callable[..., Any])
     body = conforms(CurrentResponse, response)
     assert body["timestamp"] == iso(TOP)
     assert body["metrics"] == {m: hourly_value(i, 0) for i, m in enumerate(METRIC_IDS)}
+
+
+def test_catalogue_lists_the_metrics_every_endpoint_takes(api: Callable[..., Any]) -> None:
+    body = conforms(CatalogueResponse, api("/metrics/catalogue"))
+    assert [m["id"] for m in body["metrics"]] == list(METRIC_IDS)
+    storage = body["metrics"][METRIC_IDS.index("storage_bytes")]
+    assert storage["unit_kind"] == "bytes" and storage["name"] == {
+        "ko": "저장 공간",
+        "en": "Storage",
+    }
+    assert {m["unit_kind"] for m in body["metrics"]} == {"bytes", "count"}
+    assert all(m["sources"] == ["default"] and m["labels"] == [] for m in body["metrics"])
+    for metric in body["metrics"]:  # each id is a metric_type the series endpoint takes
+        assert api("/metrics/timeseries", metric_type=metric["id"]).status_code == 200
 
 
 def test_current_on_an_empty_store(api: Callable[..., Any]) -> None:
@@ -807,6 +822,7 @@ def test_openapi_describes_exactly_the_endpoints(api: Callable[..., Any]) -> Non
     assert doc["openapi"].startswith("3.1")
     assert doc["servers"] == [{"url": "/api/v1"}]
     assert {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops} == {
+        ("GET", "/metrics/catalogue"),
         ("GET", "/metrics/current"),
         ("GET", "/metrics/timeseries"),
         ("GET", "/metrics/comparison"),

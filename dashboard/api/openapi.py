@@ -27,6 +27,7 @@ from dashboard.api.schemas import (
     ApiError,
     AuditPageResponse,
     AuditQuery,
+    CatalogueResponse,
     ComparisonQuery,
     ComparisonResponse,
     CurrentResponse,
@@ -41,6 +42,7 @@ from dashboard.api.schemas import (
 
 _RESPONSE_MODELS: Final = (
     ApiError,
+    CatalogueResponse,
     CurrentResponse,
     TimeseriesResponse,
     ComparisonResponse,
@@ -87,6 +89,12 @@ class _Operation:
 
 
 _OPERATIONS: Final = (
+    _Operation(
+        "get",
+        "/metrics/catalogue",
+        "The metrics: ids, names, units, kinds, daily rollup, sources and labels",
+        CatalogueResponse,
+    ),
     _Operation("get", "/metrics/current", "Latest hourly slot of all metrics", CurrentResponse),
     _Operation(
         "get",

@@ -21,12 +21,11 @@ from prometheus_client.core import GaugeMetricFamily, StateSetMetricFamily
 from prometheus_client.registry import Collector
 
 from dashboard.context import AppContext
+from db.metrics import DEFAULT_SOURCE
 from db.queries import last_collection_seconds, latest_values
 from db.status import collection_status
 
 ENDPOINT: Final = "prometheus_metrics"
-# The one source until several sources are configurable; the name scrapers will keep.
-SOURCE: Final = "default"
 STATUSES: Final = ("healthy", "warning", "error", "pending")
 
 
@@ -52,7 +51,7 @@ class StoreCollector(Collector):
             "Collection status light (the page's colour)",
             labels=["source"],
         )
-        state.add_metric([SOURCE], {name: name == status.status for name in STATUSES})
+        state.add_metric([DEFAULT_SOURCE], {name: name == status.status for name in STATUSES})
         yield state
         if status.last_collection_at is not None:
             yield _gauge(
@@ -82,13 +81,13 @@ class StoreCollector(Collector):
             labels=["metric", "source", "label"],
         )
         for metric, value in zip(latest["metric_type"], latest["value"], strict=True):
-            values.add_metric([str(metric), SOURCE, ""], float(value))
+            values.add_metric([str(metric), DEFAULT_SOURCE, ""], float(value))
         yield values
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, documentation, labels=["source"])
-    family.add_metric([SOURCE], value)
+    family.add_metric([DEFAULT_SOURCE], value)
     return family
 
 

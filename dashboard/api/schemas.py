@@ -400,6 +400,30 @@ class DataPoint(BaseModel):
     )
 
 
+class LocalizedText(BaseModel):
+    ko: str
+    en: str
+
+
+class CatalogueMetric(BaseModel):
+    id: MetricId = Field(description="What `metric_type` takes everywhere in the API.")
+    name: LocalizedText
+    unit: LocalizedText = Field(description="The unit as the page shows it.")
+    unit_kind: Literal["count", "bytes"] = Field(
+        description="`bytes` values are shown in IEC units (KiB, MiB, GiB)."
+    )
+    kind: Literal["gauge"] = Field(description="`gauge`: the value at the slot.")
+    daily_rollup: Literal["average"] = Field(
+        description="How the daily value combines the day's hours (rounded mean)."
+    )
+    sources: list[str] = Field(description="Source instances holding this metric.")
+    labels: list[str] = Field(description="Label values of a labelled metric (none: []).")
+
+
+class CatalogueResponse(BaseModel):
+    metrics: list[CatalogueMetric] = Field(description="In the page's order.")
+
+
 class CurrentResponse(BaseModel):
     timestamp: datetime | None = Field(description="The newest hourly slot; null when empty.")
     metrics: dict[MetricId, int] = Field(description="Value per metric id at that slot.")

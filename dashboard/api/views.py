@@ -54,6 +54,7 @@ from dashboard.reports.types import (
 )
 from db import audit
 from db.exports import get_export
+from db.metrics import DEFAULT_SOURCE, METRICS
 from db.queries import SeriesArrays, latest_values, timeseries, timeseries_arrays
 from db.status import collection_status
 
@@ -230,6 +231,28 @@ def openapi() -> Response:
 @lru_cache(maxsize=4)
 def _openapi_document(server_url: str) -> dict[str, Any]:
     return build_openapi(server_url)
+
+
+@bp.get("/metrics/catalogue")
+def catalogue() -> Response:
+    """The metrics this instance keeps (the six built-in ones, from one source)."""
+    return jsonify(
+        {
+            "metrics": [
+                {
+                    "id": m.id,
+                    "name": {"ko": m.name_ko, "en": m.name_en},
+                    "unit": {"ko": m.unit_ko, "en": m.unit_en},
+                    "unit_kind": "bytes" if m.is_bytes else "count",
+                    "kind": "gauge",
+                    "daily_rollup": "average",
+                    "sources": [DEFAULT_SOURCE],
+                    "labels": [],
+                }
+                for m in METRICS
+            ]
+        }
+    )
 
 
 @bp.get("/metrics/current")
