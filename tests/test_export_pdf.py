@@ -439,24 +439,43 @@ def test_cli_pdf_usage_error_after_the_browser_started(sqlite_url: str, tmp_path
     assert not (tmp_path / "report.pdf").exists()
 
 
-def _child_processes() -> list[str]:
-    """Names of this process's children (choreographer runs Chromium under one)."""
-    names = []
+def _child_processes() -> set[int]:
+    """This process's children (choreographer runs each Chromium under one)."""
+    pids = set()
     for entry in Path("/proc").iterdir():
         try:
             stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
         except OSError:  # ended meanwhile
             continue
         if stat and int(stat[stat.rindex(")") + 2 :].split()[1]) == os.getpid():
-            names.append(stat[stat.index("(") + 1 : stat.rindex(")")])
-    return names
+            pids.add(int(entry.name))
+    return pids
 
 
 def test_close_while_the_browser_starts_waits_for_it_then_closes_it() -> None:
     """``close()`` in the middle of a warm-up (the CLI at a usage error) lets the start
     end and closes that browser; cutting the start off left its process running."""
+    before = _child_processes()  # the module's renderer has its own
     chart_renderer = ChartRenderer(CHROMIUM)
     assert chart_renderer.warm_up()
-    wait_for(_child_processes, timeout=10, what="Chromium starting")
+    wait_for(lambda: _child_processes() - before, timeout=10, what="Chromium starting")
     chart_renderer.close()
-    assert _child_processes() == []
+    # Its process is gone moments after the close (left running without the wait).
+    wait_for(lambda: not _child_processes() - before, timeout=15, what="no Chromium left")
+
+
+def test_a_start_too_slow_for_the_shutdown_is_cancelled_and_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the start outlasts the shutdown's wait (a loaded host), it is cancelled, and the
+    cancelled start closes the browser it was opening."""
+    from dashboard.reports import chart_renderer as module
+
+    monkeypatch.setattr(module, "SHUTDOWN_WAIT_S", 0.05)
+    before = _child_processes()
+    chart_renderer = ChartRenderer(CHROMIUM)
+    assert chart_renderer.warm_up()
+    wait_for(lambda: _child_processes() - before, timeout=10, what="Chromium starting")
+    chart_renderer.close()
+    assert not chart_renderer.browser_open
+    wait_for(lambda: not _child_processes() - before, timeout=15, what="no Chromium left")

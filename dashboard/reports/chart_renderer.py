@@ -37,8 +37,8 @@ _END: Final = object()  # end of a batch of figures
 # Nobody waits for a warm-up: on a loaded machine Chromium's start can take well over the
 # 30 s a waiting render allows, so the background start gets longer.
 WARM_START_TIMEOUT_S: Final = 180.0
-# At shutdown, how long a start or a close in flight may take to end before the browser is
-# closed anyway.
+# At shutdown, how long a start or a close in flight may take to end before it is cancelled
+# (a cancelled start closes the browser it was opening).
 SHUTDOWN_WAIT_S: Final = 20.0
 
 
@@ -166,7 +166,7 @@ class ChartRenderer:
         if loop is None or thread is None:
             return
         try:
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(SHUTDOWN_WAIT_S + 15)
+            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(SHUTDOWN_WAIT_S + 30)
         except Exception as exc:  # noqa: BLE001 - shutting down anyway; say why
             log.warning("Chart renderer did not close cleanly: %s", exc)
         loop.call_soon_threadsafe(loop.stop)
@@ -212,6 +212,9 @@ class ChartRenderer:
         )
         try:
             await asyncio.wait_for(k.open(), start_timeout_s)
+        except asyncio.CancelledError:  # shut down in the middle of the start
+            await self._quiet_close(k)
+            raise
         except Exception as exc:
             await self._quiet_close(k)
             # choreographer reports the timeout's cancellation as "closed after starting".
@@ -296,7 +299,12 @@ class ChartRenderer:
         otherwise be cut off when the loop stops, and leave a Chromium behind."""
         others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         if others:
-            await asyncio.wait(others, timeout=SHUTDOWN_WAIT_S)
+            _, late = await asyncio.wait(others, timeout=SHUTDOWN_WAIT_S)
+            for task in late:  # a start still going: cancelled, it closes what it opened
+                task.cancel()
+            if late:  # their errors are the shutdown's own doing: collected, not reported
+                gathered = asyncio.gather(*late, return_exceptions=True)
+                await asyncio.wait([gathered], timeout=15)
         await self._close_browser("shutdown")
 
     async def _close_browser(self, why: str) -> None:
