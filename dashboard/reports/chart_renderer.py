@@ -71,6 +71,7 @@ class ChartRenderer:
         self._kaleido: Any = None  # kaleido.Kaleido while the browser is open (loop thread)
         self._idle_handle: asyncio.TimerHandle | None = None
         self._opening: asyncio.Task[Any] | None = None  # a browser being started (loop thread)
+        self._closing: asyncio.Task[Any] | None = None  # an idle close under way (loop thread)
         self._rendering = 0  # batches in progress (loop thread): no idle close meanwhile
         self._closed = False
 
@@ -256,9 +257,10 @@ class ChartRenderer:
             self._idle_handle = None
         if self._rendering:  # the batch schedules it when it ends
             return
-        self._idle_handle = loop.call_later(
-            self.idle_close_s, lambda: loop.create_task(self._close_browser("idle"))
-        )
+        self._idle_handle = loop.call_later(self.idle_close_s, self._start_idle_close)
+
+    def _start_idle_close(self) -> None:
+        self._closing = asyncio.get_running_loop().create_task(self._close_browser("idle"))
 
     async def _warm(self) -> None:
         started = time.perf_counter()
@@ -297,7 +299,8 @@ class ChartRenderer:
         """Close the browser once what is in flight on the loop has ended: a start (a CLI
         that stops at a usage error right after its warm-up) or an idle close would
         otherwise be cut off when the loop stops, and leave a Chromium behind."""
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        # Only this renderer's own start and idle close: Kaleido's tasks run until it closes.
+        others = [t for t in (self._opening, self._closing) if t is not None and not t.done()]
         if others:
             _, late = await asyncio.wait(others, timeout=SHUTDOWN_WAIT_S)
             for task in late:  # a start still going: cancelled, it closes what it opened
