@@ -27,7 +27,7 @@ from dashboard.context import (
 from dashboard.i18n import t
 from dashboard.page.layout import build_dash
 from dashboard.paths import ASSETS_DIR
-from dashboard.wire import init_wire
+from dashboard.wire import OrjsonProvider, init_wire
 from db.engine import STORE_ERRORS, make_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -90,10 +90,9 @@ def _create_server(settings: Settings, secret_key: str) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
         REMEMBER_COOKIE_DURATION=timedelta(seconds=0),
         WTF_CSRF_TIME_LIMIT=None,
-        JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
-    server.json.ensure_ascii = False  # type: ignore[attr-defined]
+    server.json = OrjsonProvider(server)
     return server
 
 

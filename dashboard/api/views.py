@@ -8,7 +8,6 @@ Every failure is JSON ``{error, code}``; no input produces a 500.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import string
 from datetime import UTC, datetime
@@ -61,9 +60,6 @@ from db.status import collection_status
 log = logging.getLogger(__name__)
 
 API_PATH: Final = "api/v1"
-# Below this a JSON body is not worth compressing.
-GZIP_MIN_BYTES: Final = 1024
-GZIP_LEVEL: Final = 5
 
 bp = Blueprint("api", __name__)
 # The alert, report and event resources share this blueprint's error handling and guard.
@@ -166,26 +162,8 @@ def _plain_query() -> None:
 
 @bp.after_request
 def _finish(response: Response) -> Response:
+    # Compression (brotli or gzip, with ``Vary``) is the app's, ``dashboard/wire.py``.
     response.headers["Cache-Control"] = "no-store"
-    return _gzip(response)
-
-
-def _gzip(response: Response) -> Response:
-    """Compress large JSON bodies when the client accepts gzip (nothing else does it)."""
-    if (
-        response.direct_passthrough
-        or response.mimetype != "application/json"
-        or "Content-Encoding" in response.headers
-    ):
-        return response
-    response.vary.add("Accept-Encoding")
-    if request.accept_encodings["gzip"] <= 0:
-        return response
-    data = response.get_data()
-    if len(data) < GZIP_MIN_BYTES:
-        return response
-    response.set_data(gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
-    response.headers["Content-Encoding"] = "gzip"
     return response
 
 

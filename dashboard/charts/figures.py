@@ -48,9 +48,10 @@ def _local(timestamps: pd.Series, tz: str) -> pd.Series:
 
 
 def _compact(wall: np.ndarray) -> np.ndarray:
-    """Wall-clock datetime64 values in the coarsest unit that keeps them all exact: plotly
-    sends them as ISO strings of that precision (``"2026-11-02T09"``: 16 bytes a point in
-    the callback answer where nanoseconds took 32).
+    """Wall-clock datetime64 values as ISO strings in the coarsest unit that keeps them all
+    exact (``"2026-11-02T09"``: 16 bytes a point in the callback answer where nanoseconds
+    took 32). Strings, not datetime64: each JSON engine writes those its own way (orjson
+    always to the second).
 
     Not numbers: plotly.js reads a number on a date axis as ms since the epoch shown in the
     *browser's* time zone, so wall-clock ms would move every point by the viewer's UTC
@@ -58,8 +59,8 @@ def _compact(wall: np.ndarray) -> np.ndarray:
     for unit in ("D", "h", "m", "s"):
         coarse = wall.astype(f"datetime64[{unit}]")
         if (coarse == wall).all():
-            return coarse
-    return wall
+            return np.datetime_as_string(coarse, unit=unit)
+    return np.datetime_as_string(wall)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ class _Lines:
     """numpy arrays (cheap for plotly to validate, copy and serialise; numeric ones travel
     as typed arrays)."""
 
-    x: np.ndarray  # wall-clock datetime64 (_compact); a break row in the middle of each gap
+    x: np.ndarray  # wall-clock ISO strings (_compact); a break row in the middle of each gap
     y: np.ndarray  # float64 in the axis' unit, NaN on break rows (breaks the solid line)
     raw: np.ndarray  # float64 stored values, NaN on break rows (the hover's exact bytes)
     # object (str): the period's own times, only when it is shifted onto period 1's axis
