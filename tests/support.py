@@ -315,9 +315,11 @@ def render_request(
     lang: str = "ko",
     slot: str | None = "seen",
     theme: str | None = None,
+    layouts: list[str] | None = None,
 ) -> dict[str, Any]:
     """The body of a ``_dash-update-component`` POST that (re)draws the six graphs, built
-    from ``_dash-dependencies`` like the browser does."""
+    from ``_dash-dependencies`` like the browser does (``layouts``: the layout keys of the
+    graphs the browser shows; None: a first drawing)."""
     callback = next(d for d in dependencies if "graph-active_users.figure" in d["output"])
     values = {
         ("url", "search"): search,
@@ -327,6 +329,7 @@ def render_request(
         ("page-lang", "data"): lang,
         ("page-theme", "data"): theme,
         ("events-version", "data"): 0,
+        ("graph-layouts", "data"): layouts,
     }
 
     def spec(item: dict[str, str]) -> dict[str, Any]:

@@ -196,6 +196,42 @@ def test_one_callback_renders_six_graphs_and_cards(
     assert out[ids.LOAD_ERROR]["is_open"] is False
 
 
+def test_an_unchanged_layout_is_not_sent_again(
+    app: Flask, admin_client: FlaskClient, store_url: str
+) -> None:
+    """The browser sends the layout keys of what it shows: a graph whose layout is the same
+    but for its x axis gets only its traces and x axis (a Patch); another layout (a theme)
+    comes whole."""
+    seed_history(store_url, hourly_days=10, daily_days=20)
+    first = _render(admin_client, "?range=7&granularity=hourly")
+    layouts = first[ids.GRAPH_LAYOUTS]["data"]
+    assert len(layouts) == len(METRIC_IDS) and len(set(layouts)) == len(METRIC_IDS)
+
+    again = _render(admin_client, "?range=7&granularity=hourly", layouts=layouts)
+    assert again[ids.GRAPH_LAYOUTS]["data"] == layouts
+    for metric in METRIC_IDS:
+        whole = first[ids.graph(metric)]["figure"]
+        patch = again[ids.graph(metric)]["figure"]
+        assert "layout" not in patch and patch["__dash_patch_update"]
+        changed = {tuple(op["location"]): op["params"]["value"] for op in patch["operations"]}
+        assert changed == {
+            ("data",): whole["data"],
+            ("layout", "xaxis"): whole["layout"]["xaxis"],
+        }
+
+    # Another range of the same shape (hourly, no comparison): a graph whose y axis and unit
+    # stay (the user counts) gets traces and x axis only, one whose unit changes is whole.
+    month = _render(admin_client, "?range=30&granularity=hourly", layouts=layouts)
+    month_layouts = month[ids.GRAPH_LAYOUTS]["data"]
+    assert month_layouts[0] == layouts[0]
+    for metric, old, new in zip(METRIC_IDS, layouts, month_layouts, strict=True):
+        assert ("operations" in month[ids.graph(metric)]["figure"]) == (old == new)
+
+    dark = _render(admin_client, "?range=7&granularity=hourly", layouts=layouts, theme="dark")
+    assert all(a != b for a, b in zip(dark[ids.GRAPH_LAYOUTS]["data"], layouts, strict=True))
+    assert "layout" in dark[ids.graph("active_users")]["figure"]
+
+
 def test_render_before_any_collection_shows_the_empty_state(admin_client: FlaskClient) -> None:
     out = _render(admin_client, "?range=7", tz="UTC")
     figure = out[ids.graph("tag_count")]["figure"]

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, replace
@@ -18,7 +19,18 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import MATCH, ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
+from dash import (
+    MATCH,
+    ClientsideFunction,
+    Dash,
+    Input,
+    Output,
+    Patch,
+    State,
+    dcc,
+    html,
+    no_update,
+)
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 from plotly.io.json import to_json_plotly
@@ -375,6 +387,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         Output(ids.NOTES, "children"),
         Output(ids.LOAD_ERROR, "is_open"),
         Output(ids.CONTENT, "style"),
+        Output(ids.GRAPH_LAYOUTS, "data"),
         Input(ids.URL, "search"),
         Input(ids.TIMEZONE, "data"),
         Input(ids.LATEST_SLOT, "data"),
@@ -382,6 +395,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         Input(ids.THEME, "data"),
         Input(ids.EVENTS_VERSION, "data"),  # an event added, edited or deleted: redraw marks
         State(ids.LANG, "data"),
+        State(ids.GRAPH_LAYOUTS, "data"),
     )
     def render(
         search: str | None,
@@ -391,6 +405,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         theme: str | None,
         _events: Any,
         lang: str,
+        shown_layouts: Any,
     ) -> tuple[Any, ...]:
         now = datetime.now(UTC)
         tz, state, periods = resolve_view(search, tz_name, settings, now)
@@ -414,10 +429,16 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         except Exception:
             # The admin sees a message and a retry button, never a traceback.
             log.exception("Dashboard: loading metric data failed for %s", state.to_query())
-            return (*[no_update] * (2 * n), [], True, {"display": "none"})
+            return (*[no_update] * (2 * n), [], True, {"display": "none"}, no_update)
         refreshed = dash_ctx.triggered_id == ids.LATEST_SLOT
         notes = _notes(state, periods, tz, lang, zoom, refreshed, now)
-        return (*figures, *cards, notes, False, {})
+        layouts = [_layout_key(figure) for figure in figures]
+        shown = shown_layouts if isinstance(shown_layouts, list) else []
+        sent = [
+            figure if i >= len(shown) or shown[i] != layout else _traces_and_axis(figure)
+            for i, (figure, layout) in enumerate(zip(figures, layouts, strict=True))
+        ]
+        return (*sent, *cards, notes, False, {}, layouts)
 
     def _notes(
         state: ViewState,
@@ -595,3 +616,22 @@ def _wire_ready(figure: go.Figure) -> dict[str, Any]:
     otherwise has plotly validate and convert every array of every figure in every answer,
     which was ≈ 60 % of a cached range change (the answer is the same bytes)."""
     return json.loads(to_json_plotly(figure))  # type: ignore[no-any-return]
+
+
+def _layout_key(figure: dict[str, Any]) -> str:
+    """A digest of the figure's layout but for its x axis: while it stays the same (the next
+    slot of the same view, a range of the same shape), only the traces and the x axis are
+    sent (``_traces_and_axis``)."""
+    layout = {k: v for k, v in figure.get("layout", {}).items() if k != "xaxis"}
+    text = json.dumps(layout, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _traces_and_axis(figure: dict[str, Any]) -> Patch:
+    """The graph's traces and x axis, applied to the figure the browser already has. The x
+    axis goes whole: plotly writes a user's zoom or reset (``autorange``) into the figure
+    the browser keeps, and a range alone would leave that ``autorange`` in force."""
+    patch = Patch()
+    patch["data"] = figure["data"]
+    patch["layout"]["xaxis"] = figure["layout"].get("xaxis", {})
+    return patch

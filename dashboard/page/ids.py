@@ -15,6 +15,8 @@ FRESHNESS: Final = "freshness"  # "updated HH:MM (N분 전)" beside the status l
 CONTROLS_TOGGLE: Final = "controls-toggle"  # shown on phones: opens the controls
 CONTROLS_COLLAPSE: Final = "controls-collapse"
 HOVER_LINK: Final = "hover-link"  # dcc.Store written by nobody: the output of linkGraphs
+# dcc.Store: what the six graphs' layouts are (keys); an unchanged one is not sent again.
+GRAPH_LAYOUTS: Final = "graph-layouts"
 
 STATUS_BADGE: Final = "status-badge"
 STATUS_BUTTON: Final = "status-button"  # the badge as a button: opens the failures popover

@@ -392,6 +392,7 @@ def serve_layout(
             dcc.Store(id=ids.LANG, data=lang),
             dcc.Store(id=ids.THEME, data=theme),
             dcc.Store(id=ids.HOVER_LINK),
+            dcc.Store(id=ids.GRAPH_LAYOUTS),
             dcc.Store(id=ids.LATEST_SLOT, data=latest),
             dcc.Interval(id=ids.REFRESH_INTERVAL, interval=REFRESH_MS),
             _header(ctx, lang),
