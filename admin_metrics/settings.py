@@ -80,6 +80,19 @@ class Settings(BaseSettings):
         description="TOML file replacing default source queries, one key per metric id "
         '(e.g. `tag_count = "SELECT count(*) FROM labels"`).',
     )
+    metrics_catalogue_file: Path | None = Field(
+        None,
+        description="TOML file of the metric catalogue: extra metrics (gauges or per-slot "
+        "counts, optionally labelled) and overrides of the six built-in ones "
+        "(see 'Metric catalogue').",
+    )
+    metrics_max_labels: int = Field(
+        50,
+        ge=1,
+        le=1000,
+        description="Most labels a labelled catalogue metric may return in one slot; a query "
+        "returning more records a failure for that metric and stores none of it.",
+    )
     source_statement_timeout_ms: int = Field(
         5000, ge=100, le=600_000, description="Statement timeout for source queries (ms)."
     )
@@ -336,6 +349,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "source_queries_file",
+        "metrics_catalogue_file",
         "auth_proxy_header",
         "smtp_host",
         "smtp_port",

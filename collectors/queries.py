@@ -39,7 +39,7 @@ _STRING_OR_COMMENT = re.compile(
 )
 
 
-def _problem(sql: str) -> str | None:
+def query_problem(sql: str) -> str | None:
     """Why ``sql`` is not a single SELECT, or None when it is one."""
     code = _STRING_OR_COMMENT.sub(" ", sql).strip().rstrip(";").strip()
     if not code:
@@ -77,7 +77,7 @@ def load_query_file(path: Path) -> dict[str, str]:
             raise _error(metric_id, path, f"unknown metric id (known: {known})")
         if not isinstance(sql, str):
             raise _error(metric_id, path, "the value must be a string holding one SELECT")
-        reason = _problem(sql)
+        reason = query_problem(sql)
         if reason:
             raise _error(metric_id, path, reason)
         replacements[metric_id] = sql.strip().rstrip(";").strip()
