@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.errors import CollectionError
 from collectors.source import read_source
+from db.catalogue import NO_LABEL
 from db.claims import add_failures, claim_slot, finish_claim, is_stored, stored_values
 from db.engine import session_scope
-from db.metrics import METRIC_IDS, METRICS_BY_ID
+from db.metrics import DEFAULT_SOURCE, METRIC_IDS, METRICS_BY_ID
 from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
 from db.periods import day_window, local_date, local_midnight, retention_limit
 from db.upsert import insert_new
@@ -102,7 +103,7 @@ class SlotResult:
         return self.ok and self.attempts == 0
 
 
-UNIQUE_SNAPSHOT_KEY = ("metric_type", "granularity", "collected_at")
+UNIQUE_SNAPSHOT_KEY = ("metric_type", "source", "label", "granularity", "collected_at")
 
 
 def insert_snapshots(
@@ -116,6 +117,8 @@ def insert_snapshots(
     values = [
         {
             "metric_type": metric_id,
+            "source": DEFAULT_SOURCE,
+            "label": NO_LABEL,
             "value": value,
             "granularity": granularity,
             "collected_at": slot,
@@ -251,6 +254,8 @@ def daily_averages(session: Session, day: date, zone: str = "UTC") -> dict[str, 
             MetricSnapshot.granularity == "hourly",
             MetricSnapshot.collected_at >= window.start,
             MetricSnapshot.collected_at < window.end,
+            MetricSnapshot.source == DEFAULT_SOURCE,
+            MetricSnapshot.label == NO_LABEL,
         )
         .group_by(MetricSnapshot.metric_type)
     )

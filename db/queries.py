@@ -25,7 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from db.metrics import METRIC_IDS
+from db.catalogue import NO_LABEL
+from db.metrics import DEFAULT_SOURCE, METRIC_IDS
 from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
 from db.types import UTCDateTime
 
@@ -46,13 +47,15 @@ def _time_column(dialect: str) -> ColumnElement[Any]:
 
 @functools.cache
 def _series_statement(dialect: str) -> Select[Any]:
-    """One metric's rows in ``[:start, :end)``: built once per dialect (building it was a
+    """One series' rows in ``[:start, :end)``: built once per dialect (building it was a
     fifth of a small API call), the values bound per call."""
     column = MetricSnapshot.collected_at
     return (
         select(_time_column(dialect), MetricSnapshot.value)
         .where(
             MetricSnapshot.metric_type == bindparam("metric_type"),
+            MetricSnapshot.source == bindparam("source"),
+            MetricSnapshot.label == bindparam("label"),
             MetricSnapshot.granularity == bindparam("granularity"),
             column >= bindparam("start", type_=column.type),
             column < bindparam("end", type_=column.type),
@@ -92,24 +95,49 @@ def _series_arrays(dialect: str, rows: Sequence[Any]) -> SeriesArrays:
 
 
 def timeseries_arrays(
-    db: Session | Connection, metric_type: str, granularity: str, start: datetime, end: datetime
+    db: Session | Connection,
+    metric_type: str,
+    granularity: str,
+    start: datetime,
+    end: datetime,
+    *,
+    source: str = DEFAULT_SOURCE,
+    label: str = NO_LABEL,
 ) -> SeriesArrays:
-    """One metric's snapshots with ``start <= collected_at < end``, oldest first.
+    """One series' snapshots with ``start <= collected_at < end``, oldest first: a metric of
+    a source, its unlabelled series unless ``label`` is given.
 
     Half-open like every period (``db.periods``): adjacent periods never share a slot.
-    Served by ``idx_metric_type_time`` (metric_type, granularity, collected_at DESC).
+    Served by the index of ``unique_metric_snapshot`` (metric_type, source, label,
+    granularity, collected_at).
     """
     connection = db if isinstance(db, Connection) else db.connection()
     dialect = connection.dialect.name
-    params = {"metric_type": metric_type, "granularity": granularity, "start": start, "end": end}
+    params = {
+        "metric_type": metric_type,
+        "source": source,
+        "label": label,
+        "granularity": granularity,
+        "start": start,
+        "end": end,
+    }
     return _series_arrays(dialect, connection.execute(_series_statement(dialect), params).all())
 
 
 def timeseries(
-    db: Session | Connection, metric_type: str, granularity: str, start: datetime, end: datetime
+    db: Session | Connection,
+    metric_type: str,
+    granularity: str,
+    start: datetime,
+    end: datetime,
+    *,
+    source: str = DEFAULT_SOURCE,
+    label: str = NO_LABEL,
 ) -> pd.DataFrame:
     """``timeseries_arrays`` as a frame: ``timestamp`` (datetime64[ns, UTC]), ``value`` (int64)."""
-    return timeseries_arrays(db, metric_type, granularity, start, end).frame()
+    return timeseries_arrays(
+        db, metric_type, granularity, start, end, source=source, label=label
+    ).frame()
 
 
 def timeseries_many(
@@ -147,7 +175,10 @@ def latest_values(session: Session, granularity: str = "hourly") -> pd.DataFrame
     if slot is None:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
     stmt = select(MetricSnapshot.metric_type, MetricSnapshot.value).where(
-        MetricSnapshot.granularity == granularity, MetricSnapshot.collected_at == slot
+        MetricSnapshot.granularity == granularity,
+        MetricSnapshot.collected_at == slot,
+        MetricSnapshot.source == DEFAULT_SOURCE,
+        MetricSnapshot.label == NO_LABEL,
     )
     rows = {m: v for m, v in session.execute(stmt)}
     ordered = [m for m in METRIC_IDS if m in rows]
