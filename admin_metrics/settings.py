@@ -29,6 +29,7 @@ from admin_metrics.zones import zone_name
 # What ``admin-metrics demo`` leaves in DATA_DIR: its simulated source and that source's queries.
 DEMO_SOURCE_FILE: Final = "demo_source.db"
 DEMO_QUERIES_FILE: Final = "demo_source_queries.toml"
+DEMO_CATALOGUE_FILE: Final = "demo_catalogue.toml"
 
 
 class SettingsError(Exception):
@@ -475,6 +476,9 @@ class Settings(BaseSettings):
             queries = self.data_dir / DEMO_QUERIES_FILE
             if self.source_queries_file is None and queries.is_file():
                 self.source_queries_file = queries
+            catalogue = self.data_dir / DEMO_CATALOGUE_FILE
+            if self.metrics_catalogue_file is None and catalogue.is_file():
+                self.metrics_catalogue_file = catalogue
         return self
 
     @field_validator("prometheus_token")

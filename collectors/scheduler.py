@@ -167,6 +167,9 @@ class MetricsService:
                     timeout_ms=self.settings.source_statement_timeout_ms,
                     budget=collection_budget(self.settings),
                     owner=self.owner,
+                    extras=self.catalogue.extras,
+                    max_labels=self.settings.metrics_max_labels,
+                    slot_seconds=self.slot_seconds,
                     **kwargs,  # type: ignore[arg-type]
                 )
             finally:
@@ -181,7 +184,7 @@ class MetricsService:
                 log.exception("After-collection hook %r failed", extension)
 
     def daily_rollup(self) -> None:
-        catch_up_daily(self._sessions, self._clock(), self.settings.business_zone)
+        catch_up_daily(self._sessions, self._clock(), self.settings.business_zone, self.catalogue)
 
     def retention(self) -> None:
         with session_scope(self._sessions) as session:

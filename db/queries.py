@@ -198,7 +198,14 @@ def _slot_stored(granularity: Any, slot: Any) -> ColumnElement[bool]:
     )
 
 
-_FAILURE_RESOLVED = _slot_stored(
+# A failure row is resolved once its metric has rows at that slot (the six are stored
+# together; a catalogue metric that failed in a stored slot stays a failure).
+_FAILURE_RESOLVED = exists().where(
+    MetricSnapshot.metric_type == MetricCollectionFailure.metric_type,
+    MetricSnapshot.granularity == MetricCollectionFailure.granularity,
+    MetricSnapshot.collected_at == MetricCollectionFailure.attempted_at,
+)
+_SLOT_RESOLVED = _slot_stored(
     MetricCollectionFailure.granularity, MetricCollectionFailure.attempted_at
 )
 
@@ -256,7 +263,7 @@ def failed_slots_since(session: Session, since: datetime) -> list[datetime]:
         .where(
             MetricCollectionFailure.granularity == "hourly",
             MetricCollectionFailure.attempted_at >= since,
-            ~_FAILURE_RESOLVED,
+            ~_SLOT_RESOLVED,
         )
         .distinct()
         .order_by(MetricCollectionFailure.attempted_at.desc())
@@ -268,7 +275,7 @@ def newest_failed_slot(session: Session) -> datetime | None:
     """The newest hourly slot with failure rows and no stored rows."""
     value = session.scalar(
         select(func.max(MetricCollectionFailure.attempted_at)).where(
-            MetricCollectionFailure.granularity == "hourly", ~_FAILURE_RESOLVED
+            MetricCollectionFailure.granularity == "hourly", ~_SLOT_RESOLVED
         )
     )
     # max() loses the column type on SQLite; normalise through the same type.
