@@ -191,6 +191,47 @@ def latest_values(session: Session, granularity: str = "hourly") -> pd.DataFrame
     )
 
 
+def series_seen(session: Session) -> dict[str, dict[str, list[str]]]:
+    """The series the store holds: metric id → source → labels ('' for unlabelled)."""
+    rows = session.execute(
+        select(MetricSnapshot.metric_type, MetricSnapshot.source, MetricSnapshot.label).distinct()
+    )
+    seen: dict[str, dict[str, list[str]]] = {}
+    for metric, source, label in rows:
+        seen.setdefault(str(metric), {}).setdefault(str(source), []).append(str(label))
+    return seen
+
+
+def latest_series(session: Session, granularity: str = "hourly") -> pd.DataFrame:
+    """Every series' value at the newest slot (the six, the catalogue's extras, per label).
+
+    Columns: ``metric_type``, ``source``, ``label`` (string), ``value`` (int64).
+    """
+    slot = latest_slot(session, granularity)
+    rows = (
+        session.execute(
+            select(
+                MetricSnapshot.metric_type,
+                MetricSnapshot.source,
+                MetricSnapshot.label,
+                MetricSnapshot.value,
+            )
+            .where(MetricSnapshot.granularity == granularity, MetricSnapshot.collected_at == slot)
+            .order_by(MetricSnapshot.metric_type, MetricSnapshot.source, MetricSnapshot.label)
+        ).all()
+        if slot is not None
+        else []
+    )
+    return pd.DataFrame(
+        {
+            "metric_type": pd.array([r[0] for r in rows], dtype="string"),
+            "source": pd.array([r[1] for r in rows], dtype="string"),
+            "label": pd.array([r[2] for r in rows], dtype="string"),
+            "value": pd.array([r[3] for r in rows], dtype="int64"),
+        }
+    )
+
+
 def _slot_stored(granularity: Any, slot: Any) -> ColumnElement[bool]:
     """Whether the slot has its rows (a failure of a slot later stored is resolved)."""
     return exists().where(
