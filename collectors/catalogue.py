@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import tomllib
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +35,7 @@ from collectors.queries import (
     check_source_queries,
     load_query_file,
     query_problem,
+    read_toml,
     source_engine,
 )
 from collectors.source import bind_names, check_catalogue_queries
@@ -166,16 +166,7 @@ def _check_binds(query: str, kind: str, fail: Any) -> None:
 
 def load_catalogue_file(path: Path) -> list[CatalogueMetric]:
     """Parse and statically check the file (no database access); its entries in order."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CatalogueConfigError(
-            f"Invalid setting {SETTING}: cannot read {path} ({exc.strerror})"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogueConfigError(
-            f"Invalid setting {SETTING} ({path}): not valid TOML ({exc})"
-        ) from None
+    data = read_toml(path, SETTING, CatalogueConfigError)
     extra = sorted(set(data) - {"metrics"})
     if extra:
         raise CatalogueConfigError(
