@@ -117,13 +117,15 @@ def run_server(
     if workers is not None:
         options["workers"] = workers
 
-    from collectors.queries import check_source_queries, probe_source
+    from collectors.catalogue import check_catalogue
+    from collectors.queries import probe_source
 
-    queries = check_source_queries(settings)  # a bad SOURCE_QUERIES_FILE: one line, then exit
+    # A bad SOURCE_QUERIES_FILE or METRICS_CATALOGUE_FILE: one line, then exit.
+    catalogue = check_catalogue(settings)
     if settings.metrics_collection_enabled:
         # Each query once, read-only, within the deadline: a warning line per failing metric,
         # so a wrong SOURCE_DATABASE_URL shows at start, not an hour later.
-        probe_source(settings, queries)
+        probe_source(settings, catalogue.builtin_queries)
 
     class _App(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

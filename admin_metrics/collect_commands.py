@@ -41,6 +41,14 @@ def collect(obj: Obj, granularity: str, slot: str | None) -> None:
     if not result.ok:
         raise click.ClickException(f"{granularity} {stamp}: collection failed: {result.error}")
     values = " ".join(f"{k}={v}" for k, v in result.values.items())
+    # The catalogue's extra metrics: metric=value, or metric[label]=value per label.
+    extras = [
+        f"{m}[{label}]={v}" if label else f"{m}={v}"
+        for m, by_label in result.extra_values.items()
+        for label, v in by_label.items()
+    ]
+    extras += [f"{m}=failed ({reason})" for m, reason in result.extra_errors.items()]
+    values = " ".join([values, *extras])
     if result.already_stored and granularity == "hourly":
         click.echo(f"{granularity} {stamp}: {values} (already stored; nothing collected)")
         return

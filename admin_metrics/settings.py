@@ -29,6 +29,7 @@ from admin_metrics.zones import zone_name
 # What ``admin-metrics demo`` leaves in DATA_DIR: its simulated source and that source's queries.
 DEMO_SOURCE_FILE: Final = "demo_source.db"
 DEMO_QUERIES_FILE: Final = "demo_source_queries.toml"
+DEMO_CATALOGUE_FILE: Final = "demo_catalogue.toml"
 
 
 class SettingsError(Exception):
@@ -79,6 +80,19 @@ class Settings(BaseSettings):
         None,
         description="TOML file replacing default source queries, one key per metric id "
         '(e.g. `tag_count = "SELECT count(*) FROM labels"`).',
+    )
+    metrics_catalogue_file: Path | None = Field(
+        None,
+        description="TOML file of the metric catalogue: extra metrics (gauges or per-slot "
+        "counts, optionally labelled) and overrides of the six built-in ones "
+        "(see 'Metric catalogue').",
+    )
+    metrics_max_labels: int = Field(
+        50,
+        ge=1,
+        le=1000,
+        description="Most labels a labelled catalogue metric may return in one slot; a query "
+        "returning more records a failure for that metric and stores none of it.",
     )
     source_statement_timeout_ms: int = Field(
         5000, ge=100, le=600_000, description="Statement timeout for source queries (ms)."
@@ -336,6 +350,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "source_queries_file",
+        "metrics_catalogue_file",
         "auth_proxy_header",
         "smtp_host",
         "smtp_port",
@@ -461,6 +476,9 @@ class Settings(BaseSettings):
             queries = self.data_dir / DEMO_QUERIES_FILE
             if self.source_queries_file is None and queries.is_file():
                 self.source_queries_file = queries
+            catalogue = self.data_dir / DEMO_CATALOGUE_FILE
+            if self.metrics_catalogue_file is None and catalogue.is_file():
+                self.metrics_catalogue_file = catalogue
         return self
 
     @field_validator("prometheus_token")

@@ -24,14 +24,35 @@ import numpy as np
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from admin_metrics.settings import DEMO_QUERIES_FILE, DEMO_SOURCE_FILE, Settings
-from collectors.queries import check_source_queries, collection_budget, source_engine
+from admin_metrics.settings import (
+    DEMO_CATALOGUE_FILE,
+    DEMO_QUERIES_FILE,
+    DEMO_SOURCE_FILE,
+    Settings,
+)
+from collectors.catalogue import check_catalogue
+from collectors.queries import collection_budget, source_engine
 from collectors.runner import apply_retention, catch_up_daily, collect_slot, hourly_slot
+from db.catalogue import Catalogue
 from db.engine import make_engine, session_factory, session_scope
 from db.queries import latest_slot
 
 SOURCE_FILE: Final = DEMO_SOURCE_FILE
 QUERIES_FILE: Final = DEMO_QUERIES_FILE
+CATALOGUE_FILE: Final = DEMO_CATALOGUE_FILE
+# The demo's catalogue: one extra metric, conversations started per hour (a per-slot count).
+DEMO_CATALOGUE: Final = """# The demo's METRICS_CATALOGUE_FILE: extra metrics beside the six.
+[metrics.conversations_started]
+name_ko = "새 대화 수"
+name_en = "Conversations started"
+unit = "count"
+unit_ko = "개"
+unit_en = "conversations"
+kind = "per_slot"
+rollup = "sum"
+query = '''SELECT count(*) FROM conversations
+  WHERE created_at >= :slot_start AND created_at < :slot_end'''
+"""
 HISTORY_DAYS: Final = 90  # scale of the simulated growth; the back-fill covers daily retention
 AHEAD_DAYS: Final = 7
 HOUR: Final = 3600
@@ -263,6 +284,7 @@ def demo_settings(settings: Settings) -> Settings:
         update={
             "source_database_url": f"sqlite:///{(data_dir / SOURCE_FILE).resolve()}",
             "source_queries_file": data_dir / QUERIES_FILE,
+            "metrics_catalogue_file": data_dir / CATALOGUE_FILE,
             "metrics_collection_enabled": True,
         }
     )
@@ -276,7 +298,7 @@ def _collect_all(
     settings: Settings,
     sessions: sessionmaker[Session],
     source: Engine,
-    queries: dict[str, str],
+    catalogue: Catalogue,
     slots: list[datetime],
     progress: Progress | None,
     simulated: DemoSource,
@@ -288,11 +310,13 @@ def _collect_all(
         collect_slot(
             sessions,
             source,
-            queries,
+            catalogue.builtin_queries,
             slot,
             timeout_ms=settings.source_statement_timeout_ms,
             budget=collection_budget(settings),
             sleep=lambda _s: None,
+            extras=catalogue.extras,
+            max_labels=settings.metrics_max_labels,
         )
         if progress and (done % 24 == 0 or done == len(slots)):
             progress(done, len(slots))
@@ -307,7 +331,7 @@ def backfill(
     """Collect every past slot since the last one (from the origin on a fresh store) as of
     that slot, except outages; then the daily rollups and retention. Returns slots collected.
     """
-    queries = check_source_queries(settings)
+    catalogue = check_catalogue(settings)
     store = make_engine(settings.store_url)
     if store.dialect.name == "sqlite":
         # WAL + synchronous=NORMAL: no fsync per slot during the back-fill (still crash-safe).
@@ -336,8 +360,8 @@ def backfill(
         level = quiet.level
         quiet.setLevel(logging.WARNING)  # not 2000 "collected" lines during the back-fill
         try:
-            _collect_all(settings, sessions, source, queries, slots, progress, simulated)
-            catch_up_daily(sessions, now, settings.business_zone)
+            _collect_all(settings, sessions, source, catalogue, slots, progress, simulated)
+            catch_up_daily(sessions, now, settings.business_zone, catalogue)
             with session_scope(sessions) as session:
                 apply_retention(
                     session,
@@ -363,6 +387,7 @@ def prepare_demo(
     simulated = DemoSource(data_dir / SOURCE_FILE, now, settings.metrics_daily_retention_days)
     try:
         write_queries_file(data_dir / QUERIES_FILE)
+        (data_dir / CATALOGUE_FILE).write_text(DEMO_CATALOGUE, encoding="utf-8")
         demo = demo_settings(settings)
         backfill(demo, simulated, now, progress)
         # A week of activity ahead, revealed slot by slot while the demo server runs.

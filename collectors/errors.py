@@ -9,6 +9,10 @@ class SourceQueryConfigError(SettingsError):
     """A replacement query in SOURCE_QUERIES_FILE is unusable; one line naming the metric."""
 
 
+class CatalogueConfigError(SettingsError):
+    """An entry of METRICS_CATALOGUE_FILE is unusable; one line naming the metric."""
+
+
 class CollectionError(Exception):
     """Reading the source failed.
 

@@ -6,7 +6,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from admin_metrics.settings import Settings
-from collectors.queries import check_source_queries, collection_budget, source_engine
+from collectors.catalogue import check_catalogue
+from collectors.queries import collection_budget, source_engine
 from collectors.runner import Sleep, SlotResult, collect_slot, hourly_slot, rollup_day
 from db.engine import make_engine, session_factory
 from db.periods import local_date
@@ -32,24 +33,26 @@ def collect_once(
     Daily: roll up the business day (``BUSINESS_TIMEZONE``) containing ``at`` (default
     yesterday)."""
     now = datetime.now(UTC)
+    catalogue = check_catalogue(settings)
     store = make_engine(settings.store_url)
     sessions = session_factory(store)
     try:
         if granularity == "daily":
             zone = settings.business_zone
             day = local_date(at or now - timedelta(days=1), zone)
-            return rollup_day(sessions, day, zone)
-        queries = check_source_queries(settings)
+            return rollup_day(sessions, day, zone, catalogue)
         source = source_engine(settings)
         try:
             return collect_slot(
                 sessions,
                 source,
-                queries,
+                catalogue.builtin_queries,
                 hourly_slot(at or now),
                 timeout_ms=settings.source_statement_timeout_ms,
                 budget=collection_budget(settings),
                 sleep=sleep,
+                extras=catalogue.extras,
+                max_labels=settings.metrics_max_labels,
             )
         finally:
             source.dispose()

@@ -15,10 +15,11 @@ import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
-from admin_metrics.settings import Settings
+from admin_metrics.settings import Settings, SettingsError
 from collectors.errors import CollectionError, CollectionTimeout, SourceQueryConfigError
 from collectors.registry import DEFAULT_QUERIES
 from collectors.runner import DEFAULT_DEADLINE_SECONDS, CollectionBudget
@@ -39,7 +40,7 @@ _STRING_OR_COMMENT = re.compile(
 )
 
 
-def _problem(sql: str) -> str | None:
+def query_problem(sql: str) -> str | None:
     """Why ``sql`` is not a single SELECT, or None when it is one."""
     code = _STRING_OR_COMMENT.sub(" ", sql).strip().rstrip(";").strip()
     if not code:
@@ -58,18 +59,19 @@ def _error(metric_id: str, path: Path, reason: str) -> SourceQueryConfigError:
     )
 
 
+def read_toml(path: Path, setting: str, error: type[SettingsError]) -> dict[str, Any]:
+    """A TOML file a setting names; unreadable or invalid: one line naming the setting."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"Invalid setting {setting}: cannot read {path} ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"Invalid setting {setting} ({path}): not valid TOML ({exc})") from None
+
+
 def load_query_file(path: Path) -> dict[str, str]:
     """Parse and statically check the replacement queries (no database access)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SourceQueryConfigError(
-            f"Invalid setting SOURCE_QUERIES_FILE: cannot read {path} ({exc.strerror})"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SourceQueryConfigError(
-            f"Invalid setting SOURCE_QUERIES_FILE ({path}): not valid TOML ({exc})"
-        ) from None
+    data = read_toml(path, "SOURCE_QUERIES_FILE", SourceQueryConfigError)
     replacements: dict[str, str] = {}
     for metric_id, sql in data.items():
         if metric_id not in DEFAULT_QUERIES:
@@ -77,7 +79,7 @@ def load_query_file(path: Path) -> dict[str, str]:
             raise _error(metric_id, path, f"unknown metric id (known: {known})")
         if not isinstance(sql, str):
             raise _error(metric_id, path, "the value must be a string holding one SELECT")
-        reason = _problem(sql)
+        reason = query_problem(sql)
         if reason:
             raise _error(metric_id, path, reason)
         replacements[metric_id] = sql.strip().rstrip(";").strip()

@@ -3,8 +3,12 @@
 - ``collect_slot``: read the six values (one source snapshot), write them in one store
   transaction with an idempotent insert; 3 attempts with back-off inside one wall-clock
   budget (``CollectionBudget``), then failure rows. A slot already stored is left alone.
-- ``rollup_day`` / ``catch_up_daily``: daily rows = rounded average of the hourly values of
-  a business day (00:00–24:00 in ``BUSINESS_TIMEZONE``), stored at that local midnight.
+  The catalogue's extra metrics are read once the six succeeded (their own snapshot, the
+  budget's remaining time) and written in the six's transaction; each extra that fails gets
+  its failure row and never costs the six their slot.
+- ``rollup_day`` / ``catch_up_daily``: daily rows of a business day (00:00–24:00 in
+  ``BUSINESS_TIMEZONE``), stored at that local midnight: the six's rounded average of the
+  hours, an extra metric's per its rollup (last, max, average, sum), per label.
 - ``apply_retention``: drop hourly/daily snapshots past their retention, keep 1000 failures.
 """
 
@@ -12,19 +16,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from collectors.errors import CollectionError
-from collectors.source import read_source
+from collectors.source import ExtraReading, metric_name, read_extras, read_source
+from db.catalogue import NO_LABEL, Catalogue, CatalogueMetric
 from db.claims import add_failures, claim_slot, finish_claim, is_stored, stored_values
 from db.engine import session_scope
-from db.metrics import METRIC_IDS, METRICS_BY_ID
+from db.metrics import DEFAULT_SOURCE, METRIC_IDS, METRICS_BY_ID
 from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
 from db.periods import day_window, local_date, local_midnight, retention_limit
 from db.upsert import insert_new
@@ -39,6 +45,8 @@ FAILURES_KEPT = 1000
 DEFAULT_DEADLINE_SECONDS = 30.0
 
 Sleep = Callable[[float], None]
+# A series of the default source: (metric id, label), the label '' when unlabelled.
+SeriesKey = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +104,17 @@ class SlotResult:
     values: dict[str, int]
     inserted: int = 0
     error: str | None = None
+    # The catalogue's extra metrics: values by metric id and label ('' when unlabelled),
+    # and the reason each failed one was not stored.
+    extra_values: dict[str, dict[str, int]] = field(default_factory=dict)
+    extra_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def already_stored(self) -> bool:
         return self.ok and self.attempts == 0
 
 
-UNIQUE_SNAPSHOT_KEY = ("metric_type", "granularity", "collected_at")
+UNIQUE_SNAPSHOT_KEY = ("metric_type", "source", "label", "granularity", "collected_at")
 
 
 def insert_snapshots(
@@ -112,18 +124,53 @@ def insert_snapshots(
     slot: datetime,
     retry_count: int = 0,
 ) -> int:
-    """Insert one slot's rows; rows already present are left alone. Returns rows inserted."""
+    """Insert one slot's unlabelled rows by metric id; rows already present are left alone.
+    Returns rows inserted."""
+    series = {(metric_id, NO_LABEL): value for metric_id, value in rows.items()}
+    return insert_series(session, series, granularity, slot, retry_count)
+
+
+def insert_series(
+    session: Session,
+    rows: Mapping[SeriesKey, int],
+    granularity: str,
+    slot: datetime,
+    retry_count: int = 0,
+) -> int:
+    """Insert one slot's rows by (metric id, label) of the default source; rows already
+    present are left alone. Returns rows inserted."""
     values = [
         {
             "metric_type": metric_id,
+            "source": DEFAULT_SOURCE,
+            "label": label,
             "value": value,
             "granularity": granularity,
             "collected_at": slot,
             "retry_count": retry_count,
         }
-        for metric_id, value in rows.items()
+        for (metric_id, label), value in rows.items()
     ]
     return len(insert_new(session, MetricSnapshot, values, UNIQUE_SNAPSHOT_KEY))
+
+
+def _by_series(values: Mapping[str, Mapping[str, int]]) -> dict[SeriesKey, int]:
+    return {(m, label): v for m, by_label in values.items() for label, v in by_label.items()}
+
+
+def extra_failure_messages(
+    extras: Sequence[CatalogueMetric], errors: Mapping[str, CollectionError]
+) -> dict[str, str]:
+    """One Korean message per extra metric that failed (its own error, or the source's)."""
+    names = {m.id: m.name_ko for m in extras}
+    messages = {}
+    for metric_id, error in errors.items():
+        if error.metric_id == metric_id:
+            messages[metric_id] = str(error)
+        else:
+            name = metric_name(metric_id, names.get(metric_id))
+            messages[metric_id] = f"{name}({metric_id}) 수집 실패: {error}"
+    return messages
 
 
 def failure_messages(error: CollectionError, attempts: int) -> dict[str, str]:
@@ -169,6 +216,9 @@ def collect_slot(
     budget: CollectionBudget | None = None,
     owner: str | None = None,
     sleep: Sleep = time.sleep,
+    extras: Sequence[CatalogueMetric] = (),
+    max_labels: int = 50,
+    slot_seconds: int = 3600,
 ) -> SlotResult:
     """Collect the hourly slot ``slot`` as of ``slot``: all six rows or none.
 
@@ -177,9 +227,15 @@ def collect_slot(
        when another process won the claim, that one collects it.
     3. Up to ``budget.attempts`` reads, back-off 1 s, 2 s, all inside ``budget.seconds``
        (each attempt stopped at its share of the budget, see ``CollectionBudget``).
-    4. Success: the six rows and the finished claim in one transaction. After the last failed
-       attempt: one failure row per metric (unless the slot got stored meanwhile) and the
-       finished claim in one transaction, and the log line ``메트릭 수집 최대 재시도 횟수 초과``.
+    4. Once the six are read, the catalogue's ``extras`` are read once (their own read-only
+       snapshot, within what is left of the budget; a per-slot count gets the hour the slot
+       closes). A labelled metric over ``max_labels`` labels, a query the source rejects, a
+       bad value: that metric gets a failure row and none of its rows; the others are kept.
+    5. Success: the six rows, the extras' rows and failure rows and the finished claim in one
+       transaction. After the last failed attempt of the six: one failure row per built-in
+       metric (unless the slot got stored meanwhile) and the finished claim in one
+       transaction, and the log line ``메트릭 수집 최대 재시도 횟수 초과`` (the extras are not
+       read: a slot has the six or nothing).
     """
     budget = budget or CollectionBudget()
     with session_scope(sessions) as session:
@@ -216,12 +272,45 @@ def collect_slot(
             if not exc.retryable:
                 break
             continue
+        extra = ExtraReading()
+        if extras:
+            extra = read_extras(
+                source,
+                extras,
+                slot,
+                timeout_ms,
+                max_labels=max_labels,
+                slot_seconds=slot_seconds,
+                deadline=end,
+            )
         with session_scope(sessions) as session:
             inserted = insert_snapshots(session, values, "hourly", slot, retry_count=attempt)
+            inserted += insert_series(
+                session, _by_series(extra.values), "hourly", slot, retry_count=attempt
+            )
+            failed = extra_failure_messages(extras, extra.errors)
+            if failed:
+                add_failures(session, failed, "hourly", slot, 1, datetime.now(UTC))
             if claim_id is not None and owner:
                 finish_claim(session, claim_id, owner, "stored", datetime.now(UTC))
+        for metric_id, error in extra.errors.items():
+            log.warning(
+                "Catalogue metric %s not stored for slot %s: %s",
+                metric_id,
+                slot.isoformat(),
+                error.reason,
+            )
         log.info("%s (slot %s, attempt %d)", SUCCESS_LOG, slot.isoformat(), used)
-        return SlotResult(slot, "hourly", True, used, values, inserted)
+        return SlotResult(
+            slot,
+            "hourly",
+            True,
+            used,
+            values,
+            inserted,
+            extra_values=extra.values,
+            extra_errors={m: e.reason for m, e in extra.errors.items()},
+        )
     assert last_error is not None
     with session_scope(sessions) as session:
         stored = stored_values(session, "hourly", slot)
@@ -241,33 +330,79 @@ def _rounded_mean(total: int, count: int) -> int:
     return int((Decimal(total) / Decimal(count)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def daily_averages(session: Session, day: date, zone: str = "UTC") -> dict[str, int]:
-    """Per metric, the rounded (half up) average of the hourly values of business ``day``
-    (``[00:00, 24:00)`` in ``zone``; 23 or 25 hourly slots across a DST change)."""
+def combine(values: Sequence[int], rollup: str) -> int:
+    """A day's hourly values (oldest first) combined: ``last``, ``max``, ``sum`` or the
+    rounded (half up) ``average``."""
+    if rollup == "sum":
+        return sum(values)
+    if rollup == "max":
+        return max(values)
+    if rollup == "last":
+        return values[-1]
+    return _rounded_mean(sum(values), len(values))
+
+
+def daily_values(
+    session: Session, day: date, zone: str = "UTC", catalogue: Catalogue | None = None
+) -> dict[SeriesKey, int]:
+    """Per series of the default source, the daily value of business ``day`` (``[00:00,
+    24:00)`` in ``zone``; 23 or 25 hourly slots across a DST change).
+
+    A metric's hours combine per its catalogue rollup (the six, and a metric no longer in
+    the catalogue: the rounded average). A per-slot count's slot holds the hour it closes, so
+    its day is the slots in ``(00:00, 24:00]``.
+    """
     window = day_window(day, zone)
-    stmt = (
-        select(MetricSnapshot.metric_type, func.sum(MetricSnapshot.value), func.count())
+    known = {m.id: m for m in catalogue.metrics} if catalogue else {}
+    rows = session.execute(
+        select(
+            MetricSnapshot.metric_type,
+            MetricSnapshot.label,
+            MetricSnapshot.collected_at,
+            MetricSnapshot.value,
+        )
         .where(
             MetricSnapshot.granularity == "hourly",
+            MetricSnapshot.source == DEFAULT_SOURCE,
             MetricSnapshot.collected_at >= window.start,
-            MetricSnapshot.collected_at < window.end,
+            MetricSnapshot.collected_at <= window.end,
         )
-        .group_by(MetricSnapshot.metric_type)
+        .order_by(MetricSnapshot.collected_at)
     )
-    return {str(m): _rounded_mean(int(total), int(n)) for m, total, n in session.execute(stmt)}
+    hours: dict[SeriesKey, list[int]] = defaultdict(list)
+    for metric_id, label, at, value in rows:
+        metric = known.get(metric_id)
+        if metric is not None and metric.kind == "per_slot":
+            inside = window.start < at <= window.end
+        else:
+            inside = window.start <= at < window.end
+        if inside:
+            hours[(str(metric_id), str(label))].append(int(value))
+    rollups = {m.id: m.rollup for m in known.values()}
+    return {key: combine(v, rollups.get(key[0], "average")) for key, v in hours.items()}
 
 
-def rollup_day(sessions: sessionmaker[Session], day: date, zone: str = "UTC") -> SlotResult:
-    """Write the daily rows of business ``day`` in ``zone`` (idempotent). Not ok when the day
-    has no hourly data."""
+def rollup_day(
+    sessions: sessionmaker[Session],
+    day: date,
+    zone: str = "UTC",
+    catalogue: Catalogue | None = None,
+) -> SlotResult:
+    """Write the daily rows of business ``day`` in ``zone`` (idempotent), every series per
+    its metric's rollup. Not ok when the day has no hourly data."""
     at = day_start(day, zone)
     with session_scope(sessions) as session:
-        values = daily_averages(session, day, zone)
-        inserted = insert_snapshots(session, values, "daily", at)
-    if not values:
+        series = daily_values(session, day, zone, catalogue)
+        inserted = insert_series(session, series, "daily", at)
+    if not series:
         return SlotResult(at, "daily", False, 1, {}, 0, "no hourly data")
     log.info("Daily rollup of %s (%s): %d row(s) written", day.isoformat(), zone, inserted)
-    return SlotResult(at, "daily", True, 1, values, inserted)
+    six = {m: v for (m, label), v in series.items() if m in METRIC_IDS and label == NO_LABEL}
+    extras: dict[str, dict[str, int]] = defaultdict(dict)
+    for (metric_id, label), value in series.items():
+        if metric_id not in six:
+            extras[metric_id][label] = value
+    return SlotResult(at, "daily", True, 1, six, inserted, extra_values=dict(extras))
 
 
 def days_needing_rollup(session: Session, today: date, zone: str = "UTC") -> list[date]:
@@ -288,13 +423,18 @@ def days_needing_rollup(session: Session, today: date, zone: str = "UTC") -> lis
     return sorted({day for _m, day in wanted - have})
 
 
-def catch_up_daily(sessions: sessionmaker[Session], now: datetime, zone: str = "UTC") -> list[date]:
+def catch_up_daily(
+    sessions: sessionmaker[Session],
+    now: datetime,
+    zone: str = "UTC",
+    catalogue: Catalogue | None = None,
+) -> list[date]:
     """Roll up every completed business day that is missing its daily rows (e.g. down at
     midnight)."""
     with session_scope(sessions) as session:
         days = days_needing_rollup(session, local_date(now, zone), zone)
     for day in days:
-        rollup_day(sessions, day, zone)
+        rollup_day(sessions, day, zone, catalogue)
     return days
 
 

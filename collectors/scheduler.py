@@ -33,8 +33,9 @@ from sqlalchemy import Engine
 
 from admin_metrics.settings import Settings
 from collectors.accounting import account_for_slots
+from collectors.catalogue import check_catalogue
 from collectors.leader import LeaderLock, leader_lock_for
-from collectors.queries import check_source_queries, collection_budget, source_engine
+from collectors.queries import collection_budget, source_engine
 from collectors.runner import (
     Sleep,
     SlotResult,
@@ -43,6 +44,7 @@ from collectors.runner import (
     collect_slot,
     hourly_slot,
 )
+from db.catalogue import Catalogue
 from db.engine import make_engine, session_factory, session_scope
 from db.exports import delete_expired_exports
 from db.security_retention import SecurityRetention, prune_security_records
@@ -91,8 +93,12 @@ class MetricsService:
         sleep: Sleep | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         extensions: Sequence[SchedulerExtension] = (),
+        catalogue: Catalogue | None = None,
     ) -> None:
         self.settings = settings
+        # The six's queries are ``queries``; the catalogue adds the extra metrics and how
+        # every metric's day is rolled up.
+        self.catalogue = catalogue or Catalogue.builtin(queries)
         self.extensions = tuple(extensions)
         self.queries = queries
         self._lock = lock or leader_lock_for(settings.store_url, settings.data_dir)
@@ -161,6 +167,9 @@ class MetricsService:
                     timeout_ms=self.settings.source_statement_timeout_ms,
                     budget=collection_budget(self.settings),
                     owner=self.owner,
+                    extras=self.catalogue.extras,
+                    max_labels=self.settings.metrics_max_labels,
+                    slot_seconds=self.slot_seconds,
                     **kwargs,  # type: ignore[arg-type]
                 )
             finally:
@@ -175,7 +184,7 @@ class MetricsService:
                 log.exception("After-collection hook %r failed", extension)
 
     def daily_rollup(self) -> None:
-        catch_up_daily(self._sessions, self._clock(), self.settings.business_zone)
+        catch_up_daily(self._sessions, self._clock(), self.settings.business_zone, self.catalogue)
 
     def retention(self) -> None:
         with session_scope(self._sessions) as session:
@@ -296,13 +305,19 @@ class MetricsService:
 
 
 def start_metrics_service(
-    settings: Settings, *, extensions: Sequence[SchedulerExtension] = ()
+    settings: Settings,
+    *,
+    extensions: Sequence[SchedulerExtension] = (),
+    catalogue: Catalogue | None = None,
 ) -> MetricsService | None:
-    """Validate the source queries (always) and start collection unless disabled."""
-    queries = check_source_queries(settings)
+    """Start collection unless disabled; the source queries and the catalogue are checked
+    here unless the caller did (``catalogue``)."""
+    catalogue = catalogue or check_catalogue(settings)
     if not settings.metrics_collection_enabled:
         log.info("Metrics collection disabled (METRICS_COLLECTION_ENABLED=false)")
         return None
-    service = MetricsService(settings, queries, extensions=extensions).start()
+    service = MetricsService(
+        settings, catalogue.builtin_queries, extensions=extensions, catalogue=catalogue
+    ).start()
     atexit.register(service.stop)
     return service

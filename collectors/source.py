@@ -23,13 +23,14 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, TextClause, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -37,10 +38,12 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from collectors.errors import CollectionError, CollectionTimeout
+from db.catalogue import NO_LABEL, CatalogueMetric
 from db.engine import make_engine, normalise_url
 from db.metrics import METRICS_BY_ID
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # SQLite timestamps in the demo source are stored as this text form (UTC, sortable).
 SQLITE_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -100,6 +103,7 @@ class AttemptGuard:
         self._lock = threading.Lock()
         self._raw: Any = None
         self.metric_id: str | None = None
+        self.metric_name: str | None = None
         self.expired = False
 
     def attach(self, raw: Any) -> None:
@@ -113,8 +117,9 @@ class AttemptGuard:
         with self._lock:
             self._raw = None
 
-    def running(self, metric_id: str) -> None:
+    def running(self, metric_id: str, name: str | None = None) -> None:
         self.metric_id = metric_id
+        self.metric_name = name
 
     def expire(self) -> None:
         """The deadline passed: stop the work in the background, never blocking the caller."""
@@ -153,6 +158,10 @@ class AttemptGuard:
                     fd = os.dup(raw.pgconn.socket)
                     with socket.socket(fileno=fd) as sock:
                         sock.shutdown(socket.SHUT_RDWR)
+
+
+# What runs on one read-only snapshot: the connection and the attempt's guard in, a result out.
+Work = Callable[[Connection, AttemptGuard | None], T]
 
 
 def bind_now(engine: Engine, now: datetime) -> object:
@@ -211,9 +220,17 @@ def read_only_snapshot(
                 guard.detach()
 
 
-def as_count(metric_id: str, rows: list[Any]) -> int:
+def metric_name(metric_id: str, name: str | None = None) -> str:
+    """The Korean name messages give a metric: ``name``, else a built-in's, else its id."""
+    if name:
+        return name
+    info = METRICS_BY_ID.get(metric_id)
+    return info.name_ko if info else metric_id
+
+
+def as_count(metric_id: str, rows: list[Any], name: str | None = None) -> int:
     """The single non-negative integer a metric query must return, else a permanent error."""
-    name = METRICS_BY_ID[metric_id].name_ko
+    name = metric_name(metric_id, name)
     if len(rows) != 1 or len(rows[0]) != 1:
         shape = f"{len(rows)}행" if len(rows) != 1 else f"{len(rows[0])}열"
         raise CollectionError(
@@ -223,22 +240,27 @@ def as_count(metric_id: str, rows: list[Any]) -> int:
             reason=f"returned {len(rows)} row(s) of {len(rows[0]) if rows else 0} column(s), "
             "not one value",
         )
-    value = rows[0][0]
+    return as_value(metric_id, rows[0][0], name)
+
+
+def as_value(metric_id: str, value: Any, name: str, where: str = "") -> int:
+    """A query's value as a non-negative integer, else a permanent error (``where``: which
+    label it belongs to, for the message)."""
     if isinstance(value, Decimal) and value == value.to_integral_value():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise CollectionError(
-            f"{name}({metric_id}) 쿼리 결과가 정수가 아님: {value!r}",
+            f"{name}({metric_id}) 쿼리 결과가 정수가 아님{where}: {value!r}",
             metric_id=metric_id,
             retryable=False,
-            reason=f"returned {value!r}, not an integer",
+            reason=f"returned {value!r}{where}, not an integer",
         )
     if value < 0:
         raise CollectionError(
-            f"{name}({metric_id}) 쿼리 결과가 음수임: {value}",
+            f"{name}({metric_id}) 쿼리 결과가 음수임{where}: {value}",
             metric_id=metric_id,
             retryable=False,
-            reason=f"returned a negative number ({value})",
+            reason=f"returned a negative number ({value}){where}",
         )
     return value
 
@@ -248,11 +270,16 @@ def _db_error_text(exc: SQLAlchemyError) -> str:
     return " ".join(str(orig).split())[:300]
 
 
-@lru_cache(maxsize=64)
-def _statement(sql: str) -> tuple[TextClause, bool]:
-    """The compiled-once statement and whether it takes ``:now``."""
+@lru_cache(maxsize=256)
+def _statement(sql: str) -> tuple[TextClause, frozenset[str]]:
+    """The compiled-once statement and the names of its bound parameters."""
     stmt = text(sql)
-    return stmt, "now" in stmt.compile().params
+    return stmt, frozenset(stmt.compile().params)
+
+
+def bind_names(sql: str) -> frozenset[str]:
+    """The bound parameters (``:name``) a query takes."""
+    return _statement(sql)[1]
 
 
 def run_queries(
@@ -266,12 +293,12 @@ def run_queries(
     for metric_id, sql in queries.items():
         if guard is not None:
             guard.running(metric_id)
-        stmt, uses_now = _statement(sql)
-        params = {"now": now} if uses_now else {}
+        stmt, names = _statement(sql)
+        params = {"now": now} if "now" in names else {}
         try:
             rows = list(conn.execute(stmt, params))
         except SQLAlchemyError as exc:
-            name = METRICS_BY_ID[metric_id].name_ko
+            name = metric_name(metric_id)
             detail = _db_error_text(exc)
             raise CollectionError(
                 f"{name}({metric_id}) 소스 쿼리 오류: {detail}",
@@ -282,30 +309,26 @@ def run_queries(
     return values
 
 
-def _read(
-    engine: Engine,
-    queries: Mapping[str, str],
-    now: datetime,
-    timeout_ms: int,
-    guard: AttemptGuard | None,
-) -> dict[str, int]:
+def _read(engine: Engine, work: Work[T], timeout_ms: int, guard: AttemptGuard | None) -> T:
     try:
         with read_only_snapshot(engine, timeout_ms, guard) as conn:
-            return run_queries(conn, queries, bind_now(engine, now), guard)
+            return work(conn, guard)
     except CollectionError:
         raise
     except SQLAlchemyError as exc:
         raise CollectionError(f"소스 데이터베이스 연결 실패: {_db_error_text(exc)}") from exc
 
 
-def deadline_error(metric_id: str | None, seconds: float) -> CollectionTimeout:
+def deadline_error(
+    metric_id: str | None, seconds: float, name: str | None = None
+) -> CollectionTimeout:
     """The retryable failure of an attempt whose deadline passed."""
     if metric_id is None:
         return CollectionTimeout(
             f"소스 데이터베이스가 제한 시간({seconds:.1f}초) 안에 응답하지 않음",
             reason=f"the source did not answer within the attempt's deadline ({seconds:.1f} s)",
         )
-    name = METRICS_BY_ID[metric_id].name_ko
+    name = metric_name(metric_id, name)
     return CollectionTimeout(
         f"{name}({metric_id}) 쿼리가 제한 시간({seconds:.1f}초) 안에 끝나지 않음",
         metric_id=metric_id,
@@ -321,15 +344,28 @@ def read_source(
     *,
     deadline: float | None = None,
 ) -> dict[str, int]:
-    """All metric values as of ``now`` from one read-only snapshot of the source.
+    """All metric values as of ``now`` from one read-only snapshot of the source
+    (``read_snapshot`` running ``run_queries``)."""
+    bound = bind_now(engine, now)
+
+    def work(conn: Connection, guard: AttemptGuard | None) -> dict[str, int]:
+        return run_queries(conn, queries, bound, guard)
+
+    return read_snapshot(engine, work, timeout_ms, deadline=deadline)
+
+
+def read_snapshot(
+    engine: Engine, work: Work[T], timeout_ms: int, *, deadline: float | None = None
+) -> T:
+    """``work`` on one read-only snapshot of the source; its result.
 
     ``deadline`` (a ``time.monotonic()`` instant): the read runs on its own thread and this
-    call returns by then — values, or the attempt's error, or a timeout ``CollectionError``
-    after the watchdog stopped the work (see the module docstring). The statement and lock
-    timeouts are capped at the time left (plus the cancel's grace).
+    call returns by then — the result, or the attempt's error, or a timeout
+    ``CollectionError`` after the watchdog stopped the work (see the module docstring). The
+    statement and lock timeouts are capped at the time left (plus the cancel's grace).
     """
     if deadline is None:
-        return _read(engine, queries, now, timeout_ms, None)
+        return _read(engine, work, timeout_ms, None)
     budget = deadline - time.monotonic()
     if budget <= 0:
         raise deadline_error(None, 0.0)
@@ -342,7 +378,7 @@ def read_source(
 
     def attempt() -> None:
         try:
-            outcome["values"] = _read(engine, queries, now, capped_ms, guard)
+            outcome["result"] = _read(engine, work, capped_ms, guard)
         except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
             outcome["error"] = exc
         finally:
@@ -354,7 +390,172 @@ def read_source(
         # The query may have ended in the very last instant: then its result stands.
         if not done.is_set():
             # No metric yet: it hung while connecting or opening the snapshot.
-            raise deadline_error(guard.metric_id, budget)
+            raise deadline_error(guard.metric_id, budget, guard.metric_name)
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["values"]  # type: ignore[no-any-return]
+    return outcome["result"]  # type: ignore[no-any-return]
+
+
+# --- the catalogue's extra metrics --------------------------------------------------------
+MAX_LABEL_CHARS = 200  # metric_snapshots.label
+
+
+def slot_binds(engine: Engine, slot: datetime, slot_seconds: int = 3600) -> dict[str, object]:
+    """The parameters a catalogue query may take for ``slot``: ``:now`` (the slot, for a
+    gauge) and the hour the slot closes, ``[:slot_start, :slot_end)`` = ``[slot − 1 h,
+    slot)`` (for a per-slot count: the only complete hour when the slot is collected)."""
+    return {
+        "now": bind_now(engine, slot),
+        "slot_start": bind_now(engine, slot - timedelta(seconds=slot_seconds)),
+        "slot_end": bind_now(engine, slot),
+    }
+
+
+def _too_many_labels(metric: CatalogueMetric, count: int, max_labels: int) -> CollectionError:
+    return CollectionError(
+        f"{metric.name_ko}({metric.id}) 쿼리가 레이블 {count}개를 반환함 "
+        f"(METRICS_MAX_LABELS {max_labels}개 초과): 이 시각의 값은 저장되지 않음",
+        metric_id=metric.id,
+        retryable=False,
+        reason=f"returned {count} labels, more than METRICS_MAX_LABELS ({max_labels})",
+    )
+
+
+def _labelled_values(metric: CatalogueMetric, rows: list[Any], max_labels: int) -> dict[str, int]:
+    """``(label, value)`` rows as values by label; a permanent error for a bad row."""
+
+    def bad(message_ko: str, reason: str) -> CollectionError:
+        return CollectionError(
+            f"{metric.name_ko}({metric.id}) {message_ko}",
+            metric_id=metric.id,
+            retryable=False,
+            reason=reason,
+        )
+
+    if len(rows) > max_labels:
+        raise _too_many_labels(metric, len(rows), max_labels)
+    values: dict[str, int] = {}
+    for row in rows:
+        if len(row) != 2:
+            raise bad(
+                f"쿼리가 (레이블, 값) 두 열이 아닌 {len(row)}열을 반환함",
+                f"returned {len(row)} column(s), not (label, value)",
+            )
+        raw, value = row
+        if raw is None:
+            raise bad("쿼리가 빈(NULL) 레이블을 반환함", "returned a NULL label")
+        label = str(raw)
+        if not label or len(label) > MAX_LABEL_CHARS:
+            raise bad(
+                f"레이블 길이가 1–{MAX_LABEL_CHARS}자가 아님: {label[:40]!r}",
+                f"returned a label of {len(label)} characters (1–{MAX_LABEL_CHARS} allowed)",
+            )
+        if label in values:
+            raise bad(f"레이블이 중복됨: {label!r}", f"returned the label {label!r} twice")
+        values[label] = as_value(metric.id, value, metric.name_ko, f" (label {label!r})")
+    return values
+
+
+def run_extra(
+    conn: Connection,
+    metric: CatalogueMetric,
+    binds: Mapping[str, object],
+    max_labels: int,
+    guard: AttemptGuard | None = None,
+) -> dict[str, int]:
+    """One catalogue metric's values by label (``NO_LABEL`` for an unlabelled one).
+
+    On PostgreSQL the query runs inside a savepoint, so a query the source rejects leaves
+    the snapshot usable for the next metric.
+    """
+    if guard is not None:
+        guard.running(metric.id, metric.name_ko)
+    stmt, names = _statement(metric.query)
+    params = {name: binds[name] for name in names if name in binds}
+    savepoint = conn.dialect.name == "postgresql"
+    try:
+        if savepoint:
+            conn.exec_driver_sql("SAVEPOINT catalogue_metric")
+        rows = list(conn.execute(stmt, params))
+        if savepoint:
+            conn.exec_driver_sql("RELEASE SAVEPOINT catalogue_metric")
+    except SQLAlchemyError as exc:
+        if savepoint:
+            with contextlib.suppress(SQLAlchemyError):
+                conn.exec_driver_sql("ROLLBACK TO SAVEPOINT catalogue_metric")
+        detail = _db_error_text(exc)
+        raise CollectionError(
+            f"{metric.name_ko}({metric.id}) 소스 쿼리 오류: {detail}",
+            metric_id=metric.id,
+            reason=f"the source rejected the query: {detail}",
+        ) from exc
+    if metric.labelled:
+        return _labelled_values(metric, rows, max_labels)
+    return {NO_LABEL: as_count(metric.id, rows, metric.name_ko)}
+
+
+@dataclass(slots=True)
+class ExtraReading:
+    """What one read of the extra metrics gave: values by metric and label, and the error
+    of each metric that failed (the others are unaffected)."""
+
+    values: dict[str, dict[str, int]] = field(default_factory=dict)
+    errors: dict[str, CollectionError] = field(default_factory=dict)
+
+
+def read_extras(
+    engine: Engine,
+    metrics: Sequence[CatalogueMetric],
+    slot: datetime,
+    timeout_ms: int,
+    *,
+    max_labels: int,
+    slot_seconds: int = 3600,
+    deadline: float | None = None,
+) -> ExtraReading:
+    """The extra metrics of ``slot`` from one read-only snapshot, each on its own: a metric
+    whose query fails gets its error; when the source itself fails (unreachable, deadline
+    passed), every metric not read yet gets that error."""
+    reading = ExtraReading()
+    if not metrics:
+        return reading
+    binds = slot_binds(engine, slot, slot_seconds)
+
+    def work(conn: Connection, guard: AttemptGuard | None) -> None:
+        for metric in metrics:
+            try:
+                reading.values[metric.id] = run_extra(conn, metric, binds, max_labels, guard)
+            except CollectionError as exc:
+                reading.errors[metric.id] = exc
+
+    try:
+        read_snapshot(engine, work, timeout_ms, deadline=deadline)
+    except CollectionError as exc:
+        done = ExtraReading(dict(reading.values), dict(reading.errors))
+        for metric in metrics:
+            if metric.id not in done.values and metric.id not in done.errors:
+                done.errors[metric.id] = exc
+        return done
+    return reading
+
+
+def check_catalogue_queries(
+    engine: Engine,
+    builtin: Mapping[str, str],
+    extras: Sequence[CatalogueMetric],
+    now: datetime,
+    timeout_ms: int,
+    *,
+    max_labels: int,
+    deadline: float | None = None,
+) -> None:
+    """Run the six's ``builtin`` queries and the ``extras`` once on one read-only snapshot;
+    the first failure raised (naming its metric), as start-up checks want it."""
+    binds = slot_binds(engine, now)
+
+    def work(conn: Connection, guard: AttemptGuard | None) -> None:
+        run_queries(conn, builtin, binds["now"], guard)
+        for metric in extras:
+            run_extra(conn, metric, binds, max_labels, guard)
+
+    read_snapshot(engine, work, timeout_ms, deadline=deadline)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from admin_metrics.settings import Settings, SettingsError
 from alerts.config import alert_config
 from alerts.service import AlertService
+from collectors.catalogue import check_catalogue
 from collectors.scheduler import SchedulerExtension, start_metrics_service
 from dashboard.api.prometheus import register_prometheus
 from dashboard.api.views import register_api
@@ -146,9 +147,14 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
     if not key:
         raise SettingsError("Invalid setting SECRET_KEY: required (at least 16 characters)")
 
+    # SOURCE_QUERIES_FILE and METRICS_CATALOGUE_FILE: a bad entry raises SettingsError (one
+    # line); the catalogue, built once, goes to the API, Prometheus and the collector.
+    catalogue = check_catalogue(settings)
     server = _create_server(settings, key)
     engine = make_engine(settings.store_url)
-    ctx = AppContext(settings=settings, engine=engine, sessions=session_factory(engine))
+    ctx = AppContext(
+        settings=settings, engine=engine, sessions=session_factory(engine), catalogue=catalogue
+    )
     server.extensions[EXTENSION_KEY] = ctx
 
     init_read_connection(server)
@@ -177,10 +183,11 @@ def create_app(settings: Settings, *, secret_key: str | None = None) -> Flask:
         ),
     )
     ctx.public_endpoints = public_endpoints(server, dash_base)
-    # Validates SOURCE_QUERIES_FILE (a bad entry raises SettingsError: one line) and, unless
-    # METRICS_COLLECTION_ENABLED=false, joins the scheduler's leader election (after fork:
-    # the factory runs in each worker); stopped at exit.
-    ctx.scheduler = start_metrics_service(settings, extensions=_scheduler_extensions(settings, ctx))
+    # Unless METRICS_COLLECTION_ENABLED=false, joins the scheduler's leader election (after
+    # fork: the factory runs in each worker); stopped at exit.
+    ctx.scheduler = start_metrics_service(
+        settings, catalogue=catalogue, extensions=_scheduler_extensions(settings, ctx)
+    )
     # After fork too: each worker warms its own renderer, in the background.
     ctx.warm_chart_renderer()
     # The forecast's statistics (≈ 0.5 s to import, left lazy for the CLI) load now, not in

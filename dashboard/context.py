@@ -26,6 +26,7 @@ from dashboard.reports.chart_renderer import ChartRenderer
 from dashboard.reports.insights import InsightOptions
 from dashboard.reports.mailing import ReportPresenter
 from db import audit
+from db.catalogue import Catalogue
 from db.engine import session_scope
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ class AppContext:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    # The metrics (the six and METRICS_CATALOGUE_FILE's), checked once at start-up.
+    catalogue: Catalogue
     public_endpoints: frozenset[str] = frozenset()
     # The collection scheduler (None when METRICS_COLLECTION_ENABLED=false).
     scheduler: MetricsService | None = None

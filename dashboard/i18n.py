@@ -241,9 +241,19 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "api.missing_parameter": ("필수 값이 없습니다: {field}", "Required value missing: {field}"),
     "api.unknown_metric": (
         "알 수 없는 메트릭입니다: {field} (active_users, storage_bytes, active_sessions, "
-        "conversation_count, document_count, tag_count 중 하나)",
+        "conversation_count, document_count, tag_count 또는 GET /api/v1/metrics/catalogue의 "
+        "id)",
         "Unknown metric: {field} (one of active_users, storage_bytes, active_sessions, "
-        "conversation_count, document_count, tag_count)",
+        "conversation_count, document_count, tag_count, or an id of "
+        "GET /api/v1/metrics/catalogue)",
+    ),
+    "api.unknown_source": (
+        "알 수 없는 소스입니다: {field} (GET /api/v1/metrics/catalogue의 sources 중 하나)",
+        "Unknown source: {field} (one of the sources of GET /api/v1/metrics/catalogue)",
+    ),
+    "api.invalid_label": (
+        "레이블이 올바르지 않습니다: {detail}",
+        "Invalid label: {detail}",
     ),
     "api.unknown_granularity": (
         "집계 단위는 hourly 또는 daily여야 합니다.",

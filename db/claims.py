@@ -23,10 +23,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from db.metrics import METRIC_IDS
+from db.catalogue import NO_LABEL
+from db.metrics import DEFAULT_SOURCE, METRIC_IDS
 from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
 from db.types import UTCDateTime
 from db.upsert import insert_new
@@ -142,13 +143,24 @@ def add_failures(
 
 
 def stored_values(session: Session, granularity: str, slot: datetime) -> dict[str, int]:
-    """The slot's stored values by metric id (all six when the slot is stored)."""
+    """The slot's stored values of the six by metric id (all six when the slot is stored)."""
     rows = session.execute(
         select(MetricSnapshot.metric_type, MetricSnapshot.value).where(
-            MetricSnapshot.granularity == granularity, MetricSnapshot.collected_at == slot
+            MetricSnapshot.granularity == granularity,
+            MetricSnapshot.collected_at == slot,
+            *_the_six(),
         )
     )
     return {str(metric): int(value) for metric, value in rows}
+
+
+def _the_six() -> tuple[ColumnElement[bool], ...]:
+    """The rows of the six built-in series (a slot is stored when they are)."""
+    return (
+        MetricSnapshot.metric_type.in_(METRIC_IDS),
+        MetricSnapshot.source == DEFAULT_SOURCE,
+        MetricSnapshot.label == NO_LABEL,
+    )
 
 
 def is_stored(values: Mapping[str, int]) -> bool:
@@ -196,6 +208,7 @@ def slot_records(session: Session, granularity: str, start: datetime, end: datet
             MetricSnapshot.granularity == granularity,
             MetricSnapshot.collected_at >= start,
             MetricSnapshot.collected_at <= end,
+            *_the_six(),
         )
         .group_by(MetricSnapshot.collected_at)
         .having(func.count() >= len(METRIC_IDS))

@@ -45,8 +45,15 @@ class Base(DeclarativeBase):
 class MetricSnapshot(Base):
     __tablename__ = "metric_snapshots"
     __table_args__ = (
+        # One value per series and slot; its index serves a range query of one series
+        # (migration 20261205_catalogue_series).
         UniqueConstraint(
-            "metric_type", "granularity", "collected_at", name="unique_metric_snapshot"
+            "metric_type",
+            "source",
+            "label",
+            "granularity",
+            "collected_at",
+            name="unique_metric_snapshot",
         ),
         CheckConstraint("granularity IN ('hourly', 'daily')", name="granularity"),
         CheckConstraint("value >= 0", name="value_non_negative"),
@@ -72,6 +79,12 @@ class MetricSnapshot(Base):
     collected_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     retry_count: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    # The source instance (``db.metrics.DEFAULT_SOURCE``) and the label of a labelled
+    # catalogue metric ('' for an unlabelled series, as the six are).
+    source: Mapped[str] = mapped_column(
+        String(50), nullable=False, server_default=text("'default'")
+    )
+    label: Mapped[str] = mapped_column(String(200), nullable=False, server_default=text("''"))
 
 
 class MetricCollectionFailure(Base):
@@ -88,6 +101,9 @@ class MetricCollectionFailure(Base):
     error_message: Mapped[str] = mapped_column(Text, nullable=False)
     retry_count: Mapped[int] = mapped_column(SmallInteger, server_default=text("3"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    source: Mapped[str] = mapped_column(
+        String(50), nullable=False, server_default=text("'default'")
+    )
 
 
 CLAIM_OUTCOMES = ("stored", "failed", "missed", "stopped")

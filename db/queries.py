@@ -25,7 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from db.metrics import METRIC_IDS
+from db.catalogue import NO_LABEL
+from db.metrics import DEFAULT_SOURCE, METRIC_IDS
 from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
 from db.types import UTCDateTime
 
@@ -46,13 +47,15 @@ def _time_column(dialect: str) -> ColumnElement[Any]:
 
 @functools.cache
 def _series_statement(dialect: str) -> Select[Any]:
-    """One metric's rows in ``[:start, :end)``: built once per dialect (building it was a
+    """One series' rows in ``[:start, :end)``: built once per dialect (building it was a
     fifth of a small API call), the values bound per call."""
     column = MetricSnapshot.collected_at
     return (
         select(_time_column(dialect), MetricSnapshot.value)
         .where(
             MetricSnapshot.metric_type == bindparam("metric_type"),
+            MetricSnapshot.source == bindparam("source"),
+            MetricSnapshot.label == bindparam("label"),
             MetricSnapshot.granularity == bindparam("granularity"),
             column >= bindparam("start", type_=column.type),
             column < bindparam("end", type_=column.type),
@@ -92,24 +95,49 @@ def _series_arrays(dialect: str, rows: Sequence[Any]) -> SeriesArrays:
 
 
 def timeseries_arrays(
-    db: Session | Connection, metric_type: str, granularity: str, start: datetime, end: datetime
+    db: Session | Connection,
+    metric_type: str,
+    granularity: str,
+    start: datetime,
+    end: datetime,
+    *,
+    source: str = DEFAULT_SOURCE,
+    label: str = NO_LABEL,
 ) -> SeriesArrays:
-    """One metric's snapshots with ``start <= collected_at < end``, oldest first.
+    """One series' snapshots with ``start <= collected_at < end``, oldest first: a metric of
+    a source, its unlabelled series unless ``label`` is given.
 
     Half-open like every period (``db.periods``): adjacent periods never share a slot.
-    Served by ``idx_metric_type_time`` (metric_type, granularity, collected_at DESC).
+    Served by the index of ``unique_metric_snapshot`` (metric_type, source, label,
+    granularity, collected_at).
     """
     connection = db if isinstance(db, Connection) else db.connection()
     dialect = connection.dialect.name
-    params = {"metric_type": metric_type, "granularity": granularity, "start": start, "end": end}
+    params = {
+        "metric_type": metric_type,
+        "source": source,
+        "label": label,
+        "granularity": granularity,
+        "start": start,
+        "end": end,
+    }
     return _series_arrays(dialect, connection.execute(_series_statement(dialect), params).all())
 
 
 def timeseries(
-    db: Session | Connection, metric_type: str, granularity: str, start: datetime, end: datetime
+    db: Session | Connection,
+    metric_type: str,
+    granularity: str,
+    start: datetime,
+    end: datetime,
+    *,
+    source: str = DEFAULT_SOURCE,
+    label: str = NO_LABEL,
 ) -> pd.DataFrame:
     """``timeseries_arrays`` as a frame: ``timestamp`` (datetime64[ns, UTC]), ``value`` (int64)."""
-    return timeseries_arrays(db, metric_type, granularity, start, end).frame()
+    return timeseries_arrays(
+        db, metric_type, granularity, start, end, source=source, label=label
+    ).frame()
 
 
 def timeseries_many(
@@ -147,7 +175,10 @@ def latest_values(session: Session, granularity: str = "hourly") -> pd.DataFrame
     if slot is None:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
     stmt = select(MetricSnapshot.metric_type, MetricSnapshot.value).where(
-        MetricSnapshot.granularity == granularity, MetricSnapshot.collected_at == slot
+        MetricSnapshot.granularity == granularity,
+        MetricSnapshot.collected_at == slot,
+        MetricSnapshot.source == DEFAULT_SOURCE,
+        MetricSnapshot.label == NO_LABEL,
     )
     rows = {m: v for m, v in session.execute(stmt)}
     ordered = [m for m in METRIC_IDS if m in rows]
@@ -160,6 +191,47 @@ def latest_values(session: Session, granularity: str = "hourly") -> pd.DataFrame
     )
 
 
+def series_seen(session: Session) -> dict[str, dict[str, list[str]]]:
+    """The series the store holds: metric id → source → labels ('' for unlabelled)."""
+    rows = session.execute(
+        select(MetricSnapshot.metric_type, MetricSnapshot.source, MetricSnapshot.label).distinct()
+    )
+    seen: dict[str, dict[str, list[str]]] = {}
+    for metric, source, label in rows:
+        seen.setdefault(str(metric), {}).setdefault(str(source), []).append(str(label))
+    return seen
+
+
+def latest_series(session: Session, granularity: str = "hourly") -> pd.DataFrame:
+    """Every series' value at the newest slot (the six, the catalogue's extras, per label).
+
+    Columns: ``metric_type``, ``source``, ``label`` (string), ``value`` (int64).
+    """
+    slot = latest_slot(session, granularity)
+    rows = (
+        session.execute(
+            select(
+                MetricSnapshot.metric_type,
+                MetricSnapshot.source,
+                MetricSnapshot.label,
+                MetricSnapshot.value,
+            )
+            .where(MetricSnapshot.granularity == granularity, MetricSnapshot.collected_at == slot)
+            .order_by(MetricSnapshot.metric_type, MetricSnapshot.source, MetricSnapshot.label)
+        ).all()
+        if slot is not None
+        else []
+    )
+    return pd.DataFrame(
+        {
+            "metric_type": pd.array([r[0] for r in rows], dtype="string"),
+            "source": pd.array([r[1] for r in rows], dtype="string"),
+            "label": pd.array([r[2] for r in rows], dtype="string"),
+            "value": pd.array([r[3] for r in rows], dtype="int64"),
+        }
+    )
+
+
 def _slot_stored(granularity: Any, slot: Any) -> ColumnElement[bool]:
     """Whether the slot has its rows (a failure of a slot later stored is resolved)."""
     return exists().where(
@@ -167,7 +239,14 @@ def _slot_stored(granularity: Any, slot: Any) -> ColumnElement[bool]:
     )
 
 
-_FAILURE_RESOLVED = _slot_stored(
+# A failure row is resolved once its metric has rows at that slot (the six are stored
+# together; a catalogue metric that failed in a stored slot stays a failure).
+_FAILURE_RESOLVED = exists().where(
+    MetricSnapshot.metric_type == MetricCollectionFailure.metric_type,
+    MetricSnapshot.granularity == MetricCollectionFailure.granularity,
+    MetricSnapshot.collected_at == MetricCollectionFailure.attempted_at,
+)
+_SLOT_RESOLVED = _slot_stored(
     MetricCollectionFailure.granularity, MetricCollectionFailure.attempted_at
 )
 
@@ -225,7 +304,7 @@ def failed_slots_since(session: Session, since: datetime) -> list[datetime]:
         .where(
             MetricCollectionFailure.granularity == "hourly",
             MetricCollectionFailure.attempted_at >= since,
-            ~_FAILURE_RESOLVED,
+            ~_SLOT_RESOLVED,
         )
         .distinct()
         .order_by(MetricCollectionFailure.attempted_at.desc())
@@ -237,7 +316,7 @@ def newest_failed_slot(session: Session) -> datetime | None:
     """The newest hourly slot with failure rows and no stored rows."""
     value = session.scalar(
         select(func.max(MetricCollectionFailure.attempted_at)).where(
-            MetricCollectionFailure.granularity == "hourly", ~_FAILURE_RESOLVED
+            MetricCollectionFailure.granularity == "hourly", ~_SLOT_RESOLVED
         )
     )
     # max() loses the column type on SQLite; normalise through the same type.

@@ -365,9 +365,9 @@ def test_a_slow_query_hits_the_statement_timeout(
 
 def test_store_connection_is_sqlalchemy_2_typed() -> None:
     # The query text of every collector is a single SELECT (checked like a replacement).
-    from collectors.queries import _problem
+    from collectors.queries import query_problem
 
-    assert all(_problem(sql) is None for sql in DEFAULT_QUERIES.values())
+    assert all(query_problem(sql) is None for sql in DEFAULT_QUERIES.values())
     assert sa.__version__.startswith("2")
 
 

@@ -53,7 +53,8 @@ def test_demo_backfills_history_with_gaps_and_reuses_it(
     rows = stored(demo)
     hourly = Counter(at for g, _m, at, _v in rows if g == "hourly")
     daily = Counter(at for g, _m, at, _v in rows if g == "daily")
-    assert set(hourly.values()) == {6} and set(daily.values()) == {6}  # whole slots only
+    # Whole slots only: the six and the demo catalogue's conversations started per hour.
+    assert set(hourly.values()) == {7} and set(daily.values()) == {7}
 
     current = NOW.replace(minute=0)
     first_day = datetime(2026, 3, 4, tzinfo=UTC)
@@ -78,7 +79,14 @@ def test_demo_backfills_history_with_gaps_and_reuses_it(
     ]
 
     latest = {m: v for g, m, at, v in rows if g == "hourly" and at == current}
-    assert set(latest) == set(METRIC_IDS)
+    assert set(latest) == {*METRIC_IDS, "conversations_started"}
+    # Conversations started per hour add up to at least the growth of the count (some are
+    # deleted) over the last day.
+    started = {at: v for g, m, at, v in rows if g == "hourly" and m == "conversations_started"}
+    count = {at: v for g, m, at, v in rows if g == "hourly" and m == "conversation_count"}
+    day_ago = current - timedelta(hours=24)
+    day_started = sum(v for at, v in started.items() if day_ago < at <= current)
+    assert day_started >= count[current] - count[day_ago] > 0
     assert latest["storage_bytes"] > 1_000_000_000  # GBs of documents
     assert latest["conversation_count"] > latest["document_count"] > latest["tag_count"] > 0
     assert latest["active_sessions"] >= latest["active_users"] > 0

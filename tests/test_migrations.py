@@ -53,12 +53,22 @@ def test_indexes_and_constraint_names(store_url: str) -> None:
     try:
         inspector = sa.inspect(engine)
         indexes = {ix["name"] for ix in inspector.get_indexes("metric_snapshots")}
-        uniques = {uq["name"] for uq in inspector.get_unique_constraints("metric_snapshots")}
+        uniques = {
+            uq["name"]: uq["column_names"]
+            for uq in inspector.get_unique_constraints("metric_snapshots")
+        }
         failure_indexes = {ix["name"] for ix in inspector.get_indexes("metric_collection_failures")}
     finally:
         engine.dispose()
     assert {"idx_metric_type_time", "idx_cleanup_hourly", "idx_cleanup_daily"} <= indexes
     assert "unique_metric_snapshot" in uniques
+    assert uniques["unique_metric_snapshot"] == [
+        "metric_type",
+        "source",
+        "label",
+        "granularity",
+        "collected_at",
+    ]
     assert "idx_failures_created_at" in failure_indexes
 
 
@@ -182,3 +192,62 @@ def test_business_day_migration_rerolls_what_hourly_data_still_cover(empty_url: 
     for day in kst[1:]:  # the oldest KST day may be cut by retention: not re-rolled
         expected[day_window(day, "Asia/Seoul").start] = mean_of(day)
     assert stored == expected
+
+
+def test_catalogue_series_migration_keeps_the_six_and_lets_labels_and_sources_coexist(
+    empty_url: str,
+) -> None:
+    """20261205_catalogue_series: existing rows become the default source's unlabelled
+    series; the new key holds one row per label; the downgrade keeps the six's rows."""
+    upgrade(empty_url, "20261205_events")
+    slot = datetime(2026, 1, 1, 5, tzinfo=UTC)
+    engine = make_engine(empty_url)
+    at = slot if engine.dialect.name == "postgresql" else slot.replace(tzinfo=None)
+    insert = sa.text(
+        "INSERT INTO metric_snapshots (metric_type, value, granularity, collected_at) "
+        "VALUES (:m, :v, 'hourly', :t)"
+    )
+    failure = sa.text(
+        "INSERT INTO metric_collection_failures "
+        "(metric_type, granularity, attempted_at, error_message) "
+        "VALUES ('tag_count', 'hourly', :t, '실패')"
+    )
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert,
+                [{"m": "tag_count", "v": 3, "t": at}, {"m": "document_count", "v": 4, "t": at}],
+            )
+            conn.execute(failure, {"t": at})
+        upgrade(empty_url)
+        select_rows = sa.text(
+            "SELECT metric_type, source, label, value FROM metric_snapshots ORDER BY metric_type"
+        )
+        with engine.connect() as conn:
+            assert conn.execute(select_rows).all() == [
+                ("document_count", "default", "", 4),
+                ("tag_count", "default", "", 3),
+            ]
+            failures = "SELECT source FROM metric_collection_failures"
+            assert conn.execute(sa.text(failures)).scalars().all() == ["default"]
+        labelled = sa.text(
+            "INSERT INTO metric_snapshots "
+            "(metric_type, value, granularity, collected_at, source, label) "
+            "VALUES ('documents_by_department', :v, 'hourly', :t, 'default', :label)"
+        )
+        with engine.begin() as conn:
+            conn.execute(
+                labelled, [{"v": 1, "t": at, "label": "HR"}, {"v": 2, "t": at, "label": "IT"}]
+            )
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(labelled, {"v": 5, "t": at, "label": "IT"})
+
+        downgrade(empty_url, "20261205_events")
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT metric_type, value FROM metric_snapshots ORDER BY metric_type")
+            ).all()
+        assert rows == [("document_count", 4), ("tag_count", 3)]
+        upgrade(empty_url)
+    finally:
+        engine.dispose()

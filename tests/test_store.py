@@ -117,3 +117,38 @@ def test_range_query_uses_idx_metric_type_time(pg_url: str) -> None:
     finally:
         engine.dispose()
     assert "idx_metric_type_time" in plan, plan
+
+
+def test_range_query_of_one_series_is_an_index_scan(pg_url: str) -> None:
+    """The API's series query (metric, source, label) is an index scan with labelled rows of
+    other series beside it (the planner may take the unique key's index, which leads with
+    metric_type, source, label, granularity, collected_at, or a time index)."""
+    from db.queries import _series_statement
+
+    engine = make_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO metric_snapshots "
+                    "(metric_type, value, granularity, collected_at, label) "
+                    "SELECT m, g, 'hourly', timestamptz '2026-01-01' + g * interval '1 hour', l "
+                    "FROM generate_series(0, 2000) g, unnest(ARRAY['tag_count', 'by_model']) m, "
+                    "unnest(ARRAY['', 'a', 'b', 'c']) l"
+                )
+            )
+            conn.execute(sa.text("ANALYZE metric_snapshots"))
+            params = {
+                "metric_type": "tag_count",
+                "source": "default",
+                "label": "",
+                "granularity": "hourly",
+                "start": datetime(2026, 1, 10, tzinfo=UTC),
+                "end": datetime(2026, 1, 17, tzinfo=UTC),
+            }
+            stmt = _series_statement("postgresql").params(**params)
+            text = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+            plan = "\n".join(r[0] for r in conn.execute(sa.text(f"EXPLAIN {text}")))
+    finally:
+        engine.dispose()
+    assert "Index Scan using" in plan and "Seq Scan" not in plan, plan

@@ -115,7 +115,9 @@ def test_the_cli_in_the_demo_folder_uses_the_demo_source_and_store(tmp_path: Pat
     ahead = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     fresh = run_cli(tmp_path, env, "collect", "--slot", ahead)
     assert fresh.returncode == 0, fresh.stderr
-    assert "6 new row(s), attempt 1" in fresh.stdout and "tag_count=0" not in fresh.stdout
+    # The six and the demo catalogue's conversations started that hour.
+    assert "7 new row(s), attempt 1" in fresh.stdout and "tag_count=0" not in fresh.stdout
+    assert "conversations_started=" in fresh.stdout
 
     status = run_cli(tmp_path, env, "status", "--json")
     assert status.returncode == 0, status.stderr

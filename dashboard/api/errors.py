@@ -20,6 +20,8 @@ ERRORS: Final[dict[str, ErrorInfo]] = {
     "METRICS_MISSING_PARAMETER": ErrorInfo(400, "api.missing_parameter"),
     "METRICS_UNKNOWN_METRIC": ErrorInfo(400, "api.unknown_metric"),
     "METRICS_UNKNOWN_GRANULARITY": ErrorInfo(400, "api.unknown_granularity"),
+    "METRICS_UNKNOWN_SOURCE": ErrorInfo(400, "api.unknown_source"),
+    "METRICS_INVALID_LABEL": ErrorInfo(400, "api.invalid_label"),
     "METRICS_INVALID_DATE": ErrorInfo(400, "api.invalid_date"),
     "METRICS_TIMEZONE_REQUIRED": ErrorInfo(400, "api.timezone_required"),
     "METRICS_INVALID_TIME_RANGE": ErrorInfo(400, "api.invalid_time_range"),
@@ -76,8 +78,9 @@ def problem_from_validation(exc: ValidationError) -> ApiProblem:
     name = loc[0] if loc else ""
     kind = error["type"]
     if kind in ERRORS:  # raised by our own validators with the code as the type
+        # A model-level check names its field itself (``ctx["field"]``).
         extra = {key: str(value) for key, value in error.get("ctx", {}).items()}
-        return ApiProblem(kind, field=name, **extra)
+        return ApiProblem(kind, **{"field": name, **extra})
     if kind == "missing":
         return ApiProblem("METRICS_MISSING_PARAMETER", field=name)
     if kind in ("json_invalid", "model_type", "model_attributes_type", "dict_type"):

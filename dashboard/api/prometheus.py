@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 
 from dashboard.context import AppContext
 from db.metrics import DEFAULT_SOURCE
-from db.queries import last_collection_seconds, latest_values
+from db.queries import last_collection_seconds, latest_series
 from db.status import collection_status
 
 ENDPOINT: Final = "prometheus_metrics"
@@ -44,7 +44,7 @@ class StoreCollector(Collector):
                 is_collecting=ctx.scheduler is not None and ctx.scheduler.is_collecting,
             )
             duration = last_collection_seconds(session)
-            latest = latest_values(session, "hourly")
+            latest = latest_series(session, "hourly")
 
         state = StateSetMetricFamily(
             "admin_metrics_collection_status",
@@ -77,11 +77,15 @@ class StoreCollector(Collector):
             )
         values = GaugeMetricFamily(
             "admin_metrics_value",
-            "Latest stored hourly value of each series",
+            "Latest stored hourly value of each catalogue series",
             labels=["metric", "source", "label"],
         )
-        for metric, value in zip(latest["metric_type"], latest["value"], strict=True):
-            values.add_metric([str(metric), DEFAULT_SOURCE, ""], float(value))
+        known = set(ctx.catalogue.ids)  # a metric dropped from the catalogue is not exported
+        for metric, source, label, value in zip(
+            latest["metric_type"], latest["source"], latest["label"], latest["value"], strict=True
+        ):
+            if metric in known:
+                values.add_metric([str(metric), str(source), str(label)], float(value))
         yield values
 
 

@@ -31,6 +31,8 @@ from admin_metrics.settings import Settings
 from admin_metrics.zones import zone_name
 from dashboard.reports.types import MAX_EXPORT_DAYS, MAX_EXPORT_RANGE
 from db.audit import ACTIONS, DEFAULT_PAGE, MAX_PAGE, AuditFilter
+from db.catalogue import Catalogue
+from db.metrics import DEFAULT_SOURCE, METRIC_IDS
 from db.periods import Window, preset_window, previous_window
 
 MetricId = Literal[
@@ -40,6 +42,16 @@ MetricId = Literal[
     "conversation_count",
     "document_count",
     "tag_count",
+]
+# A series' metric: one of the six or a METRICS_CATALOGUE_FILE id (checked per app).
+CatalogueMetricId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=50,
+        description="A metric id of the catalogue (`GET /metrics/catalogue`): one of the six "
+        "or one of METRICS_CATALOGUE_FILE's.",
+    ),
 ]
 GranularityName = Literal["hourly", "daily"]
 ExportFormatName = Literal["csv", "pdf"]
@@ -105,6 +117,9 @@ class ValidationSettings:
     daily_retention_days: int
     timezone: str = "UTC"  # DEFAULT_TIMEZONE: the calendar of hourly defaults
     business_timezone: str = "UTC"  # BUSINESS_TIMEZONE: the calendar of daily defaults
+    # The catalogue's metric ids, each with whether it is labelled; the source instances.
+    metrics: tuple[tuple[str, bool], ...] = tuple((m, False) for m in METRIC_IDS)
+    sources: tuple[str, ...] = (DEFAULT_SOURCE,)
 
     def retention_days(self, granularity: str) -> int:
         if granularity == "hourly":
@@ -120,14 +135,22 @@ class ValidationSettings:
         return preset_window(DEFAULT_PRESET, granularity, now=self.now, zone=self.zone(granularity))
 
     @classmethod
-    def of(cls, settings: Settings, now: datetime) -> ValidationSettings:
-        """The request checks of an app with ``settings``, as of ``now``."""
+    def of(
+        cls, settings: Settings, now: datetime, catalogue: Catalogue | None = None
+    ) -> ValidationSettings:
+        """The request checks of an app with ``settings`` (and ``catalogue``), as of ``now``."""
+        metrics = (
+            tuple((m.id, m.labelled) for m in catalogue.metrics)
+            if catalogue is not None
+            else cls.metrics
+        )
         return cls(
             now=now,
             hourly_retention_days=settings.metrics_hourly_retention_days,
             daily_retention_days=settings.metrics_daily_retention_days,
             timezone=settings.default_timezone,
             business_timezone=settings.business_zone,
+            metrics=metrics,
         )
 
 
@@ -175,15 +198,49 @@ def check_range(
         )
 
 
+def check_series(
+    metric_type: str, source: str, label: str | None, context: ValidationSettings
+) -> None:
+    """The metric is in the catalogue, the source is known, and a label is given exactly
+    when the metric is labelled."""
+    labelled = dict(context.metrics).get(metric_type)
+    if labelled is None:
+        raise PydanticCustomError(
+            "METRICS_UNKNOWN_METRIC", "unknown metric", {"field": metric_type[:50]}
+        )
+    if source not in context.sources:
+        raise PydanticCustomError("METRICS_UNKNOWN_SOURCE", "unknown source", {"field": source})
+    if labelled and not label:
+        raise PydanticCustomError(
+            "METRICS_INVALID_LABEL",
+            "label required",
+            {"detail": f"{metric_type} is labelled: give one label (see GET /metrics/catalogue)"},
+        )
+    if not labelled and label is not None:
+        raise PydanticCustomError(
+            "METRICS_INVALID_LABEL",
+            "label not allowed",
+            {"detail": f"{metric_type} has no labels"},
+        )
+
+
+SOURCE_DESCRIPTION: Final = "The source instance (`default`: the one source so far)."
+LABEL_DESCRIPTION: Final = (
+    "One label of a labelled metric (required for one, refused for an unlabelled metric)."
+)
+
+
 # --- requests -----------------------------------------------------------------------------
 class _Query(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
 class TimeseriesQuery(_Query):
-    """``GET /metrics/timeseries``: one metric's stored values in a range."""
+    """``GET /metrics/timeseries``: one series' stored values in a range."""
 
-    metric_type: MetricId = Field(description="One of the six metric ids.")
+    metric_type: CatalogueMetricId
+    source: str = Field(DEFAULT_SOURCE, max_length=50, description=SOURCE_DESCRIPTION)
+    label: str | None = Field(None, min_length=1, max_length=200, description=LABEL_DESCRIPTION)
     granularity: GranularityName = Field("hourly", description="Hourly slots or daily rollups.")
     start_date: Timestamp | None = Field(
         None,
@@ -202,6 +259,7 @@ class TimeseriesQuery(_Query):
     @model_validator(mode="after")
     def _defaults_and_range(self, info: ValidationInfo) -> TimeseriesQuery:
         context = _context(info)
+        check_series(self.metric_type, self.source, self.label, context)
         window = query_window(self.start_date, self.end_date, self.granularity, context)
         check_range(window.start, window.end, self.granularity, context)
         self.start_date, self.end_date = window.start, window.end
@@ -226,7 +284,9 @@ class ComparisonQuery(_Query):
     start alone has as many slots as period 1.
     """
 
-    metric_type: MetricId = Field(description="One of the six metric ids.")
+    metric_type: CatalogueMetricId
+    source: str = Field(DEFAULT_SOURCE, max_length=50, description=SOURCE_DESCRIPTION)
+    label: str | None = Field(None, min_length=1, max_length=200, description=LABEL_DESCRIPTION)
     granularity: GranularityName = Field("hourly", description="Hourly slots or daily rollups.")
     period1_start: Timestamp | None = Field(
         None, description="Period 1 start (ISO 8601 with offset). Default: the page's '7 days'."
@@ -254,6 +314,7 @@ class ComparisonQuery(_Query):
     @model_validator(mode="after")
     def _defaults_and_ranges(self, info: ValidationInfo) -> ComparisonQuery:
         context = _context(info)
+        check_series(self.metric_type, self.source, self.label, context)
         zone = context.zone(self.granularity)
         default = context.default_window(self.granularity)
         p1 = query_window(self.period1_start, self.period1_end, self.granularity, context)
@@ -406,18 +467,29 @@ class LocalizedText(BaseModel):
 
 
 class CatalogueMetric(BaseModel):
-    id: MetricId = Field(description="What `metric_type` takes everywhere in the API.")
+    id: str = Field(
+        description="What `metric_type` takes in the timeseries and comparison (the six: "
+        "everywhere in the API)."
+    )
     name: LocalizedText
     unit: LocalizedText = Field(description="The unit as the page shows it.")
-    unit_kind: Literal["count", "bytes"] = Field(
-        description="`bytes` values are shown in IEC units (KiB, MiB, GiB)."
+    unit_kind: Literal["count", "bytes", "seconds", "percent", "custom"] = Field(
+        description="`bytes` values are shown in IEC units (KiB, MiB, GiB); `custom`: the "
+        "catalogue's own word."
     )
-    kind: Literal["gauge"] = Field(description="`gauge`: the value at the slot.")
-    daily_rollup: Literal["average"] = Field(
-        description="How the daily value combines the day's hours (rounded mean)."
+    kind: Literal["gauge", "per_slot"] = Field(
+        description="`gauge`: the value at the slot; `per_slot`: what happened during the "
+        "hour the slot closes."
     )
+    daily_rollup: Literal["last", "max", "average", "sum"] = Field(
+        description="How the daily value combines the day's hours (`average`: rounded mean)."
+    )
+    builtin: bool = Field(description="One of the six built-in metrics.")
+    labelled: bool = Field(description="Each label is its own series (`label` parameter).")
     sources: list[str] = Field(description="Source instances holding this metric.")
-    labels: list[str] = Field(description="Label values of a labelled metric (none: []).")
+    labels: list[str] = Field(
+        description="Labels of a labelled metric seen in the store (none: [])."
+    )
 
 
 class CatalogueResponse(BaseModel):
@@ -430,7 +502,9 @@ class CurrentResponse(BaseModel):
 
 
 class TimeseriesResponse(BaseModel):
-    metric_type: MetricId
+    metric_type: str
+    source: str
+    label: str | None
     granularity: GranularityName
     data: list[DataPoint] = Field(max_length=1000, description="Oldest first, ≤ 1000 points.")
     start_date: datetime
@@ -453,7 +527,9 @@ class ComparisonPeriod(BaseModel):
 
 
 class ComparisonResponse(BaseModel):
-    metric_type: MetricId
+    metric_type: str
+    source: str
+    label: str | None
     granularity: GranularityName
     period1: ComparisonPeriod
     period2: ComparisonPeriod

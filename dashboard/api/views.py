@@ -52,9 +52,10 @@ from dashboard.reports.types import (
     export_zone,
 )
 from db import audit
+from db.catalogue import NO_LABEL
 from db.exports import get_export
-from db.metrics import DEFAULT_SOURCE, METRICS
-from db.queries import SeriesArrays, latest_values, timeseries, timeseries_arrays
+from db.metrics import DEFAULT_SOURCE
+from db.queries import SeriesArrays, latest_values, series_seen, timeseries, timeseries_arrays
 from db.status import collection_status
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ def _series(series: SeriesArrays) -> dict[str, Any]:
 
 
 def _validation_settings(ctx: AppContext) -> ValidationSettings:
-    return ValidationSettings.of(ctx.settings, datetime.now(UTC))
+    return ValidationSettings.of(ctx.settings, datetime.now(UTC), ctx.catalogue)
 
 
 def _query(model: type[Q], ctx: AppContext) -> Q:
@@ -213,24 +214,29 @@ def _openapi_document(server_url: str) -> dict[str, Any]:
 
 @bp.get("/metrics/catalogue")
 def catalogue() -> Response:
-    """The metrics this instance keeps (the six built-in ones, from one source)."""
-    return jsonify(
-        {
-            "metrics": [
-                {
-                    "id": m.id,
-                    "name": {"ko": m.name_ko, "en": m.name_en},
-                    "unit": {"ko": m.unit_ko, "en": m.unit_en},
-                    "unit_kind": "bytes" if m.is_bytes else "count",
-                    "kind": "gauge",
-                    "daily_rollup": "average",
-                    "sources": [DEFAULT_SOURCE],
-                    "labels": [],
-                }
-                for m in METRICS
-            ]
-        }
-    )
+    """The metrics this instance keeps: the six and METRICS_CATALOGUE_FILE's, with the
+    sources and labels the store holds for them."""
+    ctx = get_context()
+    with ctx.session() as session:
+        seen = series_seen(session)
+    metrics = []
+    for m in ctx.catalogue.metrics:
+        held = seen.get(m.id, {})
+        metrics.append(
+            {
+                "id": m.id,
+                "name": {"ko": m.name_ko, "en": m.name_en},
+                "unit": {"ko": m.unit_ko, "en": m.unit_en},
+                "unit_kind": m.unit_kind,
+                "kind": m.kind,
+                "daily_rollup": m.rollup,
+                "builtin": m.builtin,
+                "labelled": m.labelled,
+                "sources": sorted({DEFAULT_SOURCE, *held}),
+                "labels": sorted({label for labels in held.values() for label in labels if label}),
+            }
+        )
+    return jsonify({"metrics": metrics})
 
 
 @bp.get("/metrics/current")
@@ -252,11 +258,19 @@ def timeseries_view() -> Response:
     ctx = get_context()
     query = _query(TimeseriesQuery, ctx)
     series = timeseries_arrays(
-        ctx.read_connection(), query.metric_type, query.granularity, query.start, query.end
+        ctx.read_connection(),
+        query.metric_type,
+        query.granularity,
+        query.start,
+        query.end,
+        source=query.source,
+        label=query.label or NO_LABEL,
     )
     return jsonify(
         {
             "metric_type": query.metric_type,
+            "source": query.source,
+            "label": query.label,
             "granularity": query.granularity,
             "start_date": _iso(query.start),
             "end_date": _iso(query.end),
@@ -274,7 +288,15 @@ def comparison() -> Response:
     with ctx.session() as session:
         for number in (1, 2):
             label, start, end = query.period(number)
-            df = timeseries(session, query.metric_type, query.granularity, start, end)
+            df = timeseries(
+                session,
+                query.metric_type,
+                query.granularity,
+                start,
+                end,
+                source=query.source,
+                label=query.label or NO_LABEL,
+            )
             frames.append(df)
             # The cards' and the PDF's numbers (``summarize``), for each period on its own.
             own = summarize(df, metric_type=query.metric_type)
@@ -294,6 +316,8 @@ def comparison() -> Response:
     return jsonify(
         {
             "metric_type": query.metric_type,
+            "source": query.source,
+            "label": query.label,
             "granularity": query.granularity,
             "period1": periods[0],
             "period2": periods[1],

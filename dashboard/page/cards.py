@@ -150,7 +150,8 @@ def _metrics_label(metrics: list[str], lang: str) -> str:
     if len(metrics) == len(METRIC_IDS):
         return t("dash.status.all_metrics", lang)
     if len(metrics) <= 2:
-        return ", ".join(METRICS_BY_ID[m].name(lang) for m in metrics)
+        # A catalogue metric (not one of the six) is named by its id.
+        return ", ".join(METRICS_BY_ID[m].name(lang) if m in METRICS_BY_ID else m for m in metrics)
     return t("dash.status.n_metrics", lang).format(n=len(metrics))
 
 

@@ -1,0 +1,112 @@
+"""The metric catalogue as a value: the six built-in metrics plus the extra ones of
+METRICS_CATALOGUE_FILE (read and checked by ``collectors.catalogue``).
+
+A ``Catalogue`` is built once at start-up and passed to whoever needs it (the collector,
+the API, Prometheus); nothing imports a shared, changing instance. The built-in entries are
+the six of ``db.metrics``; the file may rename them, change their unit or their query, never
+their kind or rollup (a gauge averaged per day, rounded half up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from db.metrics import METRICS, MetricInfo
+
+Kind = Literal["gauge", "per_slot"]
+KINDS: Final[tuple[str, ...]] = ("gauge", "per_slot")
+Rollup = Literal["last", "max", "average", "sum"]
+ROLLUPS: Final[tuple[str, ...]] = ("last", "max", "average", "sum")
+UnitKind = Literal["count", "bytes", "seconds", "percent", "custom"]
+# The standard units and the words the page shows for them (Korean, English).
+UNIT_WORDS: Final[dict[str, tuple[str, str]]] = {
+    "count": ("개", "count"),
+    "bytes": ("bytes", "bytes"),
+    "seconds": ("초", "seconds"),
+    "percent": ("%", "%"),
+}
+# The unlabelled series of a metric is stored with this label.
+NO_LABEL: Final = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueMetric:
+    """One metric: what it is called, how it is measured and combined per day.
+
+    ``unit`` is ``count``, ``bytes``, ``seconds``, ``percent`` or a custom word; ``unit_ko`` /
+    ``unit_en`` are the words shown beside a value. ``query`` is the source query (``:now``
+    bound for a gauge, ``:slot_start``/``:slot_end`` for a per-slot count); a ``labelled``
+    query returns ``(label, value)`` rows, one series per label.
+    """
+
+    id: str
+    name_ko: str
+    name_en: str
+    unit: str
+    unit_ko: str
+    unit_en: str
+    kind: Kind
+    rollup: Rollup
+    query: str
+    labelled: bool = False
+    builtin: bool = False
+
+    @property
+    def unit_kind(self) -> UnitKind:
+        return self.unit if self.unit in UNIT_WORDS else "custom"  # type: ignore[return-value]
+
+    def name(self, lang: str) -> str:
+        return self.name_ko if lang == "ko" else self.name_en
+
+
+def builtin_metric(info: MetricInfo, query: str) -> CatalogueMetric:
+    """The catalogue entry of one of the six, with its effective query."""
+    return CatalogueMetric(
+        id=info.id,
+        name_ko=info.name_ko,
+        name_en=info.name_en,
+        unit="bytes" if info.is_bytes else "count",
+        unit_ko=info.unit_ko,
+        unit_en=info.unit_en,
+        kind="gauge",
+        rollup="average",
+        query=query,
+        builtin=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """The metrics, the six built-in ones first (in ``db.metrics`` order), then the extras
+    in the file's order."""
+
+    metrics: tuple[CatalogueMetric, ...]
+
+    @classmethod
+    def builtin(cls, queries: Mapping[str, str]) -> Catalogue:
+        """Only the six, with ``queries`` (metric id → effective query)."""
+        return cls(tuple(builtin_metric(m, queries[m.id]) for m in METRICS))
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(m.id for m in self.metrics)
+
+    def get(self, metric_id: str) -> CatalogueMetric | None:
+        return next((m for m in self.metrics if m.id == metric_id), None)
+
+    @property
+    def extras(self) -> tuple[CatalogueMetric, ...]:
+        """The metrics beyond the six, collected beside them."""
+        return tuple(m for m in self.metrics if not m.builtin)
+
+    @property
+    def builtin_queries(self) -> dict[str, str]:
+        """The six's effective queries by metric id (what ``collect_slot`` reads at once)."""
+        return {m.id: m.query for m in self.metrics if m.builtin}
+
+    @property
+    def rollups(self) -> dict[str, Rollup]:
+        """How each metric's daily value combines its hours, by metric id."""
+        return {m.id: m.rollup for m in self.metrics}
