@@ -76,7 +76,7 @@ class OrjsonProvider(DefaultJSONProvider):
         obj = self._prepare_response_obj(args, kwargs)
         indent = (self.compact is None and self._app.debug) or self.compact is False
         body = self._encode(obj, indent) + b"\n"
-        return self._app.response_class(body, mimetype=self.mimetype)
+        return Response(body, mimetype=self.mimetype)
 
 
 class StaticCompressionCache:
