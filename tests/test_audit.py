@@ -21,6 +21,7 @@ import admin_metrics.export_commands  # noqa: F401
 import admin_metrics.session_commands  # noqa: F401 - registers the commands on ``cli``
 import admin_metrics.token_commands  # noqa: F401
 from admin_metrics.cli import cli
+from collectors.registry import DEFAULT_QUERIES
 from dashboard.context import get_context
 from db import audit
 from db.accounts import disable_admin, set_admin_password
@@ -224,7 +225,7 @@ def test_the_retention_job_prunes_old_audit_rows_sessions_and_failures(
         )
         record_attempt(session, Attempt.of("10.0.0.1", "admin"), now - timedelta(hours=1))
     settings = make_settings(database_url=store_url, audit_retention_days=30)
-    service = MetricsService(settings, {})
+    service = MetricsService(settings, dict(DEFAULT_QUERIES))
     try:
         service.retention()
     finally:
