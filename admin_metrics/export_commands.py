@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 import click
 
 from admin_metrics.cli_obj import Obj, pass_obj
-from db.metrics import GRANULARITIES, METRIC_IDS
+from db.metrics import DEFAULT_SOURCE, GRANULARITIES, METRIC_IDS
 
 if TYPE_CHECKING:
     from dashboard.reports.chart_renderer import ChartRenderer
     from dashboard.reports.types import ExportResult, ExportSpec
+    from db.catalogue import CatalogueMetric
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,13 @@ def _parse_instant(value: str, name: str) -> datetime:
     "--metrics",
     default=",".join(METRIC_IDS),
     show_default=True,
-    help="Comma-separated metric ids.",
+    help="Comma-separated metric ids: the six and METRICS_CATALOGUE_FILE's.",
+)
+@click.option(
+    "--source",
+    default=DEFAULT_SOURCE,
+    show_default=True,
+    help="The source instance whose values are exported.",
 )
 @click.option("--from", "start", required=True, help="Start (ISO 8601; no offset: --tz).")
 @click.option("--to", "end", required=True, help="End (ISO 8601; no offset: --tz).")
@@ -63,6 +70,7 @@ def export(
     obj: Obj,
     fmt: str,
     metrics: str,
+    source: str,
     start: str,
     end: str,
     granularity: str,
@@ -82,7 +90,10 @@ def export(
         # (pandas, plotly, ReportLab: imported only here) and the store is read.
         renderer.warm_up()
     try:
-        result, spec = _render(obj, renderer, fmt, metrics, start, end, granularity, tz, lang)
+        chosen = _metrics(obj, metrics)
+        result, spec = _render(
+            obj, renderer, fmt, chosen, source, (start, end), granularity, tz, lang
+        )
     finally:
         if renderer is not None:
             renderer.close()
@@ -92,13 +103,34 @@ def export(
     click.echo(f"Wrote {output} ({len(result.content):,} bytes{note})")
 
 
+def _metrics(obj: Obj, metrics: str) -> tuple[tuple[str, ...], tuple[CatalogueMetric, ...]]:
+    """``--metrics`` as the six's ids and METRICS_CATALOGUE_FILE's extra metrics (the file
+    read, not run on the source: an export reads only the store)."""
+    from collectors.catalogue import load_catalogue_file
+    from collectors.errors import CatalogueConfigError
+
+    ids = tuple(m.strip() for m in metrics.split(",") if m.strip())
+    path = obj.settings.metrics_catalogue_file
+    try:
+        extras = {e.id: e for e in load_catalogue_file(path) if not e.builtin} if path else {}
+    except CatalogueConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    unknown = [m for m in ids if m not in METRIC_IDS and m not in extras]
+    if unknown:
+        valid = ", ".join([*METRIC_IDS, *extras])
+        raise click.BadParameter(
+            f"unknown metric: {', '.join(unknown)} (valid: {valid})", param_hint="--metrics"
+        )
+    return tuple(m for m in ids if m in METRIC_IDS), tuple(extras[m] for m in ids if m in extras)
+
+
 def _render(
     obj: Obj,
     renderer: ChartRenderer | None,
     fmt: str,
-    metrics: str,
-    start: str,
-    end: str,
+    chosen: tuple[tuple[str, ...], tuple[CatalogueMetric, ...]],
+    source: str,
+    span: tuple[str, str],
     granularity: str,
     tz: str | None,
     lang: str | None,
@@ -112,9 +144,11 @@ def _render(
     settings = obj.settings
     try:
         spec = ExportSpec(
-            metric_types=tuple(m.strip() for m in metrics.split(",") if m.strip()),
-            start=_parse_instant(start, "--from"),
-            end=_parse_instant(end, "--to"),
+            metric_types=chosen[0],
+            extras=chosen[1],
+            source=source,
+            start=_parse_instant(span[0], "--from"),
+            end=_parse_instant(span[1], "--to"),
             granularity=granularity,
             fmt=fmt,  # type: ignore[arg-type]
             tz=export_zone(granularity, tz or settings.default_timezone, settings.business_zone),

@@ -146,9 +146,69 @@ def timeseries_many(
     granularity: str,
     start: datetime,
     end: datetime,
+    *,
+    source: str = DEFAULT_SOURCE,
 ) -> dict[str, pd.DataFrame]:
-    """``timeseries`` for several metrics, keyed by metric id (in the order given)."""
-    return {m: timeseries(session, m, granularity, start, end) for m in metric_types}
+    """``timeseries`` for several metrics of a source, keyed by metric id (in the order
+    given)."""
+    return {m: timeseries(session, m, granularity, start, end, source=source) for m in metric_types}
+
+
+LABELLED_COLUMNS = {
+    "timestamp": "datetime64[ns, UTC]",
+    "metric_type": "string",
+    "label": "string",
+    "value": "int64",
+}
+
+
+def series_rows(
+    session: Session,
+    metric_types: Sequence[str],
+    granularity: str,
+    start: datetime,
+    end: datetime,
+    *,
+    source: str = DEFAULT_SOURCE,
+) -> pd.DataFrame:
+    """Every series (each label) of ``metric_types`` of one source in ``[start, end)``, one
+    row per stored value, in the order metric (as given), label, time: the long form an
+    export of catalogue metrics writes. Columns: ``LABELLED_COLUMNS``."""
+    if not metric_types:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in LABELLED_COLUMNS.items()})
+    dialect = session.get_bind().dialect.name
+    column = MetricSnapshot.collected_at
+    rows = session.execute(
+        select(
+            _time_column(dialect),
+            MetricSnapshot.metric_type,
+            MetricSnapshot.label,
+            MetricSnapshot.value,
+        )
+        .where(
+            MetricSnapshot.metric_type.in_(list(metric_types)),
+            MetricSnapshot.source == source,
+            MetricSnapshot.granularity == granularity,
+            column >= start,
+            column < end,
+        )
+        .order_by(MetricSnapshot.metric_type, MetricSnapshot.label, column)
+    ).all()
+    arrays = _series_arrays(dialect, [(r[0], r[3]) for r in rows])
+    frame = pd.DataFrame(
+        {
+            "timestamp": pd.DatetimeIndex(arrays.stamps).tz_localize("UTC"),
+            "metric_type": pd.array([r[1] for r in rows], dtype="string"),
+            "label": pd.array([r[2] for r in rows], dtype="string"),
+            "value": arrays.values,
+        }
+    )
+    order = {m: i for i, m in enumerate(metric_types)}
+    return frame.sort_values(
+        ["metric_type", "label", "timestamp"],
+        key=lambda c: c.map(order) if c.name == "metric_type" else c,
+        kind="stable",
+    ).reset_index(drop=True)
 
 
 def latest_slot(session: Session, granularity: str = "hourly") -> datetime | None:

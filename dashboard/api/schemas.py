@@ -56,7 +56,8 @@ CatalogueMetricId = Annotated[
 GranularityName = Literal["hourly", "daily"]
 ExportFormatName = Literal["csv", "pdf"]
 
-MAX_EXPORT_METRICS: Final = 6
+# The six and up to this many more of METRICS_CATALOGUE_FILE in one export.
+MAX_EXPORT_METRICS: Final = 100
 MIN_HORIZON_DAYS: Final = 1
 MAX_HORIZON_DAYS: Final = 365
 DEFAULT_PRESET: Final = "7"  # defaults are the page's "7 days" (``db.periods``)
@@ -364,11 +365,15 @@ class ExportRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    metric_types: list[MetricId] = Field(
+    metric_types: list[CatalogueMetricId] = Field(
         min_length=1,
         max_length=MAX_EXPORT_METRICS,
-        description="1 to 6 metric ids (a repeated id counts once).",
+        description="Metric ids of the catalogue (a repeated id counts once): the six are "
+        "columns of the CSV and charts of the PDF; METRICS_CATALOGUE_FILE's extra metrics, "
+        "every label, a long block of the CSV (time, metric, source, label, value) and a "
+        "table of the PDF.",
     )
+    source: str = Field(DEFAULT_SOURCE, max_length=50, description=SOURCE_DESCRIPTION)
     start_date: Timestamp = Field(
         validation_alias=AliasChoices("start_date", "start_time"),
         description="Range start (ISO 8601 with offset).",
@@ -404,6 +409,16 @@ class ExportRequest(BaseModel):
         if self.end_date - self.start_date > MAX_EXPORT_RANGE + timedelta(hours=1):
             raise PydanticCustomError("EXPORT_RANGE_TOO_LONG", "range over 90 days")
         check_range(self.start_date, self.end_date, self.granularity, context)
+        known = dict(context.metrics)
+        for metric_type in self.metric_types:
+            if metric_type not in known:
+                raise PydanticCustomError(
+                    "METRICS_UNKNOWN_METRIC", "unknown metric", {"field": metric_type[:50]}
+                )
+        if self.source not in context.sources:
+            raise PydanticCustomError(
+                "METRICS_UNKNOWN_SOURCE", "unknown source", {"field": self.source}
+            )
         return self
 
     @property

@@ -426,8 +426,11 @@ def export() -> tuple[Response, int, dict[str, str]]:
     except ValidationError as exc:
         raise problem_from_validation(exc) from None
     try:
+        chosen = [ctx.catalogue.get(m) for m in body.unique_metric_types]
         spec = ExportSpec(
-            metric_types=body.unique_metric_types,
+            metric_types=tuple(m.id for m in chosen if m is not None and m.builtin),
+            extras=tuple(m for m in chosen if m is not None and not m.builtin),
+            source=body.source,
             start=body.start_date,
             end=body.end_date,
             granularity=body.granularity,

@@ -1,12 +1,18 @@
-"""The CSV export: one row per slot, one column per metric, LTTB-reduced to fit the limit."""
+"""The CSV export: one row per slot, one column per metric, LTTB-reduced to fit the limit.
+
+The catalogue's extra metrics follow in a long block (one row per stored value: time,
+metric, source, label, value): a labelled metric may have up to METRICS_MAX_LABELS series,
+too many for columns, and a spreadsheet's pivot table reads the long form directly.
+"""
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -15,7 +21,8 @@ from dashboard.charts.events import ChartEvent, kind_label
 from dashboard.charts.series import lttb
 from dashboard.i18n import t
 from dashboard.reports.types import ExportTooLarge, spreadsheet_safe
-from db.metrics import METRICS_BY_ID
+from db.catalogue import CatalogueMetric
+from db.metrics import DEFAULT_SOURCE, METRICS_BY_ID
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +69,67 @@ def csv_header(metric_type: str, lang: str) -> str:
     return f"{info.name(lang)} ({info.unit(lang)})"
 
 
-def _block(table: pd.DataFrame, *, tz: str, lang: str, granularity: str, label: str) -> str:
-    """One period as CSV text: daily rows carry their date (the business day), hourly rows
-    an ISO 8601 timestamp with the zone's offset."""
-    local = table.index.tz_convert(tz)
+class ExtraSeries(NamedTuple):
+    """The extra metrics of an export and their stored values (``db.queries.series_rows``)."""
+
+    rows: pd.DataFrame
+    metrics: tuple[CatalogueMetric, ...]
+
+
+def extras_table(
+    rows: pd.DataFrame | None, metrics: tuple[CatalogueMetric, ...]
+) -> ExtraSeries | None:
+    """The extras block's data, or None when the export has no extra metric."""
+    return ExtraSeries(rows, metrics) if metrics and rows is not None else None
+
+
+def _stamps(
+    index: pd.DatetimeIndex, *, tz: str, lang: str, granularity: str
+) -> tuple[str, list[str]]:
+    """The time column's header and cells: daily rows carry their date (the business day),
+    hourly rows an ISO 8601 timestamp with the zone's offset."""
+    local = index.tz_convert(tz)
     if granularity == "daily":
-        stamps = [ts.strftime("%Y-%m-%d") for ts in local]
-        head = f"{t('export.csv.date', lang)} ({tz})"
-    else:
-        stamps = [ts.isoformat() for ts in local]
-        head = f"{t('export.csv.timestamp', lang)} ({tz})"
+        return f"{t('export.csv.date', lang)} ({tz})", [ts.strftime("%Y-%m-%d") for ts in local]
+    return f"{t('export.csv.timestamp', lang)} ({tz})", [ts.isoformat() for ts in local]
+
+
+def extra_header(metric: CatalogueMetric, lang: str) -> str:
+    """``메시지 수 (개)``, ``Uploads (bytes)``: the metric and the unit of its whole values."""
+    unit = (
+        "bytes"
+        if metric.unit_kind == "bytes"
+        else metric.unit_ko
+        if lang == "ko"
+        else metric.unit_en
+    )
+    return f"{metric.name(lang)} ({unit})"
+
+
+def extras_block(extras: ExtraSeries, *, tz: str, lang: str, granularity: str, source: str) -> str:
+    """The extra metrics as CSV text, one row per stored value in the catalogue's metric
+    order, then label, then time (an unlabelled series has an empty label). Admins' label
+    texts are made spreadsheet-safe."""
+    rows = extras.rows
+    head, stamps = _stamps(
+        pd.DatetimeIndex(rows["timestamp"]), tz=tz, lang=lang, granularity=granularity
+    )
+    names = {m.id: extra_header(m, lang) for m in extras.metrics}
+    out = pd.DataFrame(
+        {
+            head: stamps,
+            t("export.csv.metric", lang): [names[m] for m in rows["metric_type"]],
+            t("export.csv.source", lang): source,
+            t("export.csv.label", lang): [spreadsheet_safe(v) for v in rows["label"]],
+            t("export.csv.value", lang): rows["value"].to_numpy(),
+        }
+    )
+    return out.to_csv(index=False, na_rep="", lineterminator="\r\n")
+
+
+def _block(table: pd.DataFrame, *, tz: str, lang: str, granularity: str, label: str) -> str:
+    """One period as CSV text, one row per slot (``_stamps``)."""
+    head, stamps = _stamps(table.index, tz=tz, lang=lang, granularity=granularity)
     out = pd.DataFrame({label + head: stamps})
     for metric_type in table.columns:
         out[csv_header(metric_type, lang)] = table[metric_type].array
@@ -108,17 +166,39 @@ def csv_bytes(
     granularity: str = "hourly",
     compare: pd.DataFrame | None = None,
     events: Sequence[ChartEvent] = (),
+    extras: ExtraSeries | None = None,
+    source: str = DEFAULT_SOURCE,
 ) -> bytes:
-    """UTF-8 with BOM (Excel keeps the Korean). In compare mode a blank line and a second
-    block follow: the comparison period, with its own header row; then, when the period
-    has events, a blank line and the events block."""
-    text = _block(table, tz=tz, lang=lang, granularity=granularity, label="")
-    if compare is not None:
-        label = t("export.csv.compare_label", lang) + " "
-        text += "\r\n" + _block(compare, tz=tz, lang=lang, granularity=granularity, label=label)
+    """UTF-8 with BOM (Excel keeps the Korean). The six's block (when any of them is
+    exported); in compare mode a second block: the comparison period, with its own header
+    row; the extra metrics' block; the events block — blocks parted by a blank line."""
+    blocks = []
+    if len(table.columns):
+        blocks.append(_block(table, tz=tz, lang=lang, granularity=granularity, label=""))
+        if compare is not None:
+            label = t("export.csv.compare_label", lang) + " "
+            blocks.append(_block(compare, tz=tz, lang=lang, granularity=granularity, label=label))
+    if extras is not None:
+        blocks.append(
+            extras_block(extras, tz=tz, lang=lang, granularity=granularity, source=source)
+        )
     if events:
-        text += "\r\n" + events_block(events, tz=tz, lang=lang)
-    return text.encode("utf-8-sig")
+        blocks.append(events_block(events, tz=tz, lang=lang))
+    return "\r\n".join(blocks).encode("utf-8-sig")
+
+
+def _reduce_extras(extras: ExtraSeries, points_per_series: int) -> ExtraSeries:
+    """Each extra series (metric and label) LTTB-reduced to ``points_per_series``."""
+    parts = [
+        rows.loc[
+            rows["timestamp"].isin(
+                lttb(rows[["timestamp", "value"]], points_per_series)["timestamp"]
+            )
+        ]
+        for _, rows in extras.rows.groupby(["metric_type", "label"], sort=False)
+    ]
+    kept = pd.concat(parts) if parts else extras.rows
+    return ExtraSeries(kept.reset_index(drop=True), extras.metrics)
 
 
 def _reduce_rows(table: pd.DataFrame, points_per_metric: int) -> pd.DataFrame:
@@ -140,27 +220,27 @@ def fit_csv(
     granularity: str = "hourly",
     compare: pd.DataFrame | None = None,
     events: Sequence[ChartEvent] = (),
+    extras: ExtraSeries | None = None,
+    source: str = DEFAULT_SOURCE,
 ) -> tuple[bytes, bool]:
     """The CSV bytes, LTTB-reduced until they fit ``max_bytes``; ``(content, downsampled)``."""
-    content = csv_bytes(
-        table, tz=tz, lang=lang, granularity=granularity, compare=compare, events=events
+    write = functools.partial(
+        csv_bytes, tz=tz, lang=lang, granularity=granularity, events=events, source=source
     )
+    content = write(table, compare=compare, extras=extras)
     if len(content) <= max_bytes:
         return content, False
     log.warning("CSV 크기 초과 (%d bytes), 다운샘플링 적용", len(content))
-    points = len(table)
+    longest = extras.rows.groupby(["metric_type", "label"]).size().max() if extras else 0
+    points = max(len(table), int(longest) if pd.notna(longest) else 0)
     while True:
         # Shrink in proportion to the overshoot (a little more, so it converges quickly).
         points = max(_MIN_POINTS, min(points - 1, int(points * max_bytes / len(content) * 0.95)))
         reduced = _reduce_rows(table, points)
-        reduced_compare = _reduce_rows(compare, points) if compare is not None else None
-        content = csv_bytes(
+        content = write(
             reduced,
-            tz=tz,
-            lang=lang,
-            granularity=granularity,
-            compare=reduced_compare,
-            events=events,
+            compare=_reduce_rows(compare, points) if compare is not None else None,
+            extras=_reduce_extras(extras, points) if extras is not None else None,
         )
         if len(content) <= max_bytes:
             break

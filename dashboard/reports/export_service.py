@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.charts.overlays import NO_INSIGHTS
 from dashboard.reports.chart_renderer import ChartRenderer
-from dashboard.reports.csv_export import fit_csv, wide_table
+from dashboard.reports.csv_export import extras_table, fit_csv, wide_table
 from dashboard.reports.event_marks import load_chart_events
 from dashboard.reports.insights import InsightOptions, load_insights
 from dashboard.reports.pdf_report import build_pdf_report
@@ -30,7 +30,7 @@ from dashboard.reports.types import (
 from db.engine import session_scope
 from db.exports import save_export
 from db.models import ExportFile
-from db.queries import timeseries_many
+from db.queries import series_rows, timeseries_many
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,15 @@ def load_export_data(
     mode), the period's events and, for a PDF with ``insights``, the forecasts and unusual
     values drawn on its charts."""
     start, end = spec.start.astimezone(UTC), spec.end.astimezone(UTC)
-    frames = timeseries_many(session, spec.metric_types, spec.granularity, start, end)
+    frames = timeseries_many(
+        session, spec.metric_types, spec.granularity, start, end, source=spec.source
+    )
+    extras = series_rows(
+        session, [m.id for m in spec.extras], spec.granularity, start, end, source=spec.source
+    )
     events = tuple(load_chart_events(session, start, end, spec.lang))
     if spec.fmt != "pdf" and not spec.comparing:
-        return ExportData(frames, events=events)
+        return ExportData(frames, events=events, extras=extras)
     # Half-open periods: the default previous period ends where this one starts, so no slot
     # is counted twice.
     previous = timeseries_many(
@@ -61,6 +66,7 @@ def load_export_data(
         spec.granularity,
         spec.previous_start.astimezone(UTC),
         spec.previous_end.astimezone(UTC),
+        source=spec.source,
     )
     marks = (
         load_insights(
@@ -76,7 +82,7 @@ def load_export_data(
         if spec.fmt == "pdf" and insights is not None
         else NO_INSIGHTS
     )
-    return ExportData(frames, previous, events, marks)
+    return ExportData(frames, previous, events, marks, extras)
 
 
 def render_data(
@@ -99,6 +105,8 @@ def render_data(
             granularity=spec.granularity,
             compare=wide_table(data.previous, spec.granularity) if spec.comparing else None,
             events=data.events,
+            extras=extras_table(data.extras, spec.extras),
+            source=spec.source,
         )
         return ExportResult(content, filename, downsampled)
 

@@ -39,6 +39,7 @@ from reportlab.platypus import (
 from dashboard.charts.events import ChartEvent, kind_label
 from dashboard.charts.figures import build_metric_figure
 from dashboard.charts.formatting import (
+    format_bytes,
     format_number,
     format_percent_change,
     format_value,
@@ -53,7 +54,8 @@ from dashboard.i18n import t
 from dashboard.paths import FONT_DIRS
 from dashboard.reports.chart_renderer import ChartRenderer
 from dashboard.reports.types import ExportData, ExportError, ExportSpec
-from db.metrics import METRICS_BY_ID
+from db.catalogue import CatalogueMetric
+from db.metrics import DEFAULT_SOURCE, METRICS_BY_ID
 
 FONT: Final = "NanumGothic"
 FONT_BOLD: Final = "NanumGothic-Bold"
@@ -125,6 +127,7 @@ def _header(spec: ExportSpec, now: datetime, styles: dict[str, ParagraphStyle]) 
         (t("export.pdf.period", lang), period_text(spec.start, spec.end, spec.tz, minutes=True)),
         (t("export.pdf.granularity", lang), t(f"export.pdf.{spec.granularity}", lang)),
         (t("export.pdf.timezone", lang), _zone_text(spec.tz, spec.end)),
+        *([(t("export.pdf.source", lang), spec.source)] if spec.source != DEFAULT_SOURCE else []),
         (t("export.pdf.generated", lang), f"{now.astimezone(zone):%Y-%m-%d %H:%M:%S}"),
     ]
     meta = Table(
@@ -221,6 +224,59 @@ def _summary(
         Paragraph(t("export.pdf.change_note", lang).format(previous=previous), styles["note"]),
         Spacer(0, 3 * mm),
     ]
+
+
+def extra_value(value: float, metric: CatalogueMetric) -> str:
+    """An extra metric's table cell: bytes scaled (``16.5 MiB``), others as plain numbers
+    (the unit is in the row's label, as for the six)."""
+    return format_bytes(value) if metric.unit_kind == "bytes" else format_number(value)
+
+
+def _extras(
+    data: ExportData, spec: ExportSpec, styles: dict[str, ParagraphStyle]
+) -> list[Flowable]:
+    """The catalogue's extra metrics: one row per series (metric and label) with its latest,
+    lowest, highest and average value of the period."""
+    if not spec.extras or data.extras is None:
+        return []
+    lang = spec.lang
+    head = ["metric", "label", "current", "min", "max", "average"]
+    rows: list[list[Any]] = [
+        [
+            Paragraph(t(f"export.pdf.{key}", lang), styles["head_left" if i < 2 else "head"])
+            for i, key in enumerate(head)
+        ]
+    ]
+    groups = data.extras.groupby(["metric_type", "label"], sort=False)["value"]
+    stats = groups.agg(["last", "min", "max", "mean"])
+    for metric in spec.extras:
+        name = metric.name(lang)
+        if metric.unit_kind != "bytes":
+            name += f" ({metric.unit_ko if lang == 'ko' else metric.unit_en})"
+        series = stats.loc[[metric.id]] if metric.id in stats.index.get_level_values(0) else None
+        if series is None:  # nothing stored in the period: one row that says so
+            cells = [Paragraph("", styles["cell_left"])] + [Paragraph("—", styles["cell"])] * 4
+            rows.append([Paragraph(html.escape(name, quote=False), styles["cell_left"]), *cells])
+            continue
+        for (_, label), values in series.iterrows():
+            rows.append(
+                [
+                    Paragraph(html.escape(name, quote=False), styles["cell_left"]),
+                    Paragraph(html.escape(str(label), quote=False), styles["cell_left"]),
+                    *(Paragraph(extra_value(v, metric), styles["cell"]) for v in values),
+                ]
+            )
+    table = Table(rows, colWidths=[52 * mm, 34 * mm] + [None] * 4, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
+    return [Paragraph(t("export.pdf.extras", lang), styles["h2"]), table, Spacer(0, 3 * mm)]
 
 
 def chart_figures(data: ExportData, spec: ExportSpec) -> Iterator[Any]:
@@ -390,11 +446,13 @@ def build_pdf_report(
 
     story: list[Flowable] = [
         *_header(spec, now, styles),
-        *_summary(data, spec, styles),
+        *(_summary(data, spec, styles) if spec.metric_types else []),
+        *_extras(data, spec, styles),
         *_forecasts(data, spec, styles),
         *_events(data.events, spec, styles),
     ]
-    story.append(Paragraph(t("export.pdf.charts", spec.lang), styles["h2"]))
+    if spec.metric_types:
+        story.append(Paragraph(t("export.pdf.charts", spec.lang), styles["h2"]))
     for png in images:
         story.append(_Chart(_opaque(png), content_width, chart_height))
         story.append(Spacer(0, 2 * mm))

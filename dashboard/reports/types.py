@@ -19,7 +19,8 @@ from dashboard.charts.overlays import NO_INSIGHTS, Insights
 from dashboard.reports.errors import ExportError as ExportError  # re-exported: one import
 from dashboard.reports.errors import ExportTooLarge as ExportTooLarge
 from dashboard.reports.errors import InvalidExportSpec as InvalidExportSpec
-from db.metrics import GRANULARITIES, METRICS_BY_ID
+from db.catalogue import CatalogueMetric
+from db.metrics import DEFAULT_SOURCE, GRANULARITIES, METRICS_BY_ID
 
 ExportFormat = Literal["csv", "pdf"]
 FORMATS: Final[tuple[str, ...]] = ("csv", "pdf")
@@ -65,6 +66,10 @@ class ExportSpec:
     compare_end: datetime | None = None
     # Compare mode on the page: labels of the two periods (legend, CSV/PDF headings).
     period_labels: tuple[str, str] | None = None
+    # METRICS_CATALOGUE_FILE metrics beyond the six, every label of each (resolved by the
+    # caller from the app's catalogue), and the source instance all values are read from.
+    extras: tuple[CatalogueMetric, ...] = ()
+    source: str = DEFAULT_SOURCE
 
     def __post_init__(self) -> None:
         # Accept "a,b" and lists too (CLI, JSON), but always hold a tuple.
@@ -72,14 +77,17 @@ class ExportSpec:
         if isinstance(chosen, str):
             chosen = [part.strip() for part in chosen.split(",") if part.strip()]
         object.__setattr__(self, "metric_types", tuple(chosen))  # type: ignore[arg-type]
-        if not self.metric_types:
+        if not self.metric_types and not self.extras:
             raise InvalidExportSpec("choose at least one metric")
         unknown = [m for m in self.metric_types if m not in METRICS_BY_ID]
         if unknown:
             raise InvalidExportSpec(
                 f"unknown metric: {', '.join(unknown)} (valid: {', '.join(METRICS_BY_ID)})"
             )
-        if len(set(self.metric_types)) != len(self.metric_types):
+        extra_ids = [m.id for m in self.extras]
+        if any(m.builtin for m in self.extras):
+            raise InvalidExportSpec("a built-in metric is not an extra one")
+        if len(set(self.metric_types) | set(extra_ids)) != len(self.metric_types) + len(extra_ids):
             raise InvalidExportSpec("a metric is listed twice")
         if self.granularity not in GRANULARITIES:
             raise InvalidExportSpec(f"granularity must be hourly or daily: {self.granularity!r}")
@@ -128,9 +136,10 @@ class ExportSpec:
         return self.compare_end or self.start
 
     def describe(self) -> dict[str, object]:
-        """What was exported, for the audit log: metrics, range, granularity, format."""
+        """What was exported, for the audit log: metrics, source, range, granularity, format."""
         return {
-            "metrics": list(self.metric_types),
+            "metrics": [*self.metric_types, *(m.id for m in self.extras)],
+            "source": self.source,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "granularity": self.granularity,
@@ -152,6 +161,8 @@ class ExportData:
     previous: dict[str, pd.DataFrame] = field(default_factory=dict)
     events: tuple[ChartEvent, ...] = ()  # marked on the charts, listed in the PDF and CSV
     insights: Insights = NO_INSIGHTS  # forecasts and unusual values (PDF charts)
+    # The extra metrics' values of the period, every label (``db.queries.series_rows``).
+    extras: pd.DataFrame | None = None
 
 
 def export_zone(granularity: str, requested: str, business_zone: str) -> str:
@@ -162,9 +173,11 @@ def export_zone(granularity: str, requested: str, business_zone: str) -> str:
 
 
 def export_filename(spec: ExportSpec) -> str:
-    """``metrics_hourly_2026-11-26_2026-12-03.csv``: the granularity and the first and last
-    day of the period in the export's zone (the end is exclusive: its last instant's day)."""
+    """``metrics_hourly_2026-11-26_2026-12-03.csv``: the source when not the default one, the
+    granularity and the first and last day of the period in the export's zone (the end is
+    exclusive: its last instant's day)."""
     zone = ZoneInfo(spec.tz)
     first = spec.start.astimezone(zone).date()
     last = (spec.end - timedelta(microseconds=1)).astimezone(zone).date()
-    return f"metrics_{spec.granularity}_{first}_{last}.{spec.fmt}"
+    source = "" if spec.source == DEFAULT_SOURCE else f"{spec.source}_"
+    return f"metrics_{source}{spec.granularity}_{first}_{last}.{spec.fmt}"
