@@ -68,6 +68,7 @@ def status(obj: Obj, as_json: bool) -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from collectors.catalogue import configured_sources
     from db.engine import store_session
     from db.status import collection_status
 
@@ -78,6 +79,7 @@ def status(obj: Obj, as_json: bool) -> None:
                 session,
                 datetime.now(UTC),
                 collection_enabled=settings.metrics_collection_enabled,
+                sources=configured_sources(settings),
             )
     except (click.ClickException, SQLAlchemyError) as exc:
         if not as_json:
@@ -105,7 +107,17 @@ def status(obj: Obj, as_json: bool) -> None:
         f"(not collected by anyone: {result.missed_slots_24h}; "
         f"failure rows: {result.failure_count_24h})"
     )
+    if len(result.sources) > 1:
+        for light in result.sources:
+            at = light.last_collection_at.isoformat() if light.last_collection_at else "-"
+            click.echo(
+                f"source {light.source}: {light.status}, last successful slot {at}, "
+                f"failed slots in 24 h {light.failed_slots_24h}"
+            )
+    several = len(result.sources) > 1
     for failure in result.recent_failures:
+        where = f" [{failure.source}]" if several else ""
         click.echo(
-            f"  {failure.attempted_at.isoformat()} {failure.metric_type}: {failure.error_message}"
+            f"  {failure.attempted_at.isoformat()}{where} {failure.metric_type}: "
+            f"{failure.error_message}"
         )

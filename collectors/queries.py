@@ -91,10 +91,12 @@ def collection_budget(settings: Settings) -> CollectionBudget:
     return CollectionBudget(settings.metrics_collection_deadline_seconds)
 
 
-def source_engine(settings: Settings) -> Engine:
-    """The read-only source engine, its connect timeout an attempt's share of the budget."""
+def source_engine(settings: Settings, url: str | None = None) -> Engine:
+    """The read-only engine of the source at ``url`` (default: SOURCE_DATABASE_URL's), its
+    connect timeout an attempt's share of the budget."""
     return make_source_engine(
-        settings.source_url, connect_timeout=collection_budget(settings).nominal_attempt_seconds
+        url or settings.source_url,
+        connect_timeout=collection_budget(settings).nominal_attempt_seconds,
     )
 
 

@@ -581,9 +581,21 @@ class RecentFailureModel(BaseModel):
     error_message: str
 
 
+class SourceStatusModel(BaseModel):
+    source: str = Field(description="The source instance (`default`: SOURCE_DATABASE_URL).")
+    status: Literal["healthy", "warning", "error", "pending"] = Field(
+        description="This source's light, by the same rules as the overall one."
+    )
+    last_collection_at: datetime | None = Field(description="Its newest stored hourly slot.")
+    failed_slots_24h: int = Field(ge=0)
+    missed_slots_24h: int = Field(ge=0)
+    latest_slot_succeeded: bool | None
+
+
 class StatusResponse(BaseModel):
     status: Literal["healthy", "warning", "error", "pending"] = Field(
-        description="By lateness of the last stored slot and failed slots in 24 h (SPEC §4)."
+        description="By lateness of the last stored slot and failed slots in 24 h (SPEC §4); "
+        "with several sources, the worst of their lights."
     )
     last_collection_at: datetime | None
     next_collection_at: datetime | None = Field(description="Null when collection is off.")
@@ -608,6 +620,9 @@ class StatusResponse(BaseModel):
         description="Newest first; failures of slots stored after all are left out."
     )
     is_collecting: bool
+    sources: list[SourceStatusModel] = Field(
+        description="Each source instance's light, the default source first."
+    )
 
 
 class ExportResponse(BaseModel):

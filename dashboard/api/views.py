@@ -410,6 +410,7 @@ def status() -> Response:
             session,
             collection_enabled=ctx.settings.metrics_collection_enabled,
             is_collecting=ctx.scheduler is not None and ctx.scheduler.is_collecting,
+            sources=ctx.catalogue.source_names,
         )
     return jsonify(result.to_json())
 
