@@ -15,30 +15,38 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from admin_metrics.settings import Settings, SettingsError
 from collectors.accounting import account_for_slots
 from collectors.catalogue import check_catalogue, configured_sources
 from collectors.manual import collect_once
 from collectors.queries import source_engine
-from collectors.runner import SourceReader, collect_sources, rollup_day
+from collectors.runner import SourceReader, collect_sources, hourly_slot, rollup_day
+from dashboard.context import get_context
+from dashboard.page.cards import status_failures
 from db.engine import make_engine, session_factory
 from db.metrics import METRIC_IDS
 from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
 from db.periods import local_date
-from db.status import collection_status
+from db.status import CollectionStatus, RecentFailure, SourceStatus, collection_status
 from tests.pgserver import free_port
 from tests.support import (
     admin_exec,
     create_source_tables,
+    create_user,
     fill_source,
     pg_url_for,
     run_sql,
     stamp,
+    stored_token,
 )
 
-SLOT = datetime(2026, 3, 2, 10, tzinfo=UTC)
+# A recent slot, so the API's retention check takes it.
+SLOT = hourly_slot(datetime.now(UTC)) - timedelta(hours=3)
 BRANCH_ENV = "AMH_TEST_BRANCH_SOURCE_URL"
+SCRAPE = "scrape-token-0123456789"
 METRICS = """
 [metrics.messages]
 name_ko = "메시지 수"
@@ -417,3 +425,86 @@ def test_a_bad_source_entry_stops_start_up_with_one_line_naming_it(
     assert "\n" not in text and "s3cret-pw" not in text
     assert text.startswith("Invalid setting METRICS_CATALOGUE_FILE (")
     assert message in text
+
+
+def texts(component: Any) -> list[str]:
+    """Every string inside a Dash component tree, in order."""
+    if isinstance(component, str):
+        return [component]
+    if isinstance(component, list | tuple):
+        return [text for child in component for text in texts(child)]
+    children = getattr(component, "children", None)
+    return texts(children) if children is not None else []
+
+
+def test_the_status_popover_lists_each_source_light_and_names_a_failure_source() -> None:
+    lights = [
+        SourceStatus("default", "healthy", SLOT, 0, 0, True),
+        SourceStatus("branch_office", "error", None, 3, 0, False),
+    ]
+    failure = RecentFailure("tag_count", SLOT, "소스 데이터베이스 연결 실패", "branch_office")
+    several = CollectionStatus(
+        "error", SLOT, None, 6, [failure], failed_slots_24h=3, sources=lights
+    )
+    names = {"default": "기본 소스", "branch_office": "지사"}
+    shown = " ".join(texts(status_failures(several, "UTC", "ko", names)))
+    assert "정상  기본 소스" in shown and "오류  지사" in shown
+    assert "지사 · 태그 수" in shown
+    one = CollectionStatus("healthy", SLOT, None, 0, sources=lights[:1])
+    assert "기본 소스" not in " ".join(texts(status_failures(one, "UTC", "ko", names)))
+
+
+def test_the_api_and_prometheus_give_each_source_its_series_and_its_light(
+    settings: Settings, sources: tuple[str, str], pg_url: str
+) -> None:
+    from dashboard.app import create_app
+
+    collect_once(settings, "hourly", at=SLOT, sleep=lambda _s: None)
+    create_user(pg_url, "admin")
+    app = create_app(
+        settings.model_copy(
+            update={"prometheus_enabled": True, "prometheus_token": SecretStr(SCRAPE)}
+        )
+    )
+    try:
+        client = app.test_client()
+        auth = {"Authorization": f"Bearer {stored_token(app, 'admin')}"}
+        catalogue = client.get("/api/v1/metrics/catalogue", headers=auth).get_json()
+        assert catalogue["sources"] == [
+            {"id": "default", "name": {"ko": "기본 소스", "en": "Default source"}},
+            {"id": "branch_office", "name": {"ko": "지사", "en": "Branch office"}},
+        ]
+        query = {
+            "metric_type": "documents_by_department",
+            "source": "branch_office",
+            "label": "Sales",
+            "granularity": "hourly",
+            "start_date": (SLOT - timedelta(hours=1)).isoformat(),
+            "end_date": (SLOT + timedelta(hours=1)).isoformat(),
+        }
+        series = client.get("/api/v1/metrics/timeseries", query_string=query, headers=auth)
+        assert series.status_code == 200, series.get_json()
+        assert [p["value"] for p in series.get_json()["data"]] == [4]
+        unknown = client.get(
+            "/api/v1/metrics/timeseries", query_string={**query, "source": "nope"}, headers=auth
+        )
+        assert unknown.status_code == 400
+        status = client.get("/api/v1/metrics/status", headers=auth).get_json()
+        assert [s["source"] for s in status["sources"]] == ["default", "branch_office"]
+        assert {s["last_collection_at"] for s in status["sources"]} == {SLOT.isoformat()}
+        text = client.get("/metrics", headers={"Authorization": f"Bearer {SCRAPE}"}).text
+        families = {f.name: f.samples for f in text_string_to_metric_families(text)}
+        lit = {
+            s.labels["source"] for s in families["admin_metrics_collection_status"] if s.value == 1
+        }
+        assert lit == {"default", "branch_office"}
+        failed = families["admin_metrics_collection_failed_slots_24h"]
+        assert {s.labels["source"] for s in failed} == {"default", "branch_office"}
+        sales = [
+            s.value
+            for s in families["admin_metrics_value"]
+            if s.labels["source"] == "branch_office" and s.labels["label"] == "Sales"
+        ]
+        assert sales == [4]
+    finally:
+        get_context(app).engine.dispose()

@@ -151,6 +151,7 @@ class ValidationSettings:
             timezone=settings.default_timezone,
             business_timezone=settings.business_zone,
             metrics=metrics,
+            sources=catalogue.source_names if catalogue is not None else cls.sources,
         )
 
 
@@ -224,7 +225,10 @@ def check_series(
         )
 
 
-SOURCE_DESCRIPTION: Final = "The source instance (`default`: the one source so far)."
+SOURCE_DESCRIPTION: Final = (
+    "The source instance: `default` (SOURCE_DATABASE_URL) or a `[sources.<name>]` of "
+    "METRICS_CATALOGUE_FILE (see `GET /metrics/catalogue`)."
+)
 LABEL_DESCRIPTION: Final = (
     "One label of a labelled metric (required for one, refused for an unlabelled metric)."
 )
@@ -492,8 +496,16 @@ class CatalogueMetric(BaseModel):
     )
 
 
+class CatalogueSource(BaseModel):
+    id: str = Field(description="The `source` parameter's value; `default` first.")
+    name: LocalizedText
+
+
 class CatalogueResponse(BaseModel):
     metrics: list[CatalogueMetric] = Field(description="In the page's order.")
+    sources: list[CatalogueSource] = Field(
+        description="The configured source instances, collected in the same slot."
+    )
 
 
 class CurrentResponse(BaseModel):

@@ -236,7 +236,10 @@ def catalogue() -> Response:
                 "labels": sorted({label for labels in held.values() for label in labels if label}),
             }
         )
-    return jsonify({"metrics": metrics})
+    sources = [
+        {"id": s.name, "name": {"ko": s.name_ko, "en": s.name_en}} for s in ctx.catalogue.sources
+    ]
+    return jsonify({"metrics": metrics, "sources": sources})
 
 
 @bp.get("/metrics/current")
