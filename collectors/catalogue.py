@@ -60,7 +60,6 @@ from collectors.queries import (
 )
 from collectors.source import bind_names, check_catalogue_queries
 from db.catalogue import (
-    DEFAULT_SOURCE_INFO,
     KINDS,
     ROLLUPS,
     UNIT_WORDS,
@@ -300,18 +299,15 @@ def configured_sources(settings: Settings) -> tuple[str, ...]:
     return (DEFAULT_SOURCE, *(_load(path)[1] if path is not None else ()))
 
 
-def build_catalogue(
-    queries: dict[str, str], entries: list[CatalogueMetric], sources: tuple[SourceInfo, ...] = ()
-) -> Catalogue:
+def build_catalogue(queries: dict[str, str], entries: list[CatalogueMetric]) -> Catalogue:
     """The six (with ``queries``, overridden by their entries) followed by the extras; the
-    default source followed by ``sources``."""
+    default source only."""
     overrides = {e.id: e for e in entries if e.builtin}
     six = []
     for info in METRICS:
         base = overrides.get(info.id) or builtin_metric(info, "")
         six.append(replace(base, query=base.query or queries[info.id]))
-    metrics = (*six, *(e for e in entries if not e.builtin))
-    return Catalogue(metrics, (DEFAULT_SOURCE_INFO, *sources))
+    return Catalogue((*six, *(e for e in entries if not e.builtin)))
 
 
 def check_catalogue(settings: Settings) -> Catalogue:
@@ -332,11 +328,9 @@ def check_catalogue(settings: Settings) -> Catalogue:
         if entry.builtin and entry.query and entry.id in replaced:
             raise _error(path, entry.id, "its query is also replaced in SOURCE_QUERIES_FILE")
     catalogue = build_catalogue(queries, entries)
-    sources = tuple(
-        _source(path, name, entry, {m.id: m for m in catalogue.metrics})
-        for name, entry in source_tables.items()
-    )
-    catalogue = build_catalogue(queries, entries, sources)
+    metrics = {m.id: m for m in catalogue.metrics}
+    sources = tuple(_source(path, name, entry, metrics) for name, entry in source_tables.items())
+    catalogue = replace(catalogue, sources=(*catalogue.sources, *sources))
     overridden = {e.id: e.query for e in entries if e.builtin and e.query}
     _check_on_source(settings, path, source_engine(settings), overridden, catalogue.extras, "")
     for source in sources:

@@ -29,7 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -384,10 +383,16 @@ def collect_sources(
     sessions: sessionmaker[Session],
     readers: Sequence[SourceReader],
     slot: datetime,
-    **options: Any,
+    *,
+    timeout_ms: int = 5000,
+    budget: CollectionBudget | None = None,
+    owner: str | None = None,
+    sleep: Sleep = time.sleep,
+    max_labels: int = 50,
+    slot_seconds: int = 3600,
 ) -> SlotResult:
-    """``collect_slot`` of ``slot`` for each source (``options``: its keyword arguments but
-    the source's own): the first reader (the default source) as before, then the others,
+    """``collect_slot`` of ``slot`` for each source (the keyword arguments are
+    ``collect_slot``'s): the first reader (the default source) as before, then the others,
     each on its own thread with its own claim, attempts, budget and store transaction, so
     one that fails or hangs costs the others nothing.
 
@@ -403,9 +408,14 @@ def collect_sources(
             reader.engine,
             reader.queries,
             slot,
+            timeout_ms=timeout_ms,
+            budget=budget,
+            owner=owner,
+            sleep=sleep,
             extras=reader.extras,
+            max_labels=max_labels,
+            slot_seconds=slot_seconds,
             source_name=reader.name,
-            **options,
         )
 
     result = one(first)

@@ -34,10 +34,12 @@ from db.status import CollectionStatus, RecentFailure, SourceStatus, collection_
 from tests.pgserver import free_port
 from tests.support import (
     admin_exec,
+    cli_env,
     create_source_tables,
     create_user,
     fill_source,
     pg_url_for,
+    run_cli,
     run_sql,
     stamp,
     stored_token,
@@ -508,3 +510,25 @@ def test_the_api_and_prometheus_give_each_source_its_series_and_its_light(
         assert sales == [4]
     finally:
         get_context(app).engine.dispose()
+
+
+def test_the_cli_collects_and_reports_each_source_and_fails_when_one_did(
+    settings: Settings, tmp_path: Path
+) -> None:
+    down = f"postgresql+psycopg://reader:s3cret-pw@127.0.0.1:{free_port()}/branch"
+    env = cli_env(
+        tmp_path,
+        DATABASE_URL=settings.store_url,
+        SOURCE_DATABASE_URL=str(settings.source_database_url),
+        METRICS_CATALOGUE_FILE=str(settings.metrics_catalogue_file),
+        METRICS_COLLECTION_DEADLINE_SECONDS="6",
+        **{BRANCH_ENV: down},
+    )
+    failed = run_cli(tmp_path, env, "collect", "--slot", SLOT.isoformat())
+    assert failed.returncode == 1
+    assert f"hourly {SLOT.isoformat()} [default]: active_users=3 " in failed.stdout
+    assert "collection failed: source branch_office: 소스 데이터베이스 연결 실패" in failed.stderr
+    assert "s3cret-pw" not in failed.stdout + failed.stderr
+    status = run_cli(tmp_path, env, "status")
+    assert "source default: " in status.stdout and "source branch_office: " in status.stdout
+    assert "[branch_office] active_users" in status.stdout
