@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,13 @@ from collectors.accounting import account_for_slots
 from collectors.catalogue import check_catalogue, configured_sources
 from collectors.manual import collect_once
 from collectors.queries import source_engine
-from collectors.runner import SourceReader, collect_sources, hourly_slot, rollup_day
+from collectors.runner import (
+    CollectionBudget,
+    SourceReader,
+    collect_sources,
+    hourly_slot,
+    rollup_day,
+)
 from dashboard.context import get_context
 from dashboard.page.cards import status_failures
 from db.engine import make_engine, session_factory
@@ -532,3 +539,49 @@ def test_the_cli_collects_and_reports_each_source_and_fails_when_one_did(
     status = run_cli(tmp_path, env, "status")
     assert "source default: " in status.stdout and "source branch_office: " in status.stdout
     assert "[branch_office] active_users" in status.stdout
+
+
+def test_a_hanging_source_costs_the_others_nothing_and_its_budget_only(
+    settings: Settings, sources: tuple[str, str]
+) -> None:
+    """The branch's tags are locked: its queries hang until its own deadline, while a third
+    source (a replica of the default's database) is collected beside it."""
+    default_url, branch = sources
+    assert settings.metrics_catalogue_file is not None
+    replica = f"\n[sources.replica]\nurl = '{default_url}'\n"
+    settings.metrics_catalogue_file.write_text(METRICS + BRANCH + replica, encoding="utf-8")
+    deadline = 6.0
+    catalogue = check_catalogue(settings)  # before the lock, which it would wait on too
+    readers = [
+        SourceReader.of(catalogue, info.name, source_engine(settings, info.url))
+        for info in catalogue.sources
+    ]
+    store = make_engine(settings.store_url)
+    locker = make_engine(branch)
+    try:
+        with locker.connect() as conn, conn.begin():
+            conn.execute(sa.text("LOCK TABLE labels IN ACCESS EXCLUSIVE MODE"))
+            started = time.monotonic()
+            result = collect_sources(
+                session_factory(store),
+                readers,
+                SLOT,
+                budget=CollectionBudget(deadline),
+                owner="leader:1",
+                sleep=lambda _s: None,
+            )
+            took = time.monotonic() - started
+    finally:
+        for reader in readers:
+            reader.engine.dispose()
+        locker.dispose()
+        store.dispose()
+    assert result.ok and result.others["replica"].ok
+    hung = result.others["branch_office"]
+    assert not hung.ok and "tag_count" in str(hung.error)
+    # The hang ends with the branch's own budget (the watchdog stops its query).
+    assert took < deadline + 5
+    values = stored(settings)
+    assert {s for _m, s, _l in values} == {"default", "replica"}
+    failures = table(settings, MetricCollectionFailure)
+    assert {f.source for f in failures} == {"branch_office"}
