@@ -36,7 +36,7 @@ from admin_metrics.settings import (
     Settings,
 )
 from collectors.catalogue import check_catalogue
-from collectors.queries import collection_budget, source_engine
+from collectors.queries import collection_budget, source_readers
 from collectors.runner import (
     SourceReader,
     apply_retention,
@@ -44,7 +44,6 @@ from collectors.runner import (
     collect_sources,
     hourly_slot,
 )
-from db.catalogue import Catalogue
 from db.engine import make_engine, session_factory, session_scope
 from db.queries import last_stored_slot
 
@@ -370,13 +369,6 @@ def _collect_all(
             progress(done, len(slots))
 
 
-def _readers(settings: Settings, catalogue: Catalogue) -> list[SourceReader]:
-    return [
-        SourceReader.of(catalogue, info.name, source_engine(settings, info.url))
-        for info in catalogue.sources
-    ]
-
-
 def backfill(
     settings: Settings,
     simulated: Sequence[DemoSource],
@@ -392,7 +384,7 @@ def backfill(
         # WAL + synchronous=NORMAL: no fsync per slot during the back-fill (still crash-safe).
         event.listen(store, "connect", _no_fsync_per_commit)
     sessions = session_factory(store)
-    readers = _readers(settings, catalogue)
+    readers = source_readers(settings, catalogue)
     try:
         origin = datetime.fromtimestamp(simulated[0].origin, UTC)
         with session_scope(sessions) as session:

@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from admin_metrics.settings import Settings
 from collectors.catalogue import check_catalogue
-from collectors.queries import collection_budget, source_engine
+from collectors.queries import collection_budget, source_readers
 from collectors.runner import (
     Sleep,
     SlotResult,
-    SourceReader,
     collect_sources,
     hourly_slot,
     rollup_day,
@@ -49,10 +48,7 @@ def collect_once(
             zone = settings.business_zone
             day = local_date(at or now - timedelta(days=1), zone)
             return rollup_day(sessions, day, zone, catalogue)
-        readers = [
-            SourceReader.of(catalogue, info.name, source_engine(settings, info.url))
-            for info in catalogue.sources
-        ]
+        readers = source_readers(settings, catalogue)
         try:
             return collect_sources(
                 sessions,

@@ -35,11 +35,10 @@ from admin_metrics.settings import Settings
 from collectors.accounting import account_for_slots
 from collectors.catalogue import check_catalogue
 from collectors.leader import LeaderLock, leader_lock_for
-from collectors.queries import collection_budget, source_engine
+from collectors.queries import collection_budget, source_readers
 from collectors.runner import (
     Sleep,
     SlotResult,
-    SourceReader,
     apply_retention,
     catch_up_daily,
     collect_sources,
@@ -116,14 +115,7 @@ class MetricsService:
         self._store: Engine = make_engine(settings.store_url)
         self._sessions = session_factory(self._store)
         # One read-only engine per source instance, the default (SOURCE_DATABASE_URL) first.
-        self._readers = tuple(
-            SourceReader.of(
-                self.catalogue,
-                info.name,
-                source_engine(settings, info.url),
-            )
-            for info in self.catalogue.sources
-        )
+        self._readers = tuple(source_readers(settings, self.catalogue))
 
     # --- state -----------------------------------------------------------------------
     @property

@@ -23,10 +23,9 @@ from admin_metrics.settings import Settings, SettingsError
 from collectors.accounting import account_for_slots
 from collectors.catalogue import check_catalogue, configured_sources
 from collectors.manual import collect_once
-from collectors.queries import source_engine
+from collectors.queries import source_readers
 from collectors.runner import (
     CollectionBudget,
-    SourceReader,
     collect_sources,
     hourly_slot,
     rollup_day,
@@ -263,10 +262,7 @@ def test_two_racing_collectors_store_each_source_slot_exactly_once(settings: Set
     catalogue = check_catalogue(settings)
     store = make_engine(settings.store_url)
     sessions = session_factory(store)
-    readers = [
-        SourceReader.of(catalogue, info.name, source_engine(settings, info.url))
-        for info in catalogue.sources
-    ]
+    readers = source_readers(settings, catalogue)
     start = threading.Barrier(2)
     results: dict[str, Any] = {}
 
@@ -552,10 +548,7 @@ def test_a_hanging_source_costs_the_others_nothing_and_its_budget_only(
     settings.metrics_catalogue_file.write_text(METRICS + BRANCH + replica, encoding="utf-8")
     deadline = 6.0
     catalogue = check_catalogue(settings)  # before the lock, which it would wait on too
-    readers = [
-        SourceReader.of(catalogue, info.name, source_engine(settings, info.url))
-        for info in catalogue.sources
-    ]
+    readers = source_readers(settings, catalogue)
     store = make_engine(settings.store_url)
     locker = make_engine(branch)
     try:
