@@ -578,3 +578,29 @@ def test_a_hanging_source_costs_the_others_nothing_and_its_budget_only(
     assert {s for _m, s, _l in values} == {"default", "replica"}
     failures = table(settings, MetricCollectionFailure)
     assert {f.source for f in failures} == {"branch_office"}
+
+
+def test_the_scheduler_collects_every_source_and_accounts_for_each(
+    settings: Settings, sources: tuple[str, str]
+) -> None:
+    from collectors.scheduler import MetricsService
+
+    catalogue = check_catalogue(settings)
+    clock = [SLOT + timedelta(seconds=10)]
+    service = MetricsService(
+        settings, catalogue.builtin_queries, clock=lambda: clock[0], catalogue=catalogue
+    )
+    try:
+        result = service.collect_current_slot()
+        assert result is not None and result.ok and result.others["branch_office"].ok
+        clock[0] = SLOT + timedelta(hours=2, minutes=30)  # the next slot was missed
+        service.collect_current_slot()
+    finally:
+        service.stop()
+    assert stored(settings) == {
+        **as_stored(expected(sources[0], "tags"), "default"),
+        **as_stored(expected(sources[1], "labels"), "branch_office"),
+    }
+    missed = {(f.source, f.attempted_at) for f in table(settings, MetricCollectionFailure)}
+    late = (SLOT + timedelta(hours=1), SLOT + timedelta(hours=2))  # past their grace window
+    assert missed == {(s, at) for s in ("default", "branch_office") for at in late}
