@@ -26,6 +26,7 @@ from collectors.manual import collect_once
 from collectors.queries import source_readers
 from collectors.runner import (
     CollectionBudget,
+    SourceReader,
     collect_sources,
     hourly_slot,
     rollup_day,
@@ -538,7 +539,7 @@ def test_the_cli_collects_and_reports_each_source_and_fails_when_one_did(
 
 
 def test_a_hanging_source_costs_the_others_nothing_and_its_budget_only(
-    settings: Settings, sources: tuple[str, str]
+    settings: Settings, sources: tuple[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     """The branch's tags are locked: its queries hang until its own deadline, while a third
     source (a replica of the default's database) is collected beside it."""
@@ -547,13 +548,19 @@ def test_a_hanging_source_costs_the_others_nothing_and_its_budget_only(
     replica = f"\n[sources.replica]\nurl = '{default_url}'\n"
     settings.metrics_catalogue_file.write_text(METRICS + BRANCH + replica, encoding="utf-8")
     deadline = 6.0
-    catalogue = check_catalogue(settings)  # before the lock, which it would wait on too
-    readers = source_readers(settings, catalogue)
+    settings = settings.model_copy(update={"source_statement_timeout_ms": 1000})
     store = make_engine(settings.store_url)
     locker = make_engine(branch)
+    readers: list[SourceReader] = []
     try:
         with locker.connect() as conn, conn.begin():
             conn.execute(sa.text("LOCK TABLE labels IN ACCESS EXCLUSIVE MODE"))
+            # Start-up: a query the lock timeout ends is a source not answering, only logged.
+            with caplog.at_level(logging.WARNING):
+                catalogue = check_catalogue(settings)
+            assert "Source branch_office (postgresql+psycopg://postgres@" in caplog.text
+            assert "did not answer" in caplog.text and "tag_count" in caplog.text
+            readers = source_readers(settings, catalogue)
             started = time.monotonic()
             result = collect_sources(
                 session_factory(store),
