@@ -504,7 +504,7 @@ def rollup_day(
 ) -> SlotResult:
     """Write the daily rows of business ``day`` in ``zone`` (idempotent), every series of
     every source with hourly data per its metric's rollup. Not ok when the day has no hourly
-    data of the default source; the result holds the default source's values."""
+    data (of any source); the result holds the default source's values."""
     at = day_start(day, zone)
     window = day_window(day, zone)
     inserted = 0
@@ -519,12 +519,14 @@ def rollup_day(
             .distinct()
         ).all()
         series: dict[SeriesKey, int] = {}
+        found = False
         for source in sources:
             values = daily_values(session, day, zone, catalogue, source)
             inserted += insert_series(session, values, "daily", at, source=source)
+            found = found or bool(values)
             if source == DEFAULT_SOURCE:
                 series = values
-    if not series:
+    if not found:
         return SlotResult(at, "daily", False, 1, {}, inserted, "no hourly data")
     log.info("Daily rollup of %s (%s): %d row(s) written", day.isoformat(), zone, inserted)
     six = {m: v for (m, label), v in series.items() if m in METRIC_IDS and label == NO_LABEL}
