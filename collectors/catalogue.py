@@ -40,6 +40,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -332,18 +333,36 @@ def check_catalogue(settings: Settings) -> Catalogue:
     sources = tuple(_source(path, name, entry, metrics) for name, entry in source_tables.items())
     catalogue = replace(catalogue, sources=(*catalogue.sources, *sources))
     overridden = {e.id: e.query for e in entries if e.builtin and e.query}
-    _check_on_source(settings, path, source_engine(settings), overridden, catalogue.extras, "")
-    for source in sources:
-        assert source.url is not None
-        _check_on_source(
-            settings,
-            path,
-            source_engine(settings, source.url),
-            catalogue.builtin_queries_for(source.name),
-            catalogue.extras_for(source.name),
-            f"sources.{source.name}",
-            masked_url(source.url),
-        )
+    # Every source is checked at the same time, so sources that do not answer cost start-up
+    # one deadline, not one each; the first failure in the file's order is the one raised.
+    with ThreadPoolExecutor(1 + len(sources), thread_name_prefix="catalogue-check") as pool:
+        checks = [
+            pool.submit(
+                _check_on_source,
+                settings,
+                path,
+                source_engine(settings),
+                overridden,
+                catalogue.extras,
+                "",
+            )
+        ]
+        for source in sources:
+            assert source.url is not None
+            checks.append(
+                pool.submit(
+                    _check_on_source,
+                    settings,
+                    path,
+                    source_engine(settings, source.url),
+                    catalogue.builtin_queries_for(source.name),
+                    catalogue.extras_for(source.name),
+                    f"sources.{source.name}",
+                    masked_url(source.url),
+                )
+            )
+    for check in checks:
+        check.result()
     return catalogue
 
 
