@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from admin_metrics.cli_obj import Obj, pass_obj
+
+if TYPE_CHECKING:
+    from collectors.runner import SlotResult
 
 
 @click.command("collect")
@@ -26,7 +30,8 @@ from admin_metrics.cli_obj import Obj, pass_obj
 )
 @pass_obj
 def collect(obj: Obj, granularity: str, slot: str | None) -> None:
-    """Collect now; exits non-zero with the reason when the collection failed."""
+    """Collect now; exits non-zero with the reason when the collection (of any source)
+    failed, after a line for each source that did not."""
     from collectors.manual import collect_once, parse_instant
 
     try:
@@ -37,9 +42,25 @@ def collect(obj: Obj, granularity: str, slot: str | None) -> None:
         ) from None
     obj.check_store()
     result = collect_once(obj.settings, granularity, at)
+    results = [result, *result.others.values()]
+    several = len(results) > 1
+    for one in results:
+        if one.ok:
+            click.echo(_collected_line(one, granularity, several))
+    failed = [one for one in results if not one.ok]
+    if failed:
+        stamp = result.slot.isoformat()
+        reasons = "; ".join(
+            f"source {one.source}: {one.error}" if several else str(one.error) for one in failed
+        )
+        raise click.ClickException(f"{granularity} {stamp}: collection failed: {reasons}")
+
+
+def _collected_line(result: SlotResult, granularity: str, several: bool) -> str:
+    """What one source's collection stored (``several``: the line names the source)."""
     stamp = result.slot.isoformat()
-    if not result.ok:
-        raise click.ClickException(f"{granularity} {stamp}: collection failed: {result.error}")
+    if several:
+        stamp = f"{stamp} [{result.source}]"
     values = " ".join(f"{k}={v}" for k, v in result.values.items())
     # The catalogue's extra metrics: metric=value, or metric[label]=value per label.
     extras = [
@@ -50,9 +71,8 @@ def collect(obj: Obj, granularity: str, slot: str | None) -> None:
     extras += [f"{m}=failed ({reason})" for m, reason in result.extra_errors.items()]
     values = " ".join([values, *extras])
     if result.already_stored and granularity == "hourly":
-        click.echo(f"{granularity} {stamp}: {values} (already stored; nothing collected)")
-        return
-    click.echo(
+        return f"{granularity} {stamp}: {values} (already stored; nothing collected)"
+    return (
         f"{granularity} {stamp}: {values} ({result.inserted} new row(s), attempt {result.attempts})"
     )
 
@@ -68,6 +88,7 @@ def status(obj: Obj, as_json: bool) -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from collectors.catalogue import configured_sources
     from db.engine import store_session
     from db.status import collection_status
 
@@ -78,6 +99,7 @@ def status(obj: Obj, as_json: bool) -> None:
                 session,
                 datetime.now(UTC),
                 collection_enabled=settings.metrics_collection_enabled,
+                sources=configured_sources(settings),
             )
     except (click.ClickException, SQLAlchemyError) as exc:
         if not as_json:
@@ -105,7 +127,17 @@ def status(obj: Obj, as_json: bool) -> None:
         f"(not collected by anyone: {result.missed_slots_24h}; "
         f"failure rows: {result.failure_count_24h})"
     )
+    if len(result.sources) > 1:
+        for light in result.sources:
+            at = light.last_collection_at.isoformat() if light.last_collection_at else "-"
+            click.echo(
+                f"source {light.source}: {light.status}, last successful slot {at}, "
+                f"failed slots in 24 h {light.failed_slots_24h}"
+            )
+    several = len(result.sources) > 1
     for failure in result.recent_failures:
+        where = f" [{failure.source}]" if several else ""
         click.echo(
-            f"  {failure.attempted_at.isoformat()} {failure.metric_type}: {failure.error_message}"
+            f"  {failure.attempted_at.isoformat()}{where} {failure.metric_type}: "
+            f"{failure.error_message}"
         )

@@ -6,11 +6,13 @@ Nothing else in the code base reads ``os.environ``: factories receive a ``Settin
 from __future__ import annotations
 
 import ipaddress
+import os
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Final, Literal
 
 import limits
+from dotenv import dotenv_values
 from pydantic import (
     AnyHttpUrl,
     Field,
@@ -557,6 +559,15 @@ def _one_line(exc: ValidationError) -> str:
     if isinstance(value, str | int | float) and not secret:
         shown = f" (got {value!r})"
     return f"Invalid setting {name}: {msg}{shown}"
+
+
+def environment_value(name: str) -> str | None:
+    """The variable a configuration file names instead of a secret (a catalogue source's
+    ``url_env``), read as the settings are: the environment, else ``.env``."""
+    value = os.environ.get(name)
+    if value is None:
+        value = dotenv_values(".env").get(name)
+    return value or None
 
 
 def load_settings(**overrides: object) -> Settings:

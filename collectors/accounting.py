@@ -16,15 +16,17 @@ rows the store keeps) and never beyond the hourly retention:
   (``ON CONFLICT DO NOTHING``) and, by the one process whose insert counted, failure rows
   "no collector was running".
 
-All of it in one store transaction; running it twice, or in two processes, writes each
-record once. Nothing is ever collected late here: a gauge read after the grace window is not
-the value at the slot, so such a slot stays a gap with its reason.
+Each source instance is accounted for on its own (its rows, claims and failure rows), from
+its own first record on. All of it in one store transaction; running it twice, or in two
+processes, writes each record once. Nothing is ever collected late here: a gauge read
+after the grace window is not the value at the slot, so such a slot stays a gap with its
+reason.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -40,7 +42,7 @@ from db.claims import (
     slot_records,
 )
 from db.engine import session_scope
-from db.metrics import METRIC_IDS
+from db.metrics import DEFAULT_SOURCE, METRIC_IDS
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +53,12 @@ STOPPED_MESSAGE = "수집 도중 수집기가 중단되어 이 시각의 메트�
 
 @dataclass(frozen=True, slots=True)
 class Accounting:
-    """The slots this call recorded, oldest first."""
+    """The slots this call recorded, oldest first (per source, in the sources' order)."""
 
     missed: list[datetime] = field(default_factory=list)
     stopped: list[datetime] = field(default_factory=list)
+    # The sources of those slots, by source name.
+    by_source: dict[str, Accounting] = field(default_factory=dict)
 
 
 def last_slot_past_grace(now: datetime, slot_seconds: int, grace_seconds: float) -> datetime:
@@ -90,9 +94,37 @@ def account_in_session(
     slot_seconds: int,
     grace_seconds: float,
     lookback: timedelta,
+    sources: Sequence[str] = (DEFAULT_SOURCE,),
 ) -> Accounting:
-    """``account_for_slots`` inside the caller's transaction."""
-    first = first_recorded_slot(session, "hourly")
+    """``account_for_slots`` inside the caller's transaction, for each of ``sources``."""
+    done = Accounting()
+    for source in sources:
+        mine = _account_source(
+            session,
+            now,
+            owner=owner,
+            slot_seconds=slot_seconds,
+            grace_seconds=grace_seconds,
+            lookback=lookback,
+            source=source,
+        )
+        done.missed.extend(mine.missed)
+        done.stopped.extend(mine.stopped)
+        done.by_source[source] = mine
+    return done
+
+
+def _account_source(
+    session: Session,
+    now: datetime,
+    *,
+    owner: str,
+    slot_seconds: int,
+    grace_seconds: float,
+    lookback: timedelta,
+    source: str,
+) -> Accounting:
+    first = first_recorded_slot(session, "hourly", source)
     if first is None:
         return Accounting()  # a fresh store: nothing was ever expected yet
     end = last_slot_past_grace(now, slot_seconds, grace_seconds)
@@ -104,7 +136,7 @@ def account_in_session(
     start = _first_boundary_at_or_after(oldest, slot_seconds)
     if start > end:
         return Accounting()
-    records = slot_records(session, "hourly", start, end)
+    records = slot_records(session, "hourly", start, end, source)
     wall = datetime.now(UTC)
     done = Accounting()
     for slot in _slots(start, end, slot_seconds):
@@ -115,13 +147,13 @@ def account_in_session(
             continue
         if claim is not None:
             if claim.outcome is None and settle_stopped(session, claim, wall):
-                add_failures(session, _messages(STOPPED_MESSAGE), "hourly", slot, 0, wall)
+                add_failures(session, _messages(STOPPED_MESSAGE), "hourly", slot, 0, wall, source)
                 done.stopped.append(slot)
             continue
         if slot in records.failed:
             continue
-        if claim_missed(session, "hourly", slot, owner, wall):
-            add_failures(session, _messages(MISSED_MESSAGE), "hourly", slot, 0, wall)
+        if claim_missed(session, "hourly", slot, owner, wall, source):
+            add_failures(session, _messages(MISSED_MESSAGE), "hourly", slot, 0, wall, source)
             done.missed.append(slot)
     return done
 
@@ -134,8 +166,10 @@ def account_for_slots(
     slot_seconds: int = 3600,
     grace_seconds: float = 300,
     lookback: timedelta = timedelta(days=30),
+    sources: Sequence[str] = (DEFAULT_SOURCE,),
 ) -> Accounting:
-    """Record a reason for every past slot that has none (see the module docstring)."""
+    """Record a reason for every past slot of each of ``sources`` that has none (see the
+    module docstring)."""
     with session_scope(sessions) as session:
         done = account_in_session(
             session,
@@ -144,14 +178,17 @@ def account_for_slots(
             slot_seconds=slot_seconds,
             grace_seconds=grace_seconds,
             lookback=lookback,
+            sources=sources,
         )
-    for kind, slots in (("no collector ran", done.missed), ("collector stopped", done.stopped)):
-        if slots:
-            log.warning(
-                "%d slot(s) recorded as not collected (%s): %s … %s",
-                len(slots),
-                kind,
-                slots[0].isoformat(),
-                slots[-1].isoformat(),
-            )
+    for source, mine in done.by_source.items():
+        for kind, slots in (("no collector ran", mine.missed), ("collector stopped", mine.stopped)):
+            if slots:
+                log.warning(
+                    "%d slot(s) of source %s recorded as not collected (%s): %s … %s",
+                    len(slots),
+                    source,
+                    kind,
+                    slots[0].isoformat(),
+                    slots[-1].isoformat(),
+                )
     return done

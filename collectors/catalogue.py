@@ -17,6 +17,22 @@ A built-in id (``tag_count`` …) may change only ``name_ko``, ``name_en``, ``un
 SOURCE_QUERIES_FILE and, like it, one read-only run on the source; a bad entry raises
 ``CatalogueConfigError``: one line, ``Invalid setting METRICS_CATALOGUE_FILE (path): <id>:
 <reason>``.
+
+Further source instances, collected in the same slot as the default one
+(SOURCE_DATABASE_URL), are tables under ``sources``::
+
+    [sources.branch_office]
+    url_env = "BRANCH_SOURCE_URL"   # or url = "postgresql+psycopg://…" (exactly one)
+    name_ko = "지사"                 # optional display names (default: the name)
+    name_en = "Branch office"
+
+    [sources.branch_office.queries]  # optional: this source's own query for a metric
+    tag_count = "SELECT count(*) FROM labels"
+
+A name is 1–50 lower-case letters, digits and '_' (``default`` and ``all`` are taken); a bad
+entry is one line naming ``sources.<name>``. Each source's queries run once, read-only, at
+start-up: a query it rejects stops start-up, an unreachable source is only logged (its URL
+shown without the password).
 """
 
 from __future__ import annotations
@@ -24,12 +40,17 @@ from __future__ import annotations
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, cast
 
-from admin_metrics.settings import Settings
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from admin_metrics.settings import Settings, environment_value
 from collectors.errors import CatalogueConfigError, CollectionError, CollectionTimeout
 from collectors.queries import (
     check_source_queries,
@@ -47,9 +68,10 @@ from db.catalogue import (
     CatalogueMetric,
     Kind,
     Rollup,
+    SourceInfo,
     builtin_metric,
 )
-from db.metrics import METRICS, METRICS_BY_ID
+from db.metrics import DEFAULT_SOURCE, METRICS, METRICS_BY_ID
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +83,11 @@ BUILTIN_KEYS: Final = frozenset({"name_ko", "name_en", "unit", "unit_ko", "unit_
 EXTRA_KEYS: Final = BUILTIN_KEYS | {"kind", "rollup", "labelled"}
 REQUIRED_KEYS: Final = ("name_ko", "name_en", "unit", "kind", "rollup", "query")
 ROLLUP_ALIASES: Final = {"avg": "average"}
+SOURCE_NAME: Final = re.compile(r"^[a-z0-9_]{1,50}$")
+# ``default`` is SOURCE_DATABASE_URL's source; ``all`` is the page's every-source view.
+RESERVED_SOURCES: Final = frozenset({DEFAULT_SOURCE, "all"})
+SOURCE_KEYS: Final = frozenset({"url", "url_env", "name_ko", "name_en", "queries"})
+ENV_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The parameters each kind's query may take (see ``collectors.source.slot_binds``).
 KIND_BINDS: Final = {
     "gauge": frozenset({"now"}),
@@ -164,25 +191,118 @@ def _check_binds(query: str, kind: str, fail: Any) -> None:
         raise fail("a per_slot query must use both :slot_start and :slot_end")
 
 
+def masked_url(url: str) -> str:
+    """A source URL as logs and messages show it: the password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
+def _source_url(entry: dict[str, Any], fail: Any) -> str:
+    """The URL of ``url`` or of the variable ``url_env`` names (exactly one of them)."""
+    if ("url" in entry) == ("url_env" in entry):
+        raise fail("give exactly one of url and url_env (the variable holding the URL)")
+    if "url_env" in entry:
+        variable = entry["url_env"]
+        if not isinstance(variable, str) or not ENV_NAME.match(variable):
+            raise fail("url_env must be the name of an environment variable")
+        url = environment_value(variable)
+        if url is None:
+            raise fail(f"url_env names {variable}, which is not set")
+    else:
+        url = entry["url"]
+        if not isinstance(url, str) or not url.strip():
+            raise fail("url must be a database URL such as postgresql+psycopg://…")
+    try:
+        make_url(url.strip())
+    except ArgumentError:
+        # The value may hold a password: never repeated.
+        raise fail("url is not a database URL (such as postgresql+psycopg://…)") from None
+    return url.strip()
+
+
+def _source(
+    path: Path, name: str, entry: object, metrics: dict[str, CatalogueMetric]
+) -> SourceInfo:
+    """One ``[sources.<name>]`` table as a source (statically checked; its URL resolved)."""
+
+    def fail(reason: str) -> CatalogueConfigError:
+        return _error(path, f"sources.{name}", reason)
+
+    if not SOURCE_NAME.match(name):
+        raise fail("a source name is 1–50 lower-case letters, digits and '_'")
+    if name in RESERVED_SOURCES:
+        raise fail(f"the name {name!r} is reserved (default is SOURCE_DATABASE_URL)")
+    if not isinstance(entry, dict):
+        raise fail("must be a table ([sources.<name>]) of url or url_env, name_ko, name_en")
+    unknown = sorted(set(entry) - SOURCE_KEYS)
+    if unknown:
+        raise fail(f"unknown key {unknown[0]} (known: {', '.join(sorted(SOURCE_KEYS))})")
+    url = _source_url(entry, fail)
+    overrides = entry.get("queries", {})
+    if not isinstance(overrides, dict):
+        raise fail("queries must be a table ([sources.<name>.queries]) of metric id = query")
+    queries: dict[str, str] = {}
+    for metric_id, query in overrides.items():
+        metric = metrics.get(metric_id)
+        if metric is None:
+            raise fail(f"queries: unknown metric {metric_id} (known: {', '.join(metrics)})")
+        if not isinstance(query, str):
+            raise fail(f"queries: {metric_id} must be a string holding one SELECT")
+        problem = query_problem(query)
+        if problem:
+            raise fail(f"queries: {metric_id}: {problem}")
+        query = query.strip().rstrip(";").strip()
+        _check_binds(query, metric.kind, lambda why, m=metric_id: fail(f"queries: {m}: {why}"))
+        queries[metric_id] = query
+    return SourceInfo(
+        name=name,
+        name_ko=_text(entry, "name_ko", fail) or name,
+        name_en=_text(entry, "name_en", fail) or name,
+        url=url,
+        queries=queries,
+    )
+
+
+def _tables(path: Path, data: dict[str, Any], key: str, form: str) -> dict[str, Any]:
+    tables = data.get(key, {})
+    if not isinstance(tables, dict):
+        raise CatalogueConfigError(
+            f"Invalid setting {SETTING} ({path}): {key} must be tables [{key}.<{form}>]"
+        )
+    return tables
+
+
 def load_catalogue_file(path: Path) -> list[CatalogueMetric]:
-    """Parse and statically check the file (no database access); its entries in order."""
+    """Parse and statically check the file's metrics (no database access), in order."""
+    return _load(path)[0]
+
+
+def _load(path: Path) -> tuple[list[CatalogueMetric], dict[str, Any]]:
+    """The file's metrics (statically checked) and its raw ``sources`` tables."""
     data = read_toml(path, SETTING, CatalogueConfigError)
-    extra = sorted(set(data) - {"metrics"})
+    extra = sorted(set(data) - {"metrics", "sources"})
     if extra:
         raise CatalogueConfigError(
             f"Invalid setting {SETTING} ({path}): unknown top-level key {extra[0]} "
-            "(metrics are tables [metrics.<id>])"
+            "(metrics are tables [metrics.<id>], sources [sources.<name>])"
         )
-    metrics = data.get("metrics", {})
-    if not isinstance(metrics, dict):
-        raise CatalogueConfigError(
-            f"Invalid setting {SETTING} ({path}): metrics must be tables [metrics.<id>]"
-        )
-    return [_entry(path, metric_id, entry) for metric_id, entry in metrics.items()]
+    metrics = _tables(path, data, "metrics", "id")
+    entries = [_entry(path, metric_id, entry) for metric_id, entry in metrics.items()]
+    return entries, _tables(path, data, "sources", "name")
+
+
+def configured_sources(settings: Settings) -> tuple[str, ...]:
+    """The source names METRICS_CATALOGUE_FILE declares, the default first, read without
+    touching any database or resolving URLs (for ``admin-metrics status``)."""
+    path = settings.metrics_catalogue_file
+    return (DEFAULT_SOURCE, *(_load(path)[1] if path is not None else ()))
 
 
 def build_catalogue(queries: dict[str, str], entries: list[CatalogueMetric]) -> Catalogue:
-    """The six (with ``queries``, overridden by their entries) followed by the extras."""
+    """The six (with ``queries``, overridden by their entries) followed by the extras; the
+    default source only."""
     overrides = {e.id: e for e in entries if e.builtin}
     six = []
     for info in METRICS:
@@ -202,32 +322,79 @@ def check_catalogue(settings: Settings) -> Catalogue:
     path = settings.metrics_catalogue_file
     if path is None:
         return Catalogue.builtin(queries)
-    entries = load_catalogue_file(path)
+    entries, source_tables = _load(path)
     replacements = settings.source_queries_file
     replaced = set(load_query_file(replacements)) if replacements is not None else set()
     for entry in entries:
         if entry.builtin and entry.query and entry.id in replaced:
             raise _error(path, entry.id, "its query is also replaced in SOURCE_QUERIES_FILE")
     catalogue = build_catalogue(queries, entries)
+    metrics = {m.id: m for m in catalogue.metrics}
+    sources = tuple(_source(path, name, entry, metrics) for name, entry in source_tables.items())
+    catalogue = replace(catalogue, sources=(*catalogue.sources, *sources))
     overridden = {e.id: e.query for e in entries if e.builtin and e.query}
-    engine = source_engine(settings)
+    # Every source is checked at the same time, so sources that do not answer cost start-up
+    # one deadline, not one each; the first failure in the file's order is the one raised.
+    with ThreadPoolExecutor(1 + len(sources), thread_name_prefix="catalogue-check") as pool:
+        checks = [
+            pool.submit(
+                _check_on_source,
+                settings,
+                path,
+                source_engine(settings),
+                overridden,
+                catalogue.extras,
+                "",
+            )
+        ]
+        for source in sources:
+            assert source.url is not None
+            checks.append(
+                pool.submit(
+                    _check_on_source,
+                    settings,
+                    path,
+                    source_engine(settings, source.url),
+                    catalogue.builtin_queries_for(source.name),
+                    catalogue.extras_for(source.name),
+                    f"sources.{source.name}",
+                    masked_url(source.url),
+                )
+            )
+    for check in checks:
+        check.result()
+    return catalogue
+
+
+def _check_on_source(
+    settings: Settings,
+    path: Path,
+    engine: Engine,
+    builtin: dict[str, str],
+    extras: tuple[CatalogueMetric, ...],
+    where: str,
+    shown_url: str = "",
+) -> None:
+    """Run the queries once, read-only, on one source (``where``: the ``sources.<name>`` a
+    failure names, '' for the default source); the engine is disposed of."""
+    which = f"Source {where.removeprefix('sources.')} ({shown_url})" if where else "Source"
     try:
         check_catalogue_queries(
             engine,
-            overridden,
-            catalogue.extras,
+            builtin,
+            extras,
             datetime.now(UTC),
             settings.source_statement_timeout_ms,
             max_labels=settings.metrics_max_labels,
             deadline=time.monotonic() + settings.metrics_collection_deadline_seconds,
         )
     except CollectionTimeout as exc:
-        log.warning("Source database did not answer, catalogue queries not verified: %s", exc)
+        log.warning("%s database did not answer, catalogue queries not verified: %s", which, exc)
     except CollectionError as exc:
         if exc.metric_id is None:
-            log.warning("Source database unreachable, catalogue queries not verified: %s", exc)
+            log.warning("%s database unreachable, catalogue queries not verified: %s", which, exc)
         else:
-            raise _error(path, exc.metric_id, exc.reason) from None
+            prefix = f"{where}: " if where else ""
+            raise _error(path, f"{prefix}{exc.metric_id}", exc.reason) from None
     finally:
         engine.dispose()
-    return catalogue

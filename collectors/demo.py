@@ -6,22 +6,27 @@ with ``created_at``/``deleted_at`` timestamps generated from a daily and weekly 
 generated a week ahead of the clock: rows whose ``created_at`` is in the future are invisible
 to the queries (which compare with ``:now``), so the live scheduler keeps seeing new activity.
 
-History is back-filled through the real collection code (``collect_slot`` as of each past
+A second, smaller simulated source (``branch_office``, its own SQLite file) is declared in
+the demo's catalogue beside one labelled metric (documents by department), so a newcomer
+sees several sources and labels.
+
+History is back-filled through the real collection code (``collect_sources`` as of each past
 slot, ``catch_up_daily``, ``apply_retention``), skipping a few fixed outage windows so the
-dashboard shows gaps. Re-running reuses the source and only fills the slots since the last one.
+dashboard shows gaps. Re-running reuses the sources and only fills the slots since each one's
+last.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-from sqlalchemy import Engine, event
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from admin_metrics.settings import (
@@ -31,17 +36,27 @@ from admin_metrics.settings import (
     Settings,
 )
 from collectors.catalogue import check_catalogue
-from collectors.queries import collection_budget, source_engine
-from collectors.runner import apply_retention, catch_up_daily, collect_slot, hourly_slot
-from db.catalogue import Catalogue
+from collectors.queries import collection_budget, source_readers
+from collectors.runner import (
+    SourceReader,
+    apply_retention,
+    catch_up_daily,
+    collect_sources,
+    hourly_slot,
+)
 from db.engine import make_engine, session_factory, session_scope
-from db.queries import latest_slot
+from db.queries import last_stored_slot
 
 SOURCE_FILE: Final = DEMO_SOURCE_FILE
 QUERIES_FILE: Final = DEMO_QUERIES_FILE
 CATALOGUE_FILE: Final = DEMO_CATALOGUE_FILE
-# The demo's catalogue: one extra metric, conversations started per hour (a per-slot count).
-DEMO_CATALOGUE: Final = """# The demo's METRICS_CATALOGUE_FILE: extra metrics beside the six.
+# The second simulated source: a branch office's app, a third of the head office's size.
+BRANCH_FILE: Final = "demo_branch.db"
+BRANCH_SCALE: Final = 0.3
+# The demo's catalogue: conversations started per hour (a per-slot count), documents by
+# department (a labelled gauge; a user's department is their id modulo 4 in the simulation)
+# and the branch office's source ({branch_url}).
+DEMO_CATALOGUE: Final = """# The demo's METRICS_CATALOGUE_FILE: extra metrics and a second source.
 [metrics.conversations_started]
 name_ko = "새 대화 수"
 name_en = "Conversations started"
@@ -52,6 +67,24 @@ kind = "per_slot"
 rollup = "sum"
 query = '''SELECT count(*) FROM conversations
   WHERE created_at >= :slot_start AND created_at < :slot_end'''
+
+[metrics.documents_by_department]
+name_ko = "부서별 문서 수"
+name_en = "Documents by department"
+unit = "count"
+unit_ko = "개"
+unit_en = "documents"
+kind = "gauge"
+rollup = "last"
+labelled = true
+query = '''SELECT CASE user_id % 4 WHEN 0 THEN '개발' WHEN 1 THEN '영업' WHEN 2 THEN '인사'
+  ELSE '재무' END AS department, count(*) FROM documents
+  WHERE created_at <= :now AND (deleted_at IS NULL OR deleted_at > :now) GROUP BY 1'''
+
+[sources.branch_office]
+name_ko = "지사"
+name_en = "Branch office"
+url = '{branch_url}'
 """
 HISTORY_DAYS: Final = 90  # scale of the simulated growth; the back-fill covers daily retention
 AHEAD_DAYS: Final = 7
@@ -98,6 +131,7 @@ CREATE TABLE IF NOT EXISTS tags (
 CREATE INDEX IF NOT EXISTS sessions_live ON sessions (expires_at, created_at, user_id);
 CREATE INDEX IF NOT EXISTS conversations_live ON conversations (created_at, deleted_at);
 CREATE INDEX IF NOT EXISTS documents_live ON documents (created_at, deleted_at, file_size);
+CREATE INDEX IF NOT EXISTS documents_owner ON documents (created_at, deleted_at, user_id);
 CREATE INDEX IF NOT EXISTS tags_live ON tags (created_at, deleted_at);
 """
 
@@ -126,11 +160,13 @@ def _maybe_deleted(
 
 
 class _Simulator:
-    """Generates the source's rows for a time range from the origin-relative rhythm."""
+    """Generates the source's rows for a time range from the origin-relative rhythm, at
+    ``scale`` times the head office's activity."""
 
-    def __init__(self, db: sqlite3.Connection, origin: int) -> None:
+    def __init__(self, db: sqlite3.Connection, origin: int, scale: float = 1.0) -> None:
         self.db = db
         self.origin = origin
+        self.scale = scale
 
     def _count(self, table: str) -> int:
         return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
@@ -140,7 +176,7 @@ class _Simulator:
         year = 365 * 86400
         sizes = {"users": 1500, "conversations": 10000, "documents": 3500, "tags": 300}
         for table, n in sizes.items():
-            created = np.sort(self.origin - rng.integers(0, year, n))
+            created = np.sort(self.origin - rng.integers(0, year, int(n * self.scale)))
             self._insert(table, rng, created, users_known=1500)
 
     def activity(self, rng: np.random.Generator, start: int, end: int) -> None:
@@ -162,7 +198,7 @@ class _Simulator:
         }
         users_known = self._count("users")
         for table, rate in per_hour.items():
-            counts = rng.poisson(rate * intensity)
+            counts = rng.poisson(rate * self.scale * intensity)
             created = np.repeat(hours, counts) + rng.integers(0, HOUR, int(counts.sum()))
             self._insert(table, rng, np.sort(created), users_known=users_known)
             if table == "users":
@@ -219,11 +255,22 @@ class _Simulator:
 
 
 class DemoSource:
-    """The simulated source file: created once, then extended in time as needed."""
+    """The simulated source file: created once, then extended in time as needed. ``scale``
+    sizes its activity; ``seed`` makes another source's random activity its own."""
 
-    def __init__(self, path: Path, now: datetime, history_days: int = HISTORY_DAYS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        now: datetime,
+        history_days: int = HISTORY_DAYS,
+        *,
+        scale: float = 1.0,
+        seed: int = 0,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.scale = scale
+        self.seed = seed
         self._db = sqlite3.connect(path)
         self._db.executescript(SCHEMA)
         meta = dict(self._db.execute("SELECT key, value FROM demo_meta").fetchall())
@@ -236,15 +283,17 @@ class DemoSource:
             self.first_day = int(now.timestamp()) // 86400 * 86400
             self.origin = self.first_day - (history_days - 1) * 86400
             self.generated_until = self.origin
-            _Simulator(self._db, self.origin).backlog(np.random.default_rng(self.origin))
+            _Simulator(self._db, self.origin, scale).backlog(
+                np.random.default_rng(self.origin + seed)
+            )
             self._save()
 
     def extend_to(self, until: int) -> None:
         """Generate activity up to the epoch ``until`` (no-op if already there)."""
         if until <= self.generated_until:
             return
-        rng = np.random.default_rng(self.generated_until)
-        _Simulator(self._db, self.origin).activity(rng, self.generated_until, until)
+        rng = np.random.default_rng(self.generated_until + self.seed)
+        _Simulator(self._db, self.origin, self.scale).activity(rng, self.generated_until, until)
         self.generated_until = until
         self._save()
 
@@ -297,25 +346,23 @@ def _no_fsync_per_commit(dbapi_conn: Any, _record: Any) -> None:
 def _collect_all(
     settings: Settings,
     sessions: sessionmaker[Session],
-    source: Engine,
-    catalogue: Catalogue,
+    readers: Sequence[SourceReader],
     slots: list[datetime],
     progress: Progress | None,
-    simulated: DemoSource,
+    simulated: Sequence[DemoSource],
 ) -> None:
     for done, slot in enumerate(slots, start=1):
         # The app's activity is generated a day at a time just ahead of the slot collected,
         # as it would have happened (and keeps the "as of" queries on a small index range).
-        simulated.extend_to(int(slot.timestamp()) // 86400 * 86400 + 86400)
-        collect_slot(
+        for source in simulated:
+            source.extend_to(int(slot.timestamp()) // 86400 * 86400 + 86400)
+        collect_sources(
             sessions,
-            source,
-            catalogue.builtin_queries,
+            readers,
             slot,
             timeout_ms=settings.source_statement_timeout_ms,
             budget=collection_budget(settings),
             sleep=lambda _s: None,
-            extras=catalogue.extras,
             max_labels=settings.metrics_max_labels,
         )
         if progress and (done % 24 == 0 or done == len(slots)):
@@ -324,27 +371,30 @@ def _collect_all(
 
 def backfill(
     settings: Settings,
-    simulated: DemoSource,
+    simulated: Sequence[DemoSource],
     now: datetime,
     progress: Progress | None = None,
 ) -> int:
-    """Collect every past slot since the last one (from the origin on a fresh store) as of
-    that slot, except outages; then the daily rollups and retention. Returns slots collected.
-    """
+    """Collect every past slot since each source's last one (from the origin of the first,
+    the default source, on a fresh store) as of that slot, except outages; then the daily
+    rollups and retention. Returns slots collected."""
     catalogue = check_catalogue(settings)
     store = make_engine(settings.store_url)
     if store.dialect.name == "sqlite":
         # WAL + synchronous=NORMAL: no fsync per slot during the back-fill (still crash-safe).
         event.listen(store, "connect", _no_fsync_per_commit)
     sessions = session_factory(store)
-    source = source_engine(settings)
+    readers = source_readers(settings, catalogue)
     try:
+        origin = datetime.fromtimestamp(simulated[0].origin, UTC)
         with session_scope(sessions) as session:
-            last = latest_slot(session, "hourly")
-        origin = simulated.origin
-        first = datetime.fromtimestamp(origin, UTC)
-        if last is not None and last >= first:
-            first = last + timedelta(hours=1)
+            lasts = [last_stored_slot(session, name) for name in catalogue.source_names]
+        # A source added to an existing demo gets its whole history; the others' slots
+        # already stored are left alone by the collection.
+        first = min(
+            last + timedelta(hours=1) if last is not None and last >= origin else origin
+            for last in lasts
+        )
         end = hourly_slot(now)
         slots: list[datetime] = []
         slot = first
@@ -353,14 +403,14 @@ def backfill(
             # Days past the hourly retention keep only their daily row (the average of the
             # day's hourly values): sampling every third hour there keeps the back-fill quick.
             sampled = slot >= hourly_kept_from or slot.hour % OLD_DAY_SAMPLE_HOURS == 0
-            if sampled and not in_outage(slot, simulated.first_day):
+            if sampled and not in_outage(slot, simulated[0].first_day):
                 slots.append(slot)
             slot += timedelta(hours=1)
         quiet = logging.getLogger("collectors.runner")
         level = quiet.level
         quiet.setLevel(logging.WARNING)  # not 2000 "collected" lines during the back-fill
         try:
-            _collect_all(settings, sessions, source, catalogue, slots, progress, simulated)
+            _collect_all(settings, sessions, readers, slots, progress, simulated)
             catch_up_daily(sessions, now, settings.business_zone, catalogue)
             with session_scope(sessions) as session:
                 apply_retention(
@@ -374,7 +424,8 @@ def backfill(
             quiet.setLevel(level)
         return len(slots)
     finally:
-        source.dispose()
+        for reader in readers:
+            reader.engine.dispose()
         store.dispose()
 
 
@@ -384,15 +435,24 @@ def prepare_demo(
     """Build/extend the demo source, back-fill history; settings pointing at the source."""
     now = now or datetime.now(UTC)
     data_dir = Path(settings.data_dir)
-    simulated = DemoSource(data_dir / SOURCE_FILE, now, settings.metrics_daily_retention_days)
+    days = settings.metrics_daily_retention_days
+    simulated = [
+        DemoSource(data_dir / SOURCE_FILE, now, days),
+        DemoSource(data_dir / BRANCH_FILE, now, days, scale=BRANCH_SCALE, seed=1),
+    ]
     try:
         write_queries_file(data_dir / QUERIES_FILE)
-        (data_dir / CATALOGUE_FILE).write_text(DEMO_CATALOGUE, encoding="utf-8")
+        branch_url = f"sqlite:///{(data_dir / BRANCH_FILE).resolve()}"
+        (data_dir / CATALOGUE_FILE).write_text(
+            DEMO_CATALOGUE.format(branch_url=branch_url), encoding="utf-8"
+        )
         demo = demo_settings(settings)
         backfill(demo, simulated, now, progress)
         # A week of activity ahead, revealed slot by slot while the demo server runs.
-        if simulated.generated_until < int(now.timestamp()) + 2 * 86400:
-            simulated.extend_to(int(now.timestamp()) // HOUR * HOUR + AHEAD_DAYS * 86400)
+        for source in simulated:
+            if source.generated_until < int(now.timestamp()) + 2 * 86400:
+                source.extend_to(int(now.timestamp()) // HOUR * HOUR + AHEAD_DAYS * 86400)
     finally:
-        simulated.close()
+        for source in simulated:
+            source.close()
     return demo

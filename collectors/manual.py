@@ -7,8 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from admin_metrics.settings import Settings
 from collectors.catalogue import check_catalogue
-from collectors.queries import collection_budget, source_engine
-from collectors.runner import Sleep, SlotResult, collect_slot, hourly_slot, rollup_day
+from collectors.queries import collection_budget, source_readers
+from collectors.runner import (
+    Sleep,
+    SlotResult,
+    collect_sources,
+    hourly_slot,
+    rollup_day,
+)
 from db.engine import make_engine, session_factory
 from db.periods import local_date
 
@@ -28,8 +34,9 @@ def collect_once(
     *,
     sleep: Sleep = time.sleep,
 ) -> SlotResult:
-    """Hourly: collect the slot containing ``at`` (default now) as of that slot; a slot
-    already stored is left alone (no source read, no failure rows).
+    """Hourly: collect the slot containing ``at`` (default now) as of that slot, from every
+    source (the others' results in the result's ``others``); a source's slot already stored
+    is left alone (no source read, no failure rows).
     Daily: roll up the business day (``BUSINESS_TIMEZONE``) containing ``at`` (default
     yesterday)."""
     now = datetime.now(UTC)
@@ -41,20 +48,19 @@ def collect_once(
             zone = settings.business_zone
             day = local_date(at or now - timedelta(days=1), zone)
             return rollup_day(sessions, day, zone, catalogue)
-        source = source_engine(settings)
+        readers = source_readers(settings, catalogue)
         try:
-            return collect_slot(
+            return collect_sources(
                 sessions,
-                source,
-                catalogue.builtin_queries,
+                readers,
                 hourly_slot(at or now),
                 timeout_ms=settings.source_statement_timeout_ms,
                 budget=collection_budget(settings),
                 sleep=sleep,
-                extras=catalogue.extras,
                 max_labels=settings.metrics_max_labels,
             )
         finally:
-            source.dispose()
+            for reader in readers:
+                reader.engine.dispose()
     finally:
         store.dispose()

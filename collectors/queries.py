@@ -22,11 +22,12 @@ from sqlalchemy import Engine
 from admin_metrics.settings import Settings, SettingsError
 from collectors.errors import CollectionError, CollectionTimeout, SourceQueryConfigError
 from collectors.registry import DEFAULT_QUERIES
-from collectors.runner import DEFAULT_DEADLINE_SECONDS, CollectionBudget
+from collectors.runner import DEFAULT_DEADLINE_SECONDS, CollectionBudget, SourceReader
 from collectors.source import (
     make_source_engine,
     read_source,
 )
+from db.catalogue import Catalogue
 from db.metrics import METRICS_BY_ID
 
 log = logging.getLogger(__name__)
@@ -91,11 +92,22 @@ def collection_budget(settings: Settings) -> CollectionBudget:
     return CollectionBudget(settings.metrics_collection_deadline_seconds)
 
 
-def source_engine(settings: Settings) -> Engine:
-    """The read-only source engine, its connect timeout an attempt's share of the budget."""
+def source_engine(settings: Settings, url: str | None = None) -> Engine:
+    """The read-only engine of the source at ``url`` (default: SOURCE_DATABASE_URL's), its
+    connect timeout an attempt's share of the budget."""
     return make_source_engine(
-        settings.source_url, connect_timeout=collection_budget(settings).nominal_attempt_seconds
+        url or settings.source_url,
+        connect_timeout=collection_budget(settings).nominal_attempt_seconds,
     )
+
+
+def source_readers(settings: Settings, catalogue: Catalogue) -> list[SourceReader]:
+    """What ``collect_sources`` reads: every source of the catalogue, the default first, on
+    its own read-only engine (the caller disposes of them)."""
+    return [
+        SourceReader.of(catalogue, info.name, source_engine(settings, info.url))
+        for info in catalogue.sources
+    ]
 
 
 def effective_queries(settings: Settings) -> dict[str, str]:

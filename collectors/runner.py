@@ -9,7 +9,14 @@
 - ``rollup_day`` / ``catch_up_daily``: daily rows of a business day (00:00–24:00 in
   ``BUSINESS_TIMEZONE``), stored at that local midnight: the six's rounded average of the
   hours, an extra metric's per its rollup (last, max, average, sum), per label.
+- ``collect_sources``: ``collect_slot`` for every source instance of the catalogue in one
+  slot: the default source first, then the others side by side, each with its own claim,
+  attempts, budget and transaction, so one failing or hanging source never costs another its
+  slot.
 - ``apply_retention``: drop hourly/daily snapshots past their retention, keep 1000 failures.
+
+Everything a slot stores or records carries its source (``db.metrics.DEFAULT_SOURCE`` unless
+named), and daily rollups are per (metric, source, label).
 """
 
 from __future__ import annotations
@@ -18,7 +25,8 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -45,7 +53,7 @@ FAILURES_KEPT = 1000
 DEFAULT_DEADLINE_SECONDS = 30.0
 
 Sleep = Callable[[float], None]
-# A series of the default source: (metric id, label), the label '' when unlabelled.
+# A series of one source: (metric id, label), the label '' when unlabelled.
 SeriesKey = tuple[str, str]
 
 
@@ -108,6 +116,9 @@ class SlotResult:
     # and the reason each failed one was not stored.
     extra_values: dict[str, dict[str, int]] = field(default_factory=dict)
     extra_errors: dict[str, str] = field(default_factory=dict)
+    source: str = DEFAULT_SOURCE
+    # ``collect_sources``: how the slot of each other source ended, by source name.
+    others: dict[str, SlotResult] = field(default_factory=dict)
 
     @property
     def already_stored(self) -> bool:
@@ -123,11 +134,12 @@ def insert_snapshots(
     granularity: str,
     slot: datetime,
     retry_count: int = 0,
+    source: str = DEFAULT_SOURCE,
 ) -> int:
     """Insert one slot's unlabelled rows by metric id; rows already present are left alone.
     Returns rows inserted."""
     series = {(metric_id, NO_LABEL): value for metric_id, value in rows.items()}
-    return insert_series(session, series, granularity, slot, retry_count)
+    return insert_series(session, series, granularity, slot, retry_count, source)
 
 
 def insert_series(
@@ -136,13 +148,14 @@ def insert_series(
     granularity: str,
     slot: datetime,
     retry_count: int = 0,
+    source: str = DEFAULT_SOURCE,
 ) -> int:
-    """Insert one slot's rows by (metric id, label) of the default source; rows already
-    present are left alone. Returns rows inserted."""
+    """Insert one slot's rows of ``source`` by (metric id, label); rows already present are
+    left alone. Returns rows inserted."""
     values = [
         {
             "metric_type": metric_id,
-            "source": DEFAULT_SOURCE,
+            "source": source,
             "label": label,
             "value": value,
             "granularity": granularity,
@@ -195,6 +208,7 @@ def record_failures(
     granularity: str,
     attempted_at: datetime,
     attempts: int,
+    source: str = DEFAULT_SOURCE,
 ) -> None:
     add_failures(
         session,
@@ -203,6 +217,7 @@ def record_failures(
         attempted_at,
         attempts,
         datetime.now(UTC),
+        source,
     )
 
 
@@ -219,8 +234,11 @@ def collect_slot(
     extras: Sequence[CatalogueMetric] = (),
     max_labels: int = 50,
     slot_seconds: int = 3600,
+    source_name: str = DEFAULT_SOURCE,
 ) -> SlotResult:
-    """Collect the hourly slot ``slot`` as of ``slot``: all six rows or none.
+    """Collect the hourly slot ``slot`` of the source ``source_name`` (read through
+    ``source``) as of ``slot``: all six rows or none. Every row, claim and failure row below
+    is that source's.
 
     1. A slot already stored is left alone: nothing is read, no failure row is written.
     2. With an ``owner`` (the leader), the slot is claimed first (``db.claims.claim_slot``);
@@ -239,14 +257,20 @@ def collect_slot(
     """
     budget = budget or CollectionBudget()
     with session_scope(sessions) as session:
-        stored = stored_values(session, "hourly", slot)
+        stored = stored_values(session, "hourly", slot, source_name)
         if is_stored(stored):
-            log.info("Slot %s already stored; nothing collected", slot.isoformat())
-            return SlotResult(slot, "hourly", True, 0, stored, 0)
-        claim_id = claim_slot(session, "hourly", slot, owner, datetime.now(UTC)) if owner else None
+            log.info("Slot %s of %s already stored; nothing collected", slot, source_name)
+            return SlotResult(slot, "hourly", True, 0, stored, 0, source=source_name)
+        claim_id = (
+            claim_slot(session, "hourly", slot, owner, datetime.now(UTC), source_name)
+            if owner
+            else None
+        )
     if owner and claim_id is None:
-        log.info("Slot %s claimed by another collector; left to it", slot.isoformat())
-        return SlotResult(slot, "hourly", False, 0, {}, 0, "claimed by another collector")
+        log.info("Slot %s of %s claimed by another collector; left to it", slot, source_name)
+        return SlotResult(
+            slot, "hourly", False, 0, {}, 0, "claimed by another collector", source=source_name
+        )
 
     end = time.monotonic() + budget.seconds
     last_error: CollectionError | None = None
@@ -267,7 +291,11 @@ def collect_slot(
         except CollectionError as exc:
             last_error = exc
             log.warning(
-                "Metric collection attempt %d/%d failed: %s", used, budget.attempts, exc.reason
+                "Metric collection attempt %d/%d of source %s failed: %s",
+                used,
+                budget.attempts,
+                source_name,
+                exc.reason,
             )
             if not exc.retryable:
                 break
@@ -284,23 +312,26 @@ def collect_slot(
                 deadline=end,
             )
         with session_scope(sessions) as session:
-            inserted = insert_snapshots(session, values, "hourly", slot, retry_count=attempt)
+            inserted = insert_snapshots(session, values, "hourly", slot, attempt, source_name)
             inserted += insert_series(
-                session, _by_series(extra.values), "hourly", slot, retry_count=attempt
+                session, _by_series(extra.values), "hourly", slot, attempt, source_name
             )
             failed = extra_failure_messages(extras, extra.errors)
             if failed:
-                add_failures(session, failed, "hourly", slot, 1, datetime.now(UTC))
+                add_failures(session, failed, "hourly", slot, 1, datetime.now(UTC), source_name)
             if claim_id is not None and owner:
                 finish_claim(session, claim_id, owner, "stored", datetime.now(UTC))
         for metric_id, error in extra.errors.items():
             log.warning(
-                "Catalogue metric %s not stored for slot %s: %s",
+                "Catalogue metric %s of source %s not stored for slot %s: %s",
                 metric_id,
+                source_name,
                 slot.isoformat(),
                 error.reason,
             )
-        log.info("%s (slot %s, attempt %d)", SUCCESS_LOG, slot.isoformat(), used)
+        log.info(
+            "%s (slot %s, source %s, attempt %d)", SUCCESS_LOG, slot.isoformat(), source_name, used
+        )
         return SlotResult(
             slot,
             "hourly",
@@ -310,20 +341,99 @@ def collect_slot(
             inserted,
             extra_values=extra.values,
             extra_errors={m: e.reason for m, e in extra.errors.items()},
+            source=source_name,
         )
     assert last_error is not None
     with session_scope(sessions) as session:
-        stored = stored_values(session, "hourly", slot)
+        stored = stored_values(session, "hourly", slot, source_name)
         if not is_stored(stored):
-            record_failures(session, last_error, "hourly", slot, used)
+            record_failures(session, last_error, "hourly", slot, used, source_name)
         if claim_id is not None and owner:
             outcome = "stored" if is_stored(stored) else "failed"
             finish_claim(session, claim_id, owner, outcome, datetime.now(UTC))
     if is_stored(stored):
-        log.info("Slot %s was stored by another collector meanwhile", slot.isoformat())
-        return SlotResult(slot, "hourly", True, used, stored, 0)
-    log.error("%s: slot %s: %s", GIVE_UP_LOG, slot.isoformat(), last_error.reason)
-    return SlotResult(slot, "hourly", False, used, {}, 0, str(last_error))
+        log.info("Slot %s of %s was stored by another collector meanwhile", slot, source_name)
+        return SlotResult(slot, "hourly", True, used, stored, 0, source=source_name)
+    log.error(
+        "%s: slot %s, source %s: %s",
+        GIVE_UP_LOG,
+        slot.isoformat(),
+        source_name,
+        last_error.reason,
+    )
+    return SlotResult(slot, "hourly", False, used, {}, 0, str(last_error), source=source_name)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReader:
+    """One source instance as ``collect_sources`` reads it: its name, its read-only engine,
+    the six's queries and the extra metrics with the queries it runs."""
+
+    name: str
+    engine: Engine
+    queries: Mapping[str, str]
+    extras: Sequence[CatalogueMetric] = ()
+
+    @classmethod
+    def of(cls, catalogue: Catalogue, name: str, engine: Engine) -> SourceReader:
+        return cls(name, engine, catalogue.builtin_queries_for(name), catalogue.extras_for(name))
+
+
+def collect_sources(
+    sessions: sessionmaker[Session],
+    readers: Sequence[SourceReader],
+    slot: datetime,
+    *,
+    timeout_ms: int = 5000,
+    budget: CollectionBudget | None = None,
+    owner: str | None = None,
+    sleep: Sleep = time.sleep,
+    max_labels: int = 50,
+    slot_seconds: int = 3600,
+) -> SlotResult:
+    """``collect_slot`` of ``slot`` for each source (the keyword arguments are
+    ``collect_slot``'s): the first reader (the default source) as before, then the others,
+    each on its own thread with its own claim, attempts, budget and store transaction, so
+    one that fails or hangs costs the others nothing.
+
+    The first source's result, the others' in its ``others``. A source whose collection
+    raised (the store failing under it) is logged and left out; the error is raised once
+    every source is done.
+    """
+    first, *rest = readers
+
+    def one(reader: SourceReader) -> SlotResult:
+        return collect_slot(
+            sessions,
+            reader.engine,
+            reader.queries,
+            slot,
+            timeout_ms=timeout_ms,
+            budget=budget,
+            owner=owner,
+            sleep=sleep,
+            extras=reader.extras,
+            max_labels=max_labels,
+            slot_seconds=slot_seconds,
+            source_name=reader.name,
+        )
+
+    result = one(first)
+    if not rest:
+        return result
+    others: dict[str, SlotResult] = {}
+    failure: Exception | None = None
+    with ThreadPoolExecutor(len(rest), thread_name_prefix="metrics-source") as pool:
+        futures = {reader.name: pool.submit(one, reader) for reader in rest}
+        for name, future in futures.items():
+            try:
+                others[name] = future.result()
+            except Exception as exc:  # noqa: BLE001 - the other sources' results still count
+                log.exception("Collection of source %s for slot %s failed", name, slot)
+                failure = failure or exc
+    if failure is not None:
+        raise failure
+    return replace(result, others=others)
 
 
 def _rounded_mean(total: int, count: int) -> int:
@@ -343,10 +453,14 @@ def combine(values: Sequence[int], rollup: str) -> int:
 
 
 def daily_values(
-    session: Session, day: date, zone: str = "UTC", catalogue: Catalogue | None = None
+    session: Session,
+    day: date,
+    zone: str = "UTC",
+    catalogue: Catalogue | None = None,
+    source: str = DEFAULT_SOURCE,
 ) -> dict[SeriesKey, int]:
-    """Per series of the default source, the daily value of business ``day`` (``[00:00,
-    24:00)`` in ``zone``; 23 or 25 hourly slots across a DST change).
+    """Per series of ``source``, the daily value of business ``day`` (``[00:00, 24:00)`` in
+    ``zone``; 23 or 25 hourly slots across a DST change).
 
     A metric's hours combine per its catalogue rollup (the six, and a metric no longer in
     the catalogue: the rounded average). A per-slot count's slot holds the hour it closes, so
@@ -363,7 +477,7 @@ def daily_values(
         )
         .where(
             MetricSnapshot.granularity == "hourly",
-            MetricSnapshot.source == DEFAULT_SOURCE,
+            MetricSnapshot.source == source,
             MetricSnapshot.collected_at >= window.start,
             MetricSnapshot.collected_at <= window.end,
         )
@@ -388,14 +502,32 @@ def rollup_day(
     zone: str = "UTC",
     catalogue: Catalogue | None = None,
 ) -> SlotResult:
-    """Write the daily rows of business ``day`` in ``zone`` (idempotent), every series per
-    its metric's rollup. Not ok when the day has no hourly data."""
+    """Write the daily rows of business ``day`` in ``zone`` (idempotent), every series of
+    every source with hourly data per its metric's rollup. Not ok when the day has no hourly
+    data (of any source); the result holds the default source's values."""
     at = day_start(day, zone)
+    window = day_window(day, zone)
+    inserted = 0
     with session_scope(sessions) as session:
-        series = daily_values(session, day, zone, catalogue)
-        inserted = insert_series(session, series, "daily", at)
-    if not series:
-        return SlotResult(at, "daily", False, 1, {}, 0, "no hourly data")
+        sources = session.scalars(
+            select(MetricSnapshot.source)
+            .where(
+                MetricSnapshot.granularity == "hourly",
+                MetricSnapshot.collected_at >= window.start,
+                MetricSnapshot.collected_at <= window.end,
+            )
+            .distinct()
+        ).all()
+        series: dict[SeriesKey, int] = {}
+        found = False
+        for source in sources:
+            values = daily_values(session, day, zone, catalogue, source)
+            inserted += insert_series(session, values, "daily", at, source=source)
+            found = found or bool(values)
+            if source == DEFAULT_SOURCE:
+                series = values
+    if not found:
+        return SlotResult(at, "daily", False, 1, {}, inserted, "no hourly data")
     log.info("Daily rollup of %s (%s): %d row(s) written", day.isoformat(), zone, inserted)
     six = {m: v for (m, label), v in series.items() if m in METRIC_IDS and label == NO_LABEL}
     extras: dict[str, dict[str, int]] = defaultdict(dict)
@@ -406,21 +538,24 @@ def rollup_day(
 
 
 def days_needing_rollup(session: Session, today: date, zone: str = "UTC") -> list[date]:
-    """Past business days with hourly data but no daily row for some metric present that day."""
+    """Past business days with hourly data but no daily row for some metric of a source
+    present that day."""
     hourly = session.execute(
-        select(MetricSnapshot.metric_type, MetricSnapshot.collected_at).where(
+        select(
+            MetricSnapshot.metric_type, MetricSnapshot.source, MetricSnapshot.collected_at
+        ).where(
             MetricSnapshot.granularity == "hourly",
             MetricSnapshot.collected_at < day_start(today, zone),
         )
     )
-    wanted = {(m, local_date(at, zone)) for m, at in hourly}
+    wanted = {(m, source, local_date(at, zone)) for m, source, at in hourly}
     daily = session.execute(
-        select(MetricSnapshot.metric_type, MetricSnapshot.collected_at).where(
-            MetricSnapshot.granularity == "daily"
-        )
+        select(
+            MetricSnapshot.metric_type, MetricSnapshot.source, MetricSnapshot.collected_at
+        ).where(MetricSnapshot.granularity == "daily")
     )
-    have = {(m, local_date(at, zone)) for m, at in daily}
-    return sorted({day for _m, day in wanted - have})
+    have = {(m, source, local_date(at, zone)) for m, source, at in daily}
+    return sorted({day for _m, _source, day in wanted - have})
 
 
 def catch_up_daily(

@@ -35,13 +35,13 @@ from admin_metrics.settings import Settings
 from collectors.accounting import account_for_slots
 from collectors.catalogue import check_catalogue
 from collectors.leader import LeaderLock, leader_lock_for
-from collectors.queries import collection_budget, source_engine
+from collectors.queries import collection_budget, source_readers
 from collectors.runner import (
     Sleep,
     SlotResult,
     apply_retention,
     catch_up_daily,
-    collect_slot,
+    collect_sources,
     hourly_slot,
 )
 from db.catalogue import Catalogue
@@ -114,7 +114,8 @@ class MetricsService:
         self.owner = collector_id()
         self._store: Engine = make_engine(settings.store_url)
         self._sessions = session_factory(self._store)
-        self._source: Engine = source_engine(settings)
+        # One read-only engine per source instance, the default (SOURCE_DATABASE_URL) first.
+        self._readers = tuple(source_readers(settings, self.catalogue))
 
     # --- state -----------------------------------------------------------------------
     @property
@@ -150,6 +151,7 @@ class MetricsService:
                     slot_seconds=self.slot_seconds,
                     grace_seconds=self.grace_seconds,
                     lookback=timedelta(days=self.settings.metrics_hourly_retention_days),
+                    sources=self.catalogue.source_names,
                 )
             except Exception:  # noqa: BLE001 - the current slot still gets its collection
                 log.exception("Accounting for past slots failed; retried at the next run")
@@ -159,15 +161,13 @@ class MetricsService:
             self._collecting.set()
             try:
                 kwargs = {"sleep": self._sleep} if self._sleep else {}
-                return collect_slot(
+                return collect_sources(
                     self._sessions,
-                    self._source,
-                    self.queries,
+                    self._readers,
                     slot,
                     timeout_ms=self.settings.source_statement_timeout_ms,
                     budget=collection_budget(self.settings),
                     owner=self.owner,
-                    extras=self.catalogue.extras,
                     max_labels=self.settings.metrics_max_labels,
                     slot_seconds=self.slot_seconds,
                     **kwargs,  # type: ignore[arg-type]
@@ -300,7 +300,8 @@ class MetricsService:
             except Exception:  # noqa: BLE001 - stop the others and release the lock anyway
                 log.exception("Stopping %r failed", extension)
         self._lock.release()
-        self._source.dispose()
+        for reader in self._readers:
+            reader.engine.dispose()
         self._store.dispose()
 
 

@@ -270,6 +270,28 @@ def _db_error_text(exc: SQLAlchemyError) -> str:
     return " ".join(str(orig).split())[:300]
 
 
+# PostgreSQL's query_canceled (the statement timeout) and lock_not_available (the lock
+# timeout): the source did not answer in time, which says nothing against the query.
+TIMED_OUT_STATES = frozenset({"57014", "55P03"})
+
+
+def _query_error(exc: SQLAlchemyError, metric_id: str, name: str) -> CollectionError:
+    """The failure of one metric's query: a timeout (retryable; at start-up only logged,
+    like a source that does not answer) or a rejection naming the source's error."""
+    detail = _db_error_text(exc)
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) in TIMED_OUT_STATES:
+        return CollectionTimeout(
+            f"{name}({metric_id}) 쿼리가 제한 시간 안에 끝나지 않음: {detail}",
+            metric_id=metric_id,
+            reason=f"the query did not finish in time: {detail}",
+        )
+    return CollectionError(
+        f"{name}({metric_id}) 소스 쿼리 오류: {detail}",
+        metric_id=metric_id,
+        reason=f"the source rejected the query: {detail}",
+    )
+
+
 @lru_cache(maxsize=256)
 def _statement(sql: str) -> tuple[TextClause, frozenset[str]]:
     """The compiled-once statement and the names of its bound parameters."""
@@ -298,13 +320,7 @@ def run_queries(
         try:
             rows = list(conn.execute(stmt, params))
         except SQLAlchemyError as exc:
-            name = metric_name(metric_id)
-            detail = _db_error_text(exc)
-            raise CollectionError(
-                f"{name}({metric_id}) 소스 쿼리 오류: {detail}",
-                metric_id=metric_id,
-                reason=f"the source rejected the query: {detail}",
-            ) from exc
+            raise _query_error(exc, metric_id, metric_name(metric_id)) from exc
         values[metric_id] = as_count(metric_id, rows)
     return values
 
@@ -483,12 +499,7 @@ def run_extra(
         if savepoint:
             with contextlib.suppress(SQLAlchemyError):
                 conn.exec_driver_sql("ROLLBACK TO SAVEPOINT catalogue_metric")
-        detail = _db_error_text(exc)
-        raise CollectionError(
-            f"{metric.name_ko}({metric.id}) 소스 쿼리 오류: {detail}",
-            metric_id=metric.id,
-            reason=f"the source rejected the query: {detail}",
-        ) from exc
+        raise _query_error(exc, metric.id, metric.name_ko) from exc
     if metric.labelled:
         return _labelled_values(metric, rows, max_labels)
     return {NO_LABEL: as_count(metric.id, rows, metric.name_ko)}

@@ -15,6 +15,9 @@ processes never both win the same step:
 
 ``settle_stopped`` and ``claim_missed`` account for a past slot in the same way (conditional
 update / conditional insert, the failure rows written only by the winner).
+
+Everything is per source instance (``source``, default ``db.metrics.DEFAULT_SOURCE``): each
+source's slot is claimed, stored, failed and accounted for on its own.
 """
 
 from __future__ import annotations
@@ -41,32 +44,46 @@ class Claim:
     outcome: str | None
 
 
-def _claim(session: Session, granularity: str, slot: datetime) -> Claim | None:
+CLAIM_KEY = ("granularity", "source", "slot")
+
+
+def _claim(session: Session, granularity: str, slot: datetime, source: str) -> Claim | None:
     row = session.execute(
         select(
             CollectionClaim.id,
             CollectionClaim.owner,
             CollectionClaim.claimed_at,
             CollectionClaim.outcome,
-        ).where(CollectionClaim.granularity == granularity, CollectionClaim.slot == slot)
+        ).where(
+            CollectionClaim.granularity == granularity,
+            CollectionClaim.source == source,
+            CollectionClaim.slot == slot,
+        )
     ).one_or_none()
     return Claim(*row) if row else None
 
 
 def claim_slot(
-    session: Session, granularity: str, slot: datetime, owner: str, now: datetime
+    session: Session,
+    granularity: str,
+    slot: datetime,
+    owner: str,
+    now: datetime,
+    source: str = DEFAULT_SOURCE,
 ) -> int | None:
-    """Take slot ``slot`` on for ``owner`` (step 1 above); the claim id, or None when another
-    process took it over at the same moment."""
-    ids = insert_new(
-        session,
-        CollectionClaim,
-        [{"granularity": granularity, "slot": slot, "owner": owner, "claimed_at": now}],
-        ("granularity", "slot"),
-    )
+    """Take slot ``slot`` of ``source`` on for ``owner`` (step 1 above); the claim id, or
+    None when another process took it over at the same moment."""
+    row = {
+        "granularity": granularity,
+        "source": source,
+        "slot": slot,
+        "owner": owner,
+        "claimed_at": now,
+    }
+    ids = insert_new(session, CollectionClaim, [row], CLAIM_KEY)
     if ids:
         return ids[0]
-    old = _claim(session, granularity, slot)
+    old = _claim(session, granularity, slot, source)
     if old is None:  # deleted by retention in between: nothing left to race for
         return None
     result = session.execute(
@@ -106,18 +123,25 @@ def settle_stopped(session: Session, claim: Claim, now: datetime) -> bool:
 
 
 def claim_missed(
-    session: Session, granularity: str, slot: datetime, owner: str, now: datetime
+    session: Session,
+    granularity: str,
+    slot: datetime,
+    owner: str,
+    now: datetime,
+    source: str = DEFAULT_SOURCE,
 ) -> bool:
-    """A finished ``missed`` claim for a slot nobody took on; True if this call inserted it."""
+    """A finished ``missed`` claim for a slot of ``source`` nobody took on; True if this
+    call inserted it."""
     row = {
         "granularity": granularity,
+        "source": source,
         "slot": slot,
         "owner": owner,
         "claimed_at": now,
         "finished_at": now,
         "outcome": "missed",
     }
-    return bool(insert_new(session, CollectionClaim, [row], ("granularity", "slot")))
+    return bool(insert_new(session, CollectionClaim, [row], CLAIM_KEY))
 
 
 def add_failures(
@@ -127,11 +151,14 @@ def add_failures(
     slot: datetime,
     attempts: int,
     now: datetime,
+    source: str = DEFAULT_SOURCE,
 ) -> None:
-    """One failure row per metric (``attempted_at`` is the slot, as the status reads it)."""
+    """One failure row per metric of ``source`` (``attempted_at`` is the slot, as the status
+    reads it)."""
     session.add_all(
         MetricCollectionFailure(
             metric_type=metric_id,
+            source=source,
             granularity=granularity,
             attempted_at=slot,
             error_message=message,
@@ -142,23 +169,26 @@ def add_failures(
     )
 
 
-def stored_values(session: Session, granularity: str, slot: datetime) -> dict[str, int]:
-    """The slot's stored values of the six by metric id (all six when the slot is stored)."""
+def stored_values(
+    session: Session, granularity: str, slot: datetime, source: str = DEFAULT_SOURCE
+) -> dict[str, int]:
+    """The slot's stored values of the six of ``source`` by metric id (all six when the
+    source's slot is stored)."""
     rows = session.execute(
         select(MetricSnapshot.metric_type, MetricSnapshot.value).where(
             MetricSnapshot.granularity == granularity,
             MetricSnapshot.collected_at == slot,
-            *_the_six(),
+            *_the_six(source),
         )
     )
     return {str(metric): int(value) for metric, value in rows}
 
 
-def _the_six() -> tuple[ColumnElement[bool], ...]:
-    """The rows of the six built-in series (a slot is stored when they are)."""
+def _the_six(source: str) -> tuple[ColumnElement[bool], ...]:
+    """The rows of the six built-in series of ``source`` (its slot is stored when they are)."""
     return (
         MetricSnapshot.metric_type.in_(METRIC_IDS),
-        MetricSnapshot.source == DEFAULT_SOURCE,
+        MetricSnapshot.source == source,
         MetricSnapshot.label == NO_LABEL,
     )
 
@@ -176,22 +206,28 @@ class SlotRecords:
     claims: dict[datetime, Claim]
 
 
-def first_recorded_slot(session: Session, granularity: str = "hourly") -> datetime | None:
-    """The oldest slot with any record (rows, failure rows or a claim): accounting starts
-    there, so a fresh deployment is not charged with the hours before it existed."""
+def first_recorded_slot(
+    session: Session, granularity: str = "hourly", source: str = DEFAULT_SOURCE
+) -> datetime | None:
+    """The oldest slot of ``source`` with any record (rows, failure rows or a claim):
+    accounting starts there, so a fresh deployment (or a source added later) is not charged
+    with the hours before it existed."""
     candidates = [
         session.scalar(
             select(func.min(MetricSnapshot.collected_at)).where(
-                MetricSnapshot.granularity == granularity
+                MetricSnapshot.granularity == granularity, MetricSnapshot.source == source
             )
         ),
         session.scalar(
             select(func.min(MetricCollectionFailure.attempted_at)).where(
-                MetricCollectionFailure.granularity == granularity
+                MetricCollectionFailure.granularity == granularity,
+                MetricCollectionFailure.source == source,
             )
         ),
         session.scalar(
-            select(func.min(CollectionClaim.slot)).where(CollectionClaim.granularity == granularity)
+            select(func.min(CollectionClaim.slot)).where(
+                CollectionClaim.granularity == granularity, CollectionClaim.source == source
+            )
         ),
     ]
     dialect = session.get_bind().dialect
@@ -200,15 +236,22 @@ def first_recorded_slot(session: Session, granularity: str = "hourly") -> dateti
     return min((f for f in found if f is not None), default=None)
 
 
-def slot_records(session: Session, granularity: str, start: datetime, end: datetime) -> SlotRecords:
-    """Stored slots, slots with failure rows and claims with ``start <= slot <= end``."""
+def slot_records(
+    session: Session,
+    granularity: str,
+    start: datetime,
+    end: datetime,
+    source: str = DEFAULT_SOURCE,
+) -> SlotRecords:
+    """Stored slots, slots with failure rows and claims of ``source`` with ``start <= slot
+    <= end``."""
     stored = session.scalars(
         select(MetricSnapshot.collected_at)
         .where(
             MetricSnapshot.granularity == granularity,
             MetricSnapshot.collected_at >= start,
             MetricSnapshot.collected_at <= end,
-            *_the_six(),
+            *_the_six(source),
         )
         .group_by(MetricSnapshot.collected_at)
         .having(func.count() >= len(METRIC_IDS))
@@ -217,6 +260,7 @@ def slot_records(session: Session, granularity: str, start: datetime, end: datet
         select(MetricCollectionFailure.attempted_at)
         .where(
             MetricCollectionFailure.granularity == granularity,
+            MetricCollectionFailure.source == source,
             MetricCollectionFailure.attempted_at >= start,
             MetricCollectionFailure.attempted_at <= end,
         )
@@ -231,6 +275,7 @@ def slot_records(session: Session, granularity: str, start: datetime, end: datet
             CollectionClaim.outcome,
         ).where(
             CollectionClaim.granularity == granularity,
+            CollectionClaim.source == source,
             CollectionClaim.slot >= start,
             CollectionClaim.slot <= end,
         )

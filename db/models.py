@@ -110,7 +110,8 @@ CLAIM_OUTCOMES = ("stored", "failed", "missed", "stopped")
 
 
 class CollectionClaim(Base):
-    """A slot a leader took on (``outcome`` None while it collects) or accounted for.
+    """A slot of a source a leader took on (``outcome`` None while it collects) or
+    accounted for.
 
     ``stored``: the six rows were written; ``failed``: failure rows after the last attempt;
     ``missed``: nobody collected the slot inside its grace window; ``stopped``: a collector
@@ -119,7 +120,7 @@ class CollectionClaim(Base):
 
     __tablename__ = "metric_collection_claims"
     __table_args__ = (
-        UniqueConstraint("granularity", "slot", name="unique_collection_claim"),
+        UniqueConstraint("granularity", "source", "slot", name="unique_collection_claim"),
         CheckConstraint(
             "outcome IS NULL OR outcome IN ('stored', 'failed', 'missed', 'stopped')",
             name="outcome",
@@ -133,6 +134,10 @@ class CollectionClaim(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # The source instance the claim is for (each source's slot is claimed on its own).
+    source: Mapped[str] = mapped_column(
+        String(50), nullable=False, server_default=text("'default'")
+    )
 
 
 class AdminUser(Base):

@@ -292,33 +292,51 @@ def latest_series(session: Session, granularity: str = "hourly") -> pd.DataFrame
     )
 
 
-def _slot_stored(granularity: Any, slot: Any) -> ColumnElement[bool]:
-    """Whether the slot has its rows (a failure of a slot later stored is resolved)."""
+def _slot_stored(granularity: Any, slot: Any, source: Any) -> ColumnElement[bool]:
+    """Whether the source's slot has its rows (a failure of a slot later stored is
+    resolved; another source's rows resolve nothing)."""
     return exists().where(
-        MetricSnapshot.granularity == granularity, MetricSnapshot.collected_at == slot
+        MetricSnapshot.granularity == granularity,
+        MetricSnapshot.collected_at == slot,
+        MetricSnapshot.source == source,
     )
 
 
-# A failure row is resolved once its metric has rows at that slot (the six are stored
-# together; a catalogue metric that failed in a stored slot stays a failure).
+# A failure row is resolved once its metric has rows of its source at that slot (the six
+# are stored together; a catalogue metric that failed in a stored slot stays a failure).
 _FAILURE_RESOLVED = exists().where(
     MetricSnapshot.metric_type == MetricCollectionFailure.metric_type,
+    MetricSnapshot.source == MetricCollectionFailure.source,
     MetricSnapshot.granularity == MetricCollectionFailure.granularity,
     MetricSnapshot.collected_at == MetricCollectionFailure.attempted_at,
 )
 _SLOT_RESOLVED = _slot_stored(
-    MetricCollectionFailure.granularity, MetricCollectionFailure.attempted_at
+    MetricCollectionFailure.granularity,
+    MetricCollectionFailure.attempted_at,
+    MetricCollectionFailure.source,
 )
 
 
+def _of_source(column: Any, source: str | None) -> tuple[ColumnElement[bool], ...]:
+    """The condition keeping one source's records (none: every source's)."""
+    return () if source is None else (column == source,)
+
+
 def failures_since(
-    session: Session, since: datetime, limit: int = 100, *, unresolved_only: bool = False
+    session: Session,
+    since: datetime,
+    limit: int = 100,
+    *,
+    unresolved_only: bool = False,
+    source: str | None = None,
 ) -> pd.DataFrame:
-    """Collection failures attempted at or after ``since``, newest first; with
-    ``unresolved_only`` without those of slots that were stored after all.
+    """Collection failures attempted at or after ``since`` (of ``source``, else of every
+    source), newest first; with ``unresolved_only`` without those of slots that were stored
+    after all.
 
     Columns: ``metric_type`` (string), ``granularity`` (string),
-    ``attempted_at`` (datetime64[ns, UTC]), ``error_message`` (string), ``retry_count`` (int64).
+    ``attempted_at`` (datetime64[ns, UTC]), ``error_message`` (string), ``retry_count``
+    (int64), ``source`` (string).
     """
     stmt = (
         select(
@@ -327,8 +345,12 @@ def failures_since(
             MetricCollectionFailure.attempted_at,
             MetricCollectionFailure.error_message,
             MetricCollectionFailure.retry_count,
+            MetricCollectionFailure.source,
         )
-        .where(MetricCollectionFailure.attempted_at >= since)
+        .where(
+            MetricCollectionFailure.attempted_at >= since,
+            *_of_source(MetricCollectionFailure.source, source),
+        )
         .order_by(MetricCollectionFailure.attempted_at.desc(), MetricCollectionFailure.id.desc())
         .limit(limit)
     )
@@ -344,27 +366,35 @@ def failures_since(
             ),
             "error_message": pd.array([r[3] for r in rows], dtype="string"),
             "retry_count": pd.array([r[4] or 0 for r in rows], dtype="int64"),
+            "source": pd.array([r[5] for r in rows], dtype="string"),
         }
     )
 
 
 def count_failures_since(
-    session: Session, since: datetime, *, unresolved_only: bool = False
+    session: Session, since: datetime, *, unresolved_only: bool = False, source: str | None = None
 ) -> int:
-    stmt = select(func.count()).where(MetricCollectionFailure.attempted_at >= since)
+    stmt = select(func.count()).where(
+        MetricCollectionFailure.attempted_at >= since,
+        *_of_source(MetricCollectionFailure.source, source),
+    )
     if unresolved_only:
         stmt = stmt.where(~_FAILURE_RESOLVED)
     return int(session.execute(stmt).scalar_one())
 
 
-def failed_slots_since(session: Session, since: datetime) -> list[datetime]:
-    """Hourly slots at or after ``since`` with failure rows and no stored rows, newest first."""
+def failed_slots_since(
+    session: Session, since: datetime, source: str | None = None
+) -> list[datetime]:
+    """Hourly slots at or after ``since`` with failure rows and no stored rows of their
+    source (``source``'s, else any source's), newest first."""
     stmt = (
         select(MetricCollectionFailure.attempted_at)
         .where(
             MetricCollectionFailure.granularity == "hourly",
             MetricCollectionFailure.attempted_at >= since,
             ~_SLOT_RESOLVED,
+            *_of_source(MetricCollectionFailure.source, source),
         )
         .distinct()
         .order_by(MetricCollectionFailure.attempted_at.desc())
@@ -372,39 +402,53 @@ def failed_slots_since(session: Session, since: datetime) -> list[datetime]:
     return list(session.scalars(stmt))
 
 
-def newest_failed_slot(session: Session) -> datetime | None:
-    """The newest hourly slot with failure rows and no stored rows."""
+def newest_failed_slot(session: Session, source: str | None = None) -> datetime | None:
+    """The newest hourly slot with failure rows and no stored rows of their source
+    (``source``'s, else any source's)."""
     value = session.scalar(
         select(func.max(MetricCollectionFailure.attempted_at)).where(
-            MetricCollectionFailure.granularity == "hourly", ~_SLOT_RESOLVED
+            MetricCollectionFailure.granularity == "hourly",
+            ~_SLOT_RESOLVED,
+            *_of_source(MetricCollectionFailure.source, source),
         )
     )
     # max() loses the column type on SQLite; normalise through the same type.
     return UTCDateTime().process_result_value(value, session.get_bind().dialect)
 
 
-def missed_slots_since(session: Session, since: datetime) -> list[datetime]:
+def missed_slots_since(
+    session: Session, since: datetime, source: str | None = None
+) -> list[datetime]:
     """Hourly slots at or after ``since`` that no collector finished — nobody was running
-    (``missed``) or the collector stopped mid-way (``stopped``) — and not stored since."""
+    (``missed``) or the collector stopped mid-way (``stopped``) — and not stored since
+    (``source``'s, else any source's; a slot two sources missed counts once)."""
     stmt = (
         select(CollectionClaim.slot)
         .where(
             CollectionClaim.granularity == "hourly",
             CollectionClaim.slot >= since,
             CollectionClaim.outcome.in_(("missed", "stopped")),
-            ~_slot_stored(CollectionClaim.granularity, CollectionClaim.slot),
+            ~_slot_stored(
+                CollectionClaim.granularity, CollectionClaim.slot, CollectionClaim.source
+            ),
+            *_of_source(CollectionClaim.source, source),
         )
+        .distinct()
         .order_by(CollectionClaim.slot.desc())
     )
     return list(session.scalars(stmt))
 
 
-def last_collection_seconds(session: Session, granularity: str = "hourly") -> float | None:
-    """How long the newest stored slot's collection took (claim to finish), or None."""
+def last_collection_seconds(
+    session: Session, granularity: str = "hourly", source: str = DEFAULT_SOURCE
+) -> float | None:
+    """How long the newest stored slot's collection of ``source`` took (claim to finish),
+    or None."""
     row = session.execute(
         select(CollectionClaim.claimed_at, CollectionClaim.finished_at)
         .where(
             CollectionClaim.granularity == granularity,
+            CollectionClaim.source == source,
             CollectionClaim.outcome == "stored",
             CollectionClaim.finished_at.is_not(None),
         )
@@ -414,3 +458,15 @@ def last_collection_seconds(session: Session, granularity: str = "hourly") -> fl
     if row is None:
         return None
     return max((row.finished_at - row.claimed_at).total_seconds(), 0.0)
+
+
+def last_stored_slot(session: Session, source: str) -> datetime | None:
+    """The newest hourly slot of ``source`` with stored rows, or None (its status' last
+    collection)."""
+    value = session.scalar(
+        select(func.max(MetricSnapshot.collected_at)).where(
+            MetricSnapshot.granularity == "hourly", MetricSnapshot.source == source
+        )
+    )
+    # max() loses the column type on SQLite; normalise through the same type.
+    return UTCDateTime().process_result_value(value, session.get_bind().dialect)

@@ -1,4 +1,5 @@
-"""The demo: a simulated source whose history is back-filled through the real collection code."""
+"""The demo: simulated sources (the head office and a branch office) whose history is
+back-filled through the real collection code."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ from db.periods import local_date, local_midnight
 NOW = datetime(2026, 3, 4, 15, 20, tzinfo=UTC)  # a Wednesday, office hours in Korea are over
 
 
-def stored(settings: Settings) -> list[tuple[str, str, datetime, int]]:
+def stored(
+    settings: Settings, source: str = "default", label: str = ""
+) -> list[tuple[str, str, datetime, int]]:
+    """The rows of one source's series with ``label`` (unlabelled: the six and the count)."""
     engine = make_engine(settings.store_url)
     try:
         with session_scope(session_factory(engine)) as session:
@@ -30,7 +34,7 @@ def stored(settings: Settings) -> list[tuple[str, str, datetime, int]]:
                     MetricSnapshot.metric_type,
                     MetricSnapshot.collected_at,
                     MetricSnapshot.value,
-                )
+                ).where(MetricSnapshot.source == source, MetricSnapshot.label == label)
             )
             return [tuple(r) for r in rows]  # type: ignore[misc]
     finally:
@@ -96,6 +100,22 @@ def test_demo_backfills_history_with_gaps_and_reuses_it(
     busy = max(sessions.get(day + timedelta(hours=h), 0) for h in range(1, 9))
     quiet = max(sessions.get(day + timedelta(hours=h), 0) for h in range(15, 20))
     assert busy > 2 * quiet
+
+    # The branch office: the same slots, a smaller app; documents by department add up to
+    # the documents of each source.
+    branch = stored(demo, "branch_office")
+    assert Counter(at for g, _m, at, _v in branch if g == "hourly") == hourly
+    branch_latest = {m: v for g, m, at, v in branch if g == "hourly" and at == current}
+    assert 0 < branch_latest["document_count"] < latest["document_count"] / 2
+    for source, documents in (("default", latest), ("branch_office", branch_latest)):
+        by_department = {
+            label: v
+            for label in ("개발", "영업", "인사", "재무")
+            for g, m, at, v in stored(demo, source, label)
+            if g == "hourly" and at == current and m == "documents_by_department"
+        }
+        assert len(by_department) == 4
+        assert sum(by_department.values()) == documents["document_count"]
 
     # Re-running reuses everything; two hours later only two new slots are collected.
     again = prepare_demo(settings, now=NOW + timedelta(hours=2))

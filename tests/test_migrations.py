@@ -251,3 +251,37 @@ def test_catalogue_series_migration_keeps_the_six_and_lets_labels_and_sources_co
         upgrade(empty_url)
     finally:
         engine.dispose()
+
+
+def test_source_claims_migration_keeps_the_claims_and_lets_each_source_claim_a_slot(
+    empty_url: str,
+) -> None:
+    """20261206_source_claims: existing claims become the default source's; two sources
+    claim the same slot, one source never twice; the downgrade keeps the default's."""
+    upgrade(empty_url, "20261205_catalogue_series")
+    slot = datetime(2026, 1, 1, 5, tzinfo=UTC)
+    engine = make_engine(empty_url)
+    at = slot if engine.dialect.name == "postgresql" else slot.replace(tzinfo=None)
+    claim = (
+        "INSERT INTO metric_collection_claims (granularity, slot, owner, claimed_at{extra}) "
+        "VALUES ('hourly', :t, 'leader:1', :t{value})"
+    )
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(claim.format(extra="", value="")), {"t": at})
+        upgrade(empty_url)
+        by_source = sa.text(claim.format(extra=", source", value=", :s"))
+        with engine.begin() as conn:
+            conn.execute(by_source, {"t": at, "s": "branch_office"})
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(by_source, {"t": at, "s": "branch_office"})
+        sources = sa.text("SELECT source FROM metric_collection_claims ORDER BY source")
+        with engine.connect() as conn:
+            assert conn.execute(sources).scalars().all() == ["branch_office", "default"]
+        downgrade(empty_url, "20261205_catalogue_series")
+        with engine.connect() as conn:
+            count = conn.execute(sa.text("SELECT count(*) FROM metric_collection_claims"))
+            assert count.scalar_one() == 1
+        upgrade(empty_url)
+    finally:
+        engine.dispose()

@@ -21,7 +21,6 @@ from prometheus_client.core import GaugeMetricFamily, StateSetMetricFamily
 from prometheus_client.registry import Collector
 
 from dashboard.context import AppContext
-from db.metrics import DEFAULT_SOURCE
 from db.queries import last_collection_seconds, latest_series
 from db.status import collection_status
 
@@ -42,39 +41,48 @@ class StoreCollector(Collector):
                 session,
                 collection_enabled=ctx.settings.metrics_collection_enabled,
                 is_collecting=ctx.scheduler is not None and ctx.scheduler.is_collecting,
+                sources=ctx.catalogue.source_names,
             )
-            duration = last_collection_seconds(session)
+            durations = {
+                s.source: last_collection_seconds(session, source=s.source) for s in status.sources
+            }
             latest = latest_series(session, "hourly")
 
+        # Collection health: one sample per source instance (its own light and slots).
         state = StateSetMetricFamily(
             "admin_metrics_collection_status",
-            "Collection status light (the page's colour)",
+            "Collection status light of each source (the page's colour)",
             labels=["source"],
         )
-        state.add_metric([DEFAULT_SOURCE], {name: name == status.status for name in STATUSES})
-        yield state
-        if status.last_collection_at is not None:
-            yield _gauge(
-                "admin_metrics_collection_last_success_timestamp_seconds",
-                "Newest hourly slot stored (Unix time)",
-                status.last_collection_at.timestamp(),
-            )
-        yield _gauge(
+        last = _family(
+            "admin_metrics_collection_last_success_timestamp_seconds",
+            "Newest hourly slot stored (Unix time)",
+        )
+        failed = _family(
             "admin_metrics_collection_failed_slots_24h",
             "Hourly slots of the last 24 h with failures and no stored values",
-            status.failed_slots_24h,
         )
-        yield _gauge(
+        missed = _family(
             "admin_metrics_collection_missed_slots_24h",
             "Hourly slots of the last 24 h that no collector finished",
-            status.missed_slots_24h,
         )
-        if duration is not None:
-            yield _gauge(
-                "admin_metrics_collection_duration_seconds",
-                "How long the newest stored slot's collection took",
-                duration,
-            )
+        duration = _family(
+            "admin_metrics_collection_duration_seconds",
+            "How long the newest stored slot's collection took",
+        )
+        for light in status.sources:
+            name = [light.source]
+            state.add_metric(name, {colour: colour == light.status for colour in STATUSES})
+            if light.last_collection_at is not None:
+                last.add_metric(name, light.last_collection_at.timestamp())
+            failed.add_metric(name, light.failed_slots_24h)
+            missed.add_metric(name, light.missed_slots_24h)
+            seconds = durations[light.source]
+            if seconds is not None:
+                duration.add_metric(name, seconds)
+        for family in (state, last, failed, missed, duration):
+            if family.samples:
+                yield family
         values = GaugeMetricFamily(
             "admin_metrics_value",
             "Latest stored hourly value of each catalogue series",
@@ -89,10 +97,8 @@ class StoreCollector(Collector):
         yield values
 
 
-def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
-    family = GaugeMetricFamily(name, documentation, labels=["source"])
-    family.add_metric([DEFAULT_SOURCE], value)
-    return family
+def _family(name: str, documentation: str) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, labels=["source"])
 
 
 def register_prometheus(server: Flask, ctx: AppContext) -> None:

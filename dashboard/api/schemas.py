@@ -152,6 +152,7 @@ class ValidationSettings:
             timezone=settings.default_timezone,
             business_timezone=settings.business_zone,
             metrics=metrics,
+            sources=catalogue.source_names if catalogue is not None else cls.sources,
         )
 
 
@@ -225,7 +226,10 @@ def check_series(
         )
 
 
-SOURCE_DESCRIPTION: Final = "The source instance (`default`: the one source so far)."
+SOURCE_DESCRIPTION: Final = (
+    "The source instance: `default` (SOURCE_DATABASE_URL) or a `[sources.<name>]` of "
+    "METRICS_CATALOGUE_FILE (see `GET /metrics/catalogue`)."
+)
 LABEL_DESCRIPTION: Final = (
     "One label of a labelled metric (required for one, refused for an unlabelled metric)."
 )
@@ -507,8 +511,16 @@ class CatalogueMetric(BaseModel):
     )
 
 
+class CatalogueSource(BaseModel):
+    id: str = Field(description="The `source` parameter's value; `default` first.")
+    name: LocalizedText
+
+
 class CatalogueResponse(BaseModel):
     metrics: list[CatalogueMetric] = Field(description="In the page's order.")
+    sources: list[CatalogueSource] = Field(
+        description="The configured source instances, collected in the same slot."
+    )
 
 
 class CurrentResponse(BaseModel):
@@ -596,9 +608,21 @@ class RecentFailureModel(BaseModel):
     error_message: str
 
 
+class SourceStatusModel(BaseModel):
+    source: str = Field(description="The source instance (`default`: SOURCE_DATABASE_URL).")
+    status: Literal["healthy", "warning", "error", "pending"] = Field(
+        description="This source's light, by the same rules as the overall one."
+    )
+    last_collection_at: datetime | None = Field(description="Its newest stored hourly slot.")
+    failed_slots_24h: int = Field(ge=0)
+    missed_slots_24h: int = Field(ge=0)
+    latest_slot_succeeded: bool | None
+
+
 class StatusResponse(BaseModel):
     status: Literal["healthy", "warning", "error", "pending"] = Field(
-        description="By lateness of the last stored slot and failed slots in 24 h (SPEC §4)."
+        description="By lateness of the last stored slot and failed slots in 24 h (SPEC §4); "
+        "with several sources, the worst of their lights."
     )
     last_collection_at: datetime | None
     next_collection_at: datetime | None = Field(description="Null when collection is off.")
@@ -623,6 +647,9 @@ class StatusResponse(BaseModel):
         description="Newest first; failures of slots stored after all are left out."
     )
     is_collecting: bool
+    sources: list[SourceStatusModel] = Field(
+        description="Each source instance's light, the default source first."
+    )
 
 
 class ExportResponse(BaseModel):

@@ -236,7 +236,10 @@ def catalogue() -> Response:
                 "labels": sorted({label for labels in held.values() for label in labels if label}),
             }
         )
-    return jsonify({"metrics": metrics})
+    sources = [
+        {"id": s.name, "name": {"ko": s.name_ko, "en": s.name_en}} for s in ctx.catalogue.sources
+    ]
+    return jsonify({"metrics": metrics, "sources": sources})
 
 
 @bp.get("/metrics/current")
@@ -410,6 +413,7 @@ def status() -> Response:
             session,
             collection_enabled=ctx.settings.metrics_collection_enabled,
             is_collecting=ctx.scheduler is not None and ctx.scheduler.is_collecting,
+            sources=ctx.catalogue.source_names,
         )
     return jsonify(result.to_json())
 

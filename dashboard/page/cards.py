@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -19,7 +20,15 @@ from dashboard.charts.summaries import summarize
 from dashboard.i18n import t
 from dashboard.page import ids
 from db.metrics import METRIC_IDS, METRICS_BY_ID
-from db.status import CollectionStatus, RecentFailure
+from db.status import CollectionStatus, RecentFailure, SourceStatus
+
+# Bootstrap colours of the status lights.
+STATUS_COLOURS: Final = {
+    "healthy": "success",
+    "warning": "warning",
+    "error": "danger",
+    "pending": "secondary",
+}
 
 
 def card_body(
@@ -108,12 +117,6 @@ def freshness_text(last: datetime | None, now: datetime, tz: str, lang: str) -> 
 
 
 def status_badge(status: CollectionStatus, tz: str, lang: str, now: datetime) -> list[Any]:
-    colours = {
-        "healthy": "success",
-        "warning": "warning",
-        "error": "danger",
-        "pending": "secondary",
-    }
     last = (
         format_timestamp(status.last_collection_at, tz)
         if status.last_collection_at
@@ -127,7 +130,7 @@ def status_badge(status: CollectionStatus, tz: str, lang: str, now: datetime) ->
     return [
         dbc.Badge(
             t(f"dash.status.{status.status}", lang),
-            color=colours[status.status],
+            color=STATUS_COLOURS[status.status],
             className=f"status-light status-{status.status}",
             id="status-light",
         ),
@@ -155,15 +158,14 @@ def _metrics_label(metrics: list[str], lang: str) -> str:
     return t("dash.status.n_metrics", lang).format(n=len(metrics))
 
 
-def failure_rows(failures: list[RecentFailure]) -> list[tuple[Any, list[str], str]]:
-    """(slot, metrics, reason) newest first: a slot's metrics that failed for the same
-    reason (all six, when the source was down) are one row."""
-    grouped: dict[tuple[Any, str], list[str]] = {}
+def failure_rows(failures: list[RecentFailure]) -> list[tuple[Any, list[str], str, str]]:
+    """(slot, metrics, reason, source) newest first: a source's metrics that failed in a
+    slot for the same reason (all six, when the source was down) are one row."""
+    grouped: dict[tuple[Any, str, str], list[str]] = {}
     for failure in failures:
-        grouped.setdefault((failure.attempted_at, failure.error_message), []).append(
-            failure.metric_type
-        )
-    rows = [(at, metrics, reason) for (at, reason), metrics in grouped.items()]
+        key = (failure.attempted_at, failure.error_message, failure.source)
+        grouped.setdefault(key, []).append(failure.metric_type)
+    rows = [(at, metrics, reason, source) for (at, reason, source), metrics in grouped.items()]
     return sorted(rows, key=lambda row: (row[0], len(row[1])), reverse=True)
 
 
@@ -175,11 +177,57 @@ def _reason(message: str, lang: str) -> str:
     return message
 
 
-def status_failures(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
-    """The popover behind the status light: the recent failed slots (time in the viewer's
-    zone, metric, reason as recorded); slots stored after all are not listed."""
+def _source_light(light: SourceStatus, name: str, tz: str, lang: str) -> Any:
+    last = (
+        format_timestamp(light.last_collection_at, tz)
+        if light.last_collection_at
+        else t("dash.status.never", lang)
+    )
+    return html.Li(
+        [
+            dbc.Badge(
+                t(f"dash.status.{light.status}", lang),
+                color=STATUS_COLOURS[light.status],
+                className=f"status-light status-{light.status}",
+            ),
+            html.Span(f" {name}", className="status-source-name"),
+            html.Span(
+                f" · {t('dash.status.last', lang)} {last} · "
+                f"{t('dash.status.failures', lang)} {light.failed_slots_24h}",
+                className="status-source-text",
+            ),
+        ],
+        className="status-source",
+    )
+
+
+def status_failures(
+    status: CollectionStatus,
+    tz: str,
+    lang: str,
+    source_names: Mapping[str, str] | None = None,
+) -> list[Any]:
+    """The popover behind the status light: each source's light when there are several
+    (``source_names``: source → its name in ``lang``, else its id), then the recent failed
+    slots (time in the viewer's zone, metric — with its source when there are several —
+    reason as recorded); slots stored after all are not listed."""
+    names = source_names or {}
+    several = len(status.sources) > 1
+    lights = (
+        [
+            html.Ul(
+                [_source_light(s, names.get(s.source, s.source), tz, lang) for s in status.sources],
+                className="status-sources list-unstyled",
+            )
+        ]
+        if several
+        else []
+    )
     if not status.recent_failures:
-        return [html.P(t("dash.status.no_failures", lang), className="status-no-failures")]
+        return [
+            *lights,
+            html.P(t("dash.status.no_failures", lang), className="status-no-failures"),
+        ]
     header = html.Tr(
         [html.Th(t(f"dash.status.col_{c}", lang)) for c in ("time", "metric", "reason")]
     )
@@ -187,16 +235,22 @@ def status_failures(status: CollectionStatus, tz: str, lang: str) -> list[Any]:
         html.Tr(
             [
                 html.Td(format_timestamp(at, tz), className="failure-time"),
-                html.Td(_metrics_label(metrics, lang), className="failure-metric"),
+                html.Td(
+                    f"{names.get(source, source)} · {_metrics_label(metrics, lang)}"
+                    if several
+                    else _metrics_label(metrics, lang),
+                    className="failure-metric",
+                ),
                 html.Td(_reason(reason, lang), className="failure-reason"),
             ]
         )
-        for at, metrics, reason in failure_rows(status.recent_failures)
+        for at, metrics, reason, source in failure_rows(status.recent_failures)
     ]
     summary = t("dash.status.failed_slots", lang).format(
         failed=status.failed_slots_24h, missed=status.missed_slots_24h
     )
     return [
+        *lights,
         html.P(summary, className="status-failure-summary"),
         dbc.Table([html.Thead(header), html.Tbody(body)], size="sm", className="status-failures"),
     ]
