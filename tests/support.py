@@ -307,6 +307,33 @@ def seed_history(
     return newest
 
 
+def insert_source_rows(
+    session: Any,
+    metric: str,
+    values: dict[datetime, int],
+    *,
+    source: str,
+    label: str = "",
+    granularity: str = "hourly",
+) -> None:
+    """One series' rows of any source and label (the collector writes only the default
+    source's), ``values`` by slot."""
+    session.execute(
+        insert(MetricSnapshot),
+        [
+            {
+                "metric_type": metric,
+                "source": source,
+                "label": label,
+                "value": value,
+                "granularity": granularity,
+                "collected_at": slot,
+            }
+            for slot, value in values.items()
+        ],
+    )
+
+
 def render_request(
     dependencies: list[dict[str, Any]],
     *,

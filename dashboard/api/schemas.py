@@ -31,7 +31,7 @@ from admin_metrics.settings import Settings
 from admin_metrics.zones import zone_name
 from dashboard.reports.types import MAX_EXPORT_DAYS, MAX_EXPORT_RANGE
 from db.audit import ACTIONS, DEFAULT_PAGE, MAX_PAGE, AuditFilter
-from db.catalogue import Catalogue
+from db.catalogue import ALL_SOURCES, Catalogue
 from db.metrics import DEFAULT_SOURCE, METRIC_IDS
 from db.periods import Window, preset_window, previous_window
 
@@ -117,9 +117,10 @@ class ValidationSettings:
     daily_retention_days: int
     timezone: str = "UTC"  # DEFAULT_TIMEZONE: the calendar of hourly defaults
     business_timezone: str = "UTC"  # BUSINESS_TIMEZONE: the calendar of daily defaults
-    # The catalogue's metric ids, each with whether it is labelled; the source instances.
+    # The catalogue's metric ids, each with whether it is labelled; the source instances
+    # (and ``all``: every source combined).
     metrics: tuple[tuple[str, bool], ...] = tuple((m, False) for m in METRIC_IDS)
-    sources: tuple[str, ...] = (DEFAULT_SOURCE,)
+    sources: tuple[str, ...] = (DEFAULT_SOURCE, ALL_SOURCES)
 
     def retention_days(self, granularity: str) -> int:
         if granularity == "hourly":
@@ -224,7 +225,11 @@ def check_series(
         )
 
 
-SOURCE_DESCRIPTION: Final = "The source instance (`default`: the one source so far)."
+SOURCE_DESCRIPTION: Final = (
+    "The source instance (`default`: the one source so far), or `all`: every source's "
+    "series combined per slot (counts, bytes and custom units summed, seconds and percents "
+    "averaged); a slot that a source with data in the range lacks is left out (a gap)."
+)
 LABEL_DESCRIPTION: Final = (
     "One label of a labelled metric (required for one, refused for an unlabelled metric)."
 )
