@@ -224,6 +224,35 @@ def timeseries_many(
     return {m: timeseries(session, m, granularity, start, end) for m in metric_types}
 
 
+def series_many(
+    session: Session,
+    metrics: Sequence[CatalogueMetric],
+    granularity: str,
+    start: datetime,
+    end: datetime,
+    *,
+    source: str = DEFAULT_SOURCE,
+) -> dict[str, pd.DataFrame]:
+    """``series_arrays`` frames of several unlabelled metrics of one source (or ``all``),
+    keyed by metric id (in the order given)."""
+    return {
+        m.id: series_arrays(session, m, granularity, start, end, source=source).frame()
+        for m in metrics
+    }
+
+
+def sources_and_labels(session: Session) -> tuple[list[str], dict[str, list[str]]]:
+    """The sources the store holds (the default one first, the others by name) and the
+    labels of each labelled metric (over every source, by name)."""
+    seen = series_seen(session)
+    sources = {source for by_source in seen.values() for source in by_source}
+    labels = {
+        metric: sorted({label for held in by_source.values() for label in held if label})
+        for metric, by_source in seen.items()
+    }
+    return [DEFAULT_SOURCE, *sorted(sources - {DEFAULT_SOURCE})], labels
+
+
 def latest_slot(session: Session, granularity: str = "hourly") -> datetime | None:
     """The newest ``collected_at`` of the given granularity, or None for an empty store."""
     stmt = select(func.max(MetricSnapshot.collected_at)).where(

@@ -7,6 +7,7 @@ never imported.
 
 from __future__ import annotations
 
+import base64
 import math
 import os
 import re
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import requests
 import sqlalchemy as sa
@@ -347,7 +349,6 @@ def render_request(
     """The body of a ``_dash-update-component`` POST that (re)draws the six graphs, built
     from ``_dash-dependencies`` like the browser does (``layouts``: the layout keys of the
     graphs the browser shows; None: a first drawing)."""
-    callback = next(d for d in dependencies if "graph-active_users.figure" in d["output"])
     values = {
         ("url", "search"): search,
         ("viewer-timezone", "data"): tz,
@@ -358,6 +359,25 @@ def render_request(
         ("events-version", "data"): 0,
         ("graph-layouts", "data"): layouts,
     }
+    return callback_request(dependencies, "graph-active_users.figure", values)
+
+
+def figure_array(value: Any) -> list[Any]:
+    """A figure array as Dash sends it: a list, or a typed array (base64 of its dtype)."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
+    return list(value)
+
+
+def callback_request(
+    dependencies: list[dict[str, Any]],
+    output_part: str,
+    values: dict[tuple[str, str], Any],
+    changed: str = "url.search",
+) -> dict[str, Any]:
+    """The body of a ``_dash-update-component`` POST for the callback whose output names
+    ``output_part``, with the browser's ``values`` by (component id, property)."""
+    callback = next(d for d in dependencies if output_part in d["output"])
 
     def spec(item: dict[str, str]) -> dict[str, Any]:
         return {**item, "value": values[(item["id"], item["property"])]}
@@ -371,7 +391,7 @@ def render_request(
         "outputs": outputs,
         "inputs": [spec(i) for i in callback["inputs"]],
         "state": [spec(s) for s in callback["state"]],
-        "changedPropIds": ["url.search"],
+        "changedPropIds": [changed],
     }
 
 

@@ -18,8 +18,10 @@ import plotly.graph_objects as go
 from analytics.forecast import Forecast
 from dashboard.charts.events import ChartEvent
 from dashboard.charts.formatting import (
+    MetricRef,
     byte_decimals,
     byte_scale,
+    metric_info,
     period_text,
     slot_text,
     with_unit,
@@ -37,7 +39,7 @@ from dashboard.charts.overlays import (
 from dashboard.charts.series import GRANULARITY_STEP, MAX_POINTS, gap_starts, reduce_points
 from dashboard.charts.theme import LIGHT, Theme
 from dashboard.i18n import t
-from db.metrics import METRICS_BY_ID
+from db.metrics import MetricInfo
 
 FONT_FAMILY = "NanumGothic, 'Nanum Gothic', 'Malgun Gothic', 'Apple SD Gothic Neo', sans-serif"
 
@@ -194,6 +196,7 @@ def build_metric_figure(
     events: Sequence[ChartEvent] = (),
     forecast: Forecast | None = None,
     unusual: pd.DataFrame | None = None,
+    metric: MetricInfo | None = None,
 ) -> go.Figure:
     """One metric's line graph.
 
@@ -211,8 +214,10 @@ def build_metric_figure(
       ``forecast``: the trend ahead of the last value, dashed with its band (the axis widens
       by at most a quarter of the window); ``unusual``: circles on unusual values
       (``dashboard.charts.overlays``).
+    - ``metric``: the names and unit of a catalogue metric that is not one of the six
+      (``CatalogueMetric.info``); the six are found by ``metric_type``.
     """
-    info = METRICS_BY_ID[metric_type]
+    info = metric or metric_info(metric_type)
     comparing = compare_df is not None
     if df.empty and (compare_df is None or compare_df.empty):
         return build_message_figure(t("dash.no_data_range", lang), for_print=for_print, theme=theme)
@@ -220,7 +225,7 @@ def build_metric_figure(
     divisor, axis_unit = byte_scale(peak) if info.is_bytes else (1.0, info.unit(lang))
     periods = _periods(df, compare_df, tz, period_labels, compare_offset, theme)
 
-    value_hover, exact_bytes = _value_hover(metric_type, lang, divisor, axis_unit, peak)
+    value_hover, exact_bytes = _value_hover(info, lang, divisor, axis_unit, peak)
     traces: list[dict[str, object]] = []
     notes: list[str] = []
     for index, period in enumerate(periods):
@@ -304,6 +309,81 @@ def build_metric_figure(
     return go.Figure(data=traces, layout=layout)
 
 
+def build_labelled_figure(
+    series: Sequence[tuple[str, pd.DataFrame]],
+    *,
+    metric: MetricInfo,
+    granularity: str,
+    tz: str,
+    lang: str = "ko",
+    x_range: tuple[datetime, datetime] | None = None,
+    theme: Theme = LIGHT,
+    events: Sequence[ChartEvent] = (),
+) -> go.Figure:
+    """A labelled metric's graph: one line per ``(label, frame)`` (``series``, in legend
+    order), each broken and bridged at its own missing slots like ``build_metric_figure``'s
+    line; the legend and the hover name the label (one unified tooltip lists every label
+    at the time under the pointer)."""
+    if all(frame.empty for _, frame in series):
+        return build_message_figure(t("dash.no_data_range", lang), theme=theme)
+    peak = max(_peak(frame) for _, frame in series)
+    divisor, axis_unit = byte_scale(peak) if metric.is_bytes else (1.0, metric.unit(lang))
+    value_hover, exact_bytes = _value_hover(metric, lang, divisor, axis_unit, peak)
+    traces: list[dict[str, object]] = []
+    notes: list[str] = []
+    colours = theme.labels
+    for index, (label, frame) in enumerate(series):
+        if len(frame) > MAX_POINTS:
+            notes.append(
+                t("dash.downsampled", lang).format(n=f"{len(frame):,}", m=f"{MAX_POINTS:,}")
+            )
+        starts = gap_starts(frame["timestamp"], granularity)
+        break_before = set(frame["timestamp"].iloc[starts].tolist())
+        drawn = reduce_points(frame, granularity) if len(frame) > MAX_POINTS else frame
+        lines = _lines(
+            drawn,
+            granularity=granularity,
+            tz=tz,
+            lang=lang,
+            shift=pd.Timedelta(0),
+            divisor=divisor,
+            break_before=break_before if len(frame) > MAX_POINTS else None,
+        )
+        period = _Period(drawn, pd.Timedelta(0), label, colours[index % len(colours)], "solid")
+        traces.append(
+            _series_trace(
+                lines,
+                period,
+                index,
+                points=len(drawn),
+                comparing=True,
+                value_hover=value_hover,
+                exact_bytes=exact_bytes,
+                granularity=granularity,
+            )
+        )
+        traces.extend(_gap_traces(lines, period, index, theme))
+    event_traces, shapes = event_marks(events, tz=tz, lang=lang, x_range=x_range)
+    traces.extend(event_traces)
+    layout = _metric_layout(
+        metric_type=metric.id,
+        granularity=granularity,
+        tz=tz,
+        lang=lang,
+        comparing=True,
+        for_print=False,
+        x_range=x_range,
+        peak=peak,
+        theme=theme,
+    )
+    layout["annotations"] = _annotations(axis_unit, notes, for_print=False, theme=theme)
+    if shapes:
+        layout["shapes"] = shapes
+    if event_traces:
+        layout[EVENT_AXIS.replace("y", "yaxis")] = event_axis()
+    return go.Figure(data=traces, layout=layout)
+
+
 def _peak(df: pd.DataFrame | None) -> float:
     """The largest absolute value (0 for no data): it picks the byte unit of the axis."""
     return float(df["value"].abs().max()) if df is not None and not df.empty else 0.0
@@ -341,14 +421,14 @@ def _periods(
 
 
 def _value_hover(
-    metric_type: str, lang: str, divisor: float, axis_unit: str, peak: float
+    metric: MetricRef, lang: str, divisor: float, axis_unit: str, peak: float
 ) -> tuple[str, bool]:
     """The value part of a series hover, formatted in the browser from the point's data
     (no text per point in the answer) the way ``format_exact`` writes it: ``1,234명`` /
     ``1,234 users``; bytes in the axis' unit and in full (``4.66 GiB (5,000,000,000 bytes)``).
     The flag: the stored values travel as ``customdata`` (the exact bytes)."""
-    if not METRICS_BY_ID[metric_type].is_bytes:
-        return with_unit("%{y:,}", metric_type, lang), False
+    if not metric_info(metric).is_bytes:
+        return with_unit("%{y:,}", metric, lang), False
     if divisor == 1.0:  # the axis is in bytes: whole bytes, y is exact
         return "%{y:,.0f} bytes", False
     # A template has one number format for all points, so the decimals follow
