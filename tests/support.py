@@ -8,6 +8,7 @@ never imported.
 from __future__ import annotations
 
 import base64
+import json
 import math
 import os
 import re
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -146,6 +148,21 @@ def sign_in(browser: Any, server: LiveServer, path: str = "admin/metrics/") -> N
     wait_for(lambda: "/admin/metrics/" in browser.current_url, 30, "signed in")
     if path != "admin/metrics/":
         browser.get(server.url + path)
+
+
+def assert_local_and_clean(browser: Any) -> None:
+    """Every request the page made stayed on this machine, and the console has no errors."""
+    urls = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    web = [u for u in urls if urlsplit(u).scheme in ("http", "https", "ws", "wss")]
+    assert web, "the performance log recorded the page's requests"
+    outside = [u for u in web if urlsplit(u).hostname != "127.0.0.1"]
+    assert outside == [], outside
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == [], severe
 
 
 # --- live server -------------------------------------------------------------------------

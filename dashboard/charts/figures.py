@@ -375,6 +375,7 @@ def build_labelled_figure(
         x_range=x_range,
         peak=peak,
         theme=theme,
+        legend_rows=2,  # up to six labels
     )
     layout["annotations"] = _annotations(axis_unit, notes, for_print=False, theme=theme)
     if shapes:
@@ -528,8 +529,10 @@ def _metric_layout(
     x_range: tuple[datetime, datetime] | None,
     peak: float,
     theme: Theme,
+    legend_rows: int = 1,
 ) -> dict[str, object]:
-    """Axes, margins, legend and hover styling of a metric graph.
+    """Axes, margins, legend and hover styling of a metric graph (``legend_rows``: the
+    room the legend under the dates needs when it is shown).
 
     Hover: a vertical spike line marks the time (the page mirrors it on the other graphs);
     when comparing, one unified tooltip lists both periods' values at that time.
@@ -555,7 +558,12 @@ def _metric_layout(
         xaxis["range"] = [wall_clock(v, tz) for v in x_range]
     return {
         **_base_layout(for_print, theme),
-        "margin": {"l": 56, "r": 16, "t": 48 if for_print else 16, "b": 66 if comparing else 36},
+        "margin": {
+            "l": 56,
+            "r": 16,
+            "t": 48 if for_print else 16,
+            "b": 48 + 18 * legend_rows if comparing else 36,
+        },
         "hovermode": "x unified" if comparing else "closest",
         "hoverdistance": 40,
         "spikedistance": -1,

@@ -89,7 +89,7 @@ def _extra_graph(metric: CatalogueMetric, labels: Sequence[str], lang: str) -> d
                 **aria(label=label),
             )
         )
-    card = graph_card(metric.id, name, lang, tools=[], below=below)
+    card = graph_card(metric.id, name, lang, tools=[], below=below, labelled=metric.labelled)
     card.id = ids.extra_card(metric.id)
     return card
 
@@ -101,7 +101,7 @@ def extras_section(
     the graph cards, the unchosen ones hidden (``extra_callbacks``)."""
     return html.Section(
         [
-            html.H2(t("dash.extras_title", lang), id="extras-title", className="section-title"),
+            html.H2(t("dash.extras_title", lang), id="extras-title", className="extras-title"),
             html.Div(
                 [
                     html.Span(

@@ -42,10 +42,17 @@ def labelled_col(label: str, control: Any, width: int = 3) -> dbc.Col:
 
 
 def graph_card(
-    metric_id: str, name: str, lang: str, *, tools: list[Any], below: list[Any]
+    metric_id: str,
+    name: str,
+    lang: str,
+    *,
+    tools: list[Any],
+    below: list[Any],
+    labelled: bool = False,
 ) -> dbc.Col:
     """A metric's graph in a card: its name and ``tools`` in the header, the graph (a named
-    group for its toolbar), then ``below``."""
+    group for its toolbar), then ``below``. A ``labelled`` graph keeps its legend (the
+    labels) on phones too."""
     return dbc.Col(
         dbc.Card(
             [
@@ -59,7 +66,9 @@ def graph_card(
                             dcc.Graph(
                                 id=ids.graph(metric_id),
                                 config=graph_config(lang),
-                                className="metric-graph",
+                                className="metric-graph labelled-graph"
+                                if labelled
+                                else "metric-graph",
                                 style={"height": "280px"},
                             ),
                             role="group",
