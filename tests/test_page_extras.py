@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from admin_metrics.settings import Settings
 from collectors.runner import insert_snapshots
+from dashboard.charts.series import top_labels
 from dashboard.context import get_context
 from dashboard.page import ids
 from dashboard.page.view_state import ViewState, chosen_extras, parse_query
@@ -106,6 +108,43 @@ def test_chosen_extras_ignore_unknown_ids_and_default_to_the_first_six() -> None
     chosen = chosen_extras(parse_query("?extras=x7,nope,x1"), extras)
     assert [m.id for m in chosen] == ["x1", "x7"]  # the catalogue's order
     assert chosen_extras(parse_query("?extras="), extras) == ()
+
+
+def _frame(values: dict[int, int]) -> pd.DataFrame:
+    """Hours after TOP → value, as ``db.queries`` gives a series."""
+    return pd.DataFrame(
+        {
+            "timestamp": pd.DatetimeIndex(
+                [TOP + h * HOUR for h in values], dtype="datetime64[ns, UTC]"
+            ),
+            "value": pd.array(list(values.values()), dtype="int64"),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("how", "others"),
+    [
+        # c missed hour 1 (nothing there, not a gap); hour 3: no label had a row (a gap).
+        ("sum", {0: 3, 1: 1, 2: 5}),
+        ("average", {0: 2, 1: 1, 2: 3}),  # half up: 1.5 → 2, 2.5 → 3
+    ],
+)
+def test_others_count_a_missing_label_as_nothing_and_keep_a_missing_slot_a_gap(
+    how: str, others: dict[int, int]
+) -> None:
+    frames = {
+        "a": _frame({0: 50, 1: 50, 2: 50}),
+        "b": _frame({0: 1, 1: 1, 2: 2}),
+        "c": _frame({0: 2, 2: 3}),
+        "gone": _frame({}),
+    }
+    top, rest = top_labels(frames, how, n=1)
+    assert [label for label, _ in top] == ["a"]
+    assert rest is not None
+    hours = ((rest["timestamp"] - TOP) // HOUR).tolist()
+    assert dict(zip(hours, rest["value"].tolist(), strict=True)) == others
+    assert top_labels(frames, how, n=3) == ([(k, frames[k]) for k in ("a", "c", "b")], None)
 
 
 # --- callbacks ------------------------------------------------------------------------------

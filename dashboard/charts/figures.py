@@ -133,6 +133,36 @@ def _lines(
     )
 
 
+def _drawn(
+    frame: pd.DataFrame,
+    granularity: str,
+    tz: str,
+    lang: str,
+    *,
+    shift: pd.Timedelta,
+    divisor: float,
+    notes: list[str],
+) -> tuple[pd.DataFrame, _Lines]:
+    """A series as drawn: above ``MAX_POINTS`` reduced with LTTB (a note added to ``notes``),
+    its line broken only at the original series' gaps."""
+    break_before = None
+    if len(frame) > MAX_POINTS:
+        starts = gap_starts(frame["timestamp"], granularity)
+        break_before = set(frame["timestamp"].iloc[starts].tolist())
+        notes.append(t("dash.downsampled", lang).format(n=f"{len(frame):,}", m=f"{MAX_POINTS:,}"))
+        frame = reduce_points(frame, granularity)
+    lines = _lines(
+        frame,
+        granularity=granularity,
+        tz=tz,
+        lang=lang,
+        shift=shift,
+        divisor=divisor,
+        break_before=break_before,
+    )
+    return frame, lines
+
+
 def missing_slots_text(
     stamps: pd.Series, breaks: np.ndarray, granularity: str, tz: str, lang: str
 ) -> list[str]:
@@ -229,22 +259,8 @@ def build_metric_figure(
     traces: list[dict[str, object]] = []
     notes: list[str] = []
     for index, period in enumerate(periods):
-        frame, break_before = period.frame, None
-        if len(frame) > MAX_POINTS:
-            starts = gap_starts(frame["timestamp"], granularity)
-            break_before = set(frame["timestamp"].iloc[starts].tolist())
-            notes.append(
-                t("dash.downsampled", lang).format(n=f"{len(frame):,}", m=f"{MAX_POINTS:,}")
-            )
-            frame = reduce_points(frame, granularity)
-        lines = _lines(
-            frame,
-            granularity=granularity,
-            tz=tz,
-            lang=lang,
-            shift=period.shift,
-            divisor=divisor,
-            break_before=break_before,
+        frame, lines = _drawn(
+            period.frame, granularity, tz, lang, shift=period.shift, divisor=divisor, notes=notes
         )
         traces.append(
             _series_trace(
@@ -333,21 +349,8 @@ def build_labelled_figure(
     notes: list[str] = []
     colours = theme.labels
     for index, (label, frame) in enumerate(series):
-        if len(frame) > MAX_POINTS:
-            notes.append(
-                t("dash.downsampled", lang).format(n=f"{len(frame):,}", m=f"{MAX_POINTS:,}")
-            )
-        starts = gap_starts(frame["timestamp"], granularity)
-        break_before = set(frame["timestamp"].iloc[starts].tolist())
-        drawn = reduce_points(frame, granularity) if len(frame) > MAX_POINTS else frame
-        lines = _lines(
-            drawn,
-            granularity=granularity,
-            tz=tz,
-            lang=lang,
-            shift=pd.Timedelta(0),
-            divisor=divisor,
-            break_before=break_before if len(frame) > MAX_POINTS else None,
+        drawn, lines = _drawn(
+            frame, granularity, tz, lang, shift=pd.Timedelta(0), divisor=divisor, notes=notes
         )
         period = _Period(drawn, pd.Timedelta(0), label, colours[index % len(colours)], "solid")
         traces.append(

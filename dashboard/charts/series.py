@@ -53,7 +53,7 @@ def top_labels(
         sorted(set().union(*(frame["timestamp"].tolist() for frame in held.values())))
     )
     wide = pd.concat(
-        {label: held[label].set_index("timestamp")["value"] for label in rest}, axis=1
+        {label: held[label].set_index("timestamp")["value"] for label in rest}, axis=1, sort=True
     ).reindex(slots)
     average = np.floor(wide.mean(axis=1) + 0.5).dropna()  # half up: values are never < 0
     values = wide.sum(axis=1) if how == "sum" else average
