@@ -266,6 +266,7 @@ def _choices(client: FlaskClient, search: str, changed: str, **controls: Any) ->
         (ids.SOURCE, "value"): controls.get("source", "default"),
         (ids.EXTRAS_CHOOSER, "value"): controls.get("extras", ["messages", "by_model", "latency"]),
         (ids.label_filter("by_model"), "value"): controls.get("labels", []),
+        ("latest-slot", "data"): "seen",
     }
     body = callback_request(deps, f"{ids.EXTRAS_CHOOSER}.value", values, changed)
     response = client.post("/admin/metrics/_dash-update-component", json=body)
@@ -288,3 +289,16 @@ def test_the_choices_and_the_url_follow_each_other(client: FlaskClient) -> None:
         client, "?range=7", f"{ids.label_filter('by_model')}.value", labels=["m3", "m1"]
     )
     assert parse_query(filtered["url"]["search"]).labels == (("by_model", ("m3", "m1")),)
+
+    # Choosing what is shown keeps the zoom of the time axis.
+    zoomed = "?range=7&zoom_start=2026-11-02T09:00&zoom_end=2026-11-03T09:00"
+    kept = _choices(client, zoomed, f"{ids.EXTRAS_CHOOSER}.value", extras=["latency"])
+    assert "zoom_start=2026-11-02T09%3A00&zoom_end=2026-11-03T09%3A00" in kept["url"]["search"]
+
+
+def test_a_source_the_store_does_not_hold_falls_back_to_the_default(client: FlaskClient) -> None:
+    held = _choices(client, "?range=7&source=b", "url.search")
+    assert held[ids.SOURCE]["value"] == "b" and "url" not in held
+    stale = _choices(client, "?range=7&source=gone", "url.search")
+    assert stale[ids.SOURCE]["value"] == "default"
+    assert parse_query(stale["url"]["search"]) == ViewState()

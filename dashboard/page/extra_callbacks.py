@@ -42,8 +42,9 @@ from dashboard.page.view_state import (
     parse_query,
     parse_zoom,
     resolve_view,
+    with_zoom,
 )
-from db.catalogue import CatalogueMetric
+from db.catalogue import ALL_SOURCES, CatalogueMetric
 from db.engine import STORE_ERRORS
 from db.metrics import DEFAULT_SOURCE
 from db.queries import series_arrays, sources_and_labels
@@ -150,15 +151,23 @@ def register_extra_callbacks(app: Dash, ctx: AppContext) -> None:
         *[Output(c, p) for c, p in controls],
         Input(ids.URL, "search"),
         *[Input(c, p) for c, p in controls],
+        State(ids.LATEST_SLOT, "data"),
         prevent_initial_call="initial_duplicate",
     )
-    def sync_choices(search: Any, source: Any, *values: Any) -> tuple[Any, ...]:
+    def sync_choices(search: Any, source: Any, *rest: Any) -> tuple[Any, ...]:
+        *values, marker = rest
         state = parse_query(search)
         if dash_ctx.triggered_id in (None, ids.URL):
-            # Page load, back/forward or a pasted link: the URL sets the controls.
+            # Page load, back/forward or a pasted link: the URL sets the controls; a source
+            # the store does not hold (a stale link) is replaced by the default one.
+            sources, _labels = held_series(ctx, marker if isinstance(marker, str) else None)
+            url: Any = no_update
+            if state.source not in (*sources, ALL_SOURCES):
+                state = replace(state, source=DEFAULT_SOURCE)
+                url = with_zoom(state.to_query(), search)
             chooser = [[m.id for m in chosen_extras(state, extras)]] if extras else []
             filters = [list(state.labels_of(m.id)) for m in labelled]
-            return (no_update, state.source, *chooser, *filters)
+            return (url, state.source, *chooser, *filters)
         chosen = values[0] if extras else None
         kept_labels = values[1:] if extras else ()
         new = replace(
@@ -171,9 +180,8 @@ def register_extra_callbacks(app: Dash, ctx: AppContext) -> None:
                 if isinstance(kept, list) and kept
             ),
         )
-        query = new.to_query()
-        url = query if query != search else no_update
-        return (url, *[no_update] * len(controls))
+        query = with_zoom(new.to_query(), search)
+        return (query if query != search else no_update, *[no_update] * len(controls))
 
     if not extras:
         return

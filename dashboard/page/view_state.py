@@ -391,3 +391,14 @@ def parse_zoom(search: object) -> tuple[datetime, datetime] | None:
     if start.date() < FIRST_DAY or end.date() > LAST_DAY:
         return None
     return start, end
+
+
+def with_zoom(query: str, search: object) -> str:
+    """``query`` (a ``to_query``) keeping the zoom of ``search``: choosing what is shown (a
+    source, metrics, labels) leaves the time axis where it was."""
+    zoom = parse_zoom(search)
+    if zoom is None:
+        return query
+    fmt = "%Y-%m-%dT%H:%M"
+    bounds = {"zoom_start": zoom[0].strftime(fmt), "zoom_end": zoom[1].strftime(fmt)}
+    return f"{query}&{urlencode(bounds)}"
