@@ -44,6 +44,7 @@ from db.periods import day_window, local_date
 from tests.pgserver import free_port
 
 REPO = Path(__file__).resolve().parent.parent
+AXE = REPO / "tests" / "vendor" / "axe.min.js"  # axe-core, for the accessibility checks
 ADMIN_PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -163,6 +164,21 @@ def assert_local_and_clean(browser: Any) -> None:
     assert outside == [], outside
     severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert severe == [], severe
+
+
+def axe_violations(browser: Any) -> list[dict[str, Any]]:
+    """Serious and critical axe-core violations on the page now (WCAG 2.1 A/AA rules)."""
+    browser.execute_script(AXE.read_text(encoding="utf-8"))
+    result = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a',
+            'wcag21aa']}}).then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,
+            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + n.failureSummary)
+        })))).catch(e => done([{id: 'axe-error', impact: 'critical', nodes: [String(e)]}]));
+        """
+    )
+    return [v for v in result if v["impact"] in ("serious", "critical")]
 
 
 # --- live server -------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from db.engine import store_session
 from tests.support import (
     LiveServer,
     assert_local_and_clean,
+    axe_violations,
     create_user,
     insert_source_rows,
     seed_history,
@@ -150,3 +151,11 @@ def test_more_metrics_are_drawn_chosen_through_the_url_and_read_from_all_sources
     expected = sum(round(b * (1.5 + math.sin(newest.hour / 24 * 2 * math.pi))) for b in (40, 15))
     assert combined[0]["last"] == expected
     assert_local_and_clean(browser)
+
+    # The section, its switches, the source selector and the label filter pass axe-core's
+    # WCAG 2.1 A/AA rules in both themes.
+    for theme in ("light", "dark"):
+        browser.add_cookie({"name": "theme", "value": theme, "path": "/"})
+        browser.get(server.url + "admin/metrics/?range=7&source=all&label=by_model:qwen")
+        wait_for(lambda: (s := drawn()) and s[1]["names"] == ["qwen"], what="the filter drawn")
+        assert axe_violations(browser) == [], theme

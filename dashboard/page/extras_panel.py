@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import html
 
 from dashboard.charts.series import TOP_LABELS
 from dashboard.i18n import t
@@ -19,16 +19,6 @@ from dashboard.page.view_state import DEFAULT_EXTRAS
 from dashboard.page.widgets import graph_card
 from db.catalogue import ALL_SOURCES, CatalogueMetric
 from db.metrics import DEFAULT_SOURCE
-
-DROPDOWN_TEXTS = (
-    "select_all",
-    "deselect_all",
-    "selected_count",
-    "search",
-    "clear_search",
-    "clear_selection",
-    "no_options_found",
-)
 
 
 def source_options(sources: Sequence[str], lang: str) -> list[dict[str, str]]:
@@ -59,34 +49,29 @@ def source_control(sources: Sequence[str], lang: str) -> dbc.Col:
     )
 
 
-def dropdown_labels(lang: str) -> dcc.Dropdown.Labels:
-    """dcc.Dropdown's own texts in the page's language."""
-    texts = {key: t(f"dash.dropdown_{key}", lang) for key in DROPDOWN_TEXTS}
-    return dcc.Dropdown.Labels(**texts)  # type: ignore[typeddict-item]
-
-
 def _extra_graph(metric: CatalogueMetric, labels: Sequence[str], lang: str) -> dbc.Col:
     name = metric.name(lang)
     below: list[Any] = []
     if metric.labelled:
-        label = t("dash.label_filter", lang).format(metric=name)
+        # A native disclosure of checkboxes: keyboard-usable and named without any script
+        # (Dash 4's dropdown keeps a focusable input under aria-hidden, an axe violation).
         below.append(
-            html.Div(
+            html.Details(
                 [
-                    html.Label(label, htmlFor=ids.label_filter(metric.id), className="small"),
-                    dcc.Dropdown(
+                    html.Summary(t("dash.label_filter", lang).format(metric=name)),
+                    html.P(
+                        t("dash.label_filter_all", lang).format(n=TOP_LABELS),
+                        className="small text-body-secondary mb-1",
+                    ),
+                    dbc.Checklist(
                         id=ids.label_filter(metric.id),
                         options=list(labels),
                         value=[],
-                        multi=True,
-                        placeholder=t("dash.label_filter_all", lang).format(n=TOP_LABELS),
-                        labels=dropdown_labels(lang),
+                        inline=True,
                         className="label-filter",
                     ),
                 ],
-                role="group",
                 className="label-filter-group px-2 pb-2",
-                **aria(label=label),
             )
         )
     card = graph_card(metric.id, name, lang, tools=[], below=below, labelled=metric.labelled)

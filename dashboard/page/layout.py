@@ -213,6 +213,7 @@ def _controls(lang: str, today: date, sources: list[str]) -> dbc.Card:
                         xs=12,
                         sm="auto",
                     ),
+                    source_control(sources, lang),
                     dbc.Col(
                         [
                             html.Span(t("dash.compare", lang), className="control-label"),
@@ -266,7 +267,6 @@ def _controls(lang: str, today: date, sources: list[str]) -> dbc.Card:
                         xs=12,
                         lg=True,
                     ),
-                    source_control(sources, lang),
                     dbc.Col(
                         # Export: the export feature registers its callbacks on these ids.
                         html.Div(
