@@ -117,10 +117,9 @@ class ValidationSettings:
     daily_retention_days: int
     timezone: str = "UTC"  # DEFAULT_TIMEZONE: the calendar of hourly defaults
     business_timezone: str = "UTC"  # BUSINESS_TIMEZONE: the calendar of daily defaults
-    # The catalogue's metric ids, each with whether it is labelled; the source instances
-    # (and ``all``: every source combined).
+    # The catalogue's metric ids, each with whether it is labelled; the source instances.
     metrics: tuple[tuple[str, bool], ...] = tuple((m, False) for m in METRIC_IDS)
-    sources: tuple[str, ...] = (DEFAULT_SOURCE, ALL_SOURCES)
+    sources: tuple[str, ...] = (DEFAULT_SOURCE,)
 
     def retention_days(self, granularity: str) -> int:
         if granularity == "hourly":
@@ -202,14 +201,15 @@ def check_range(
 def check_series(
     metric_type: str, source: str, label: str | None, context: ValidationSettings
 ) -> None:
-    """The metric is in the catalogue, the source is known, and a label is given exactly
-    when the metric is labelled."""
+    """The metric is in the catalogue, the source is known (or ``all``: the series readers
+    combine every source, ``db.queries.series_arrays``), and a label is given exactly when
+    the metric is labelled."""
     labelled = dict(context.metrics).get(metric_type)
     if labelled is None:
         raise PydanticCustomError(
             "METRICS_UNKNOWN_METRIC", "unknown metric", {"field": metric_type[:50]}
         )
-    if source not in context.sources:
+    if source not in (*context.sources, ALL_SOURCES):
         raise PydanticCustomError("METRICS_UNKNOWN_SOURCE", "unknown source", {"field": source})
     if labelled and not label:
         raise PydanticCustomError(
@@ -225,7 +225,8 @@ def check_series(
         )
 
 
-SOURCE_DESCRIPTION: Final = (
+SOURCE_DESCRIPTION: Final = "The source instance (`default`: the one source so far)."
+SERIES_SOURCE_DESCRIPTION: Final = (
     "The source instance (`default`: the one source so far), or `all`: every source's "
     "series combined per slot (counts, bytes and custom units summed, seconds and percents "
     "averaged); a slot that a source with data in the range lacks is left out (a gap)."
@@ -244,7 +245,7 @@ class TimeseriesQuery(_Query):
     """``GET /metrics/timeseries``: one series' stored values in a range."""
 
     metric_type: CatalogueMetricId
-    source: str = Field(DEFAULT_SOURCE, max_length=50, description=SOURCE_DESCRIPTION)
+    source: str = Field(DEFAULT_SOURCE, max_length=50, description=SERIES_SOURCE_DESCRIPTION)
     label: str | None = Field(None, min_length=1, max_length=200, description=LABEL_DESCRIPTION)
     granularity: GranularityName = Field("hourly", description="Hourly slots or daily rollups.")
     start_date: Timestamp | None = Field(
@@ -290,7 +291,7 @@ class ComparisonQuery(_Query):
     """
 
     metric_type: CatalogueMetricId
-    source: str = Field(DEFAULT_SOURCE, max_length=50, description=SOURCE_DESCRIPTION)
+    source: str = Field(DEFAULT_SOURCE, max_length=50, description=SERIES_SOURCE_DESCRIPTION)
     label: str | None = Field(None, min_length=1, max_length=200, description=LABEL_DESCRIPTION)
     granularity: GranularityName = Field("hourly", description="Hourly slots or daily rollups.")
     period1_start: Timestamp | None = Field(
