@@ -28,6 +28,7 @@ from tests.support import (
     create_user,
     figure_array,
     insert_source_rows,
+    render_request,
     signed_in,
     stored_token,
 )
@@ -257,6 +258,27 @@ def test_the_all_source_graph_agrees_with_the_api(app: Flask, client: FlaskClien
     assert values == [p["value"] for p in api["data"]] == [13] * 5  # the newest hour: a gap
     default = _series(_extras(client, "?range=7")[ids.graph("messages")]["figure"])
     assert list(default.values()) == [[10] * 6]
+
+
+def test_the_six_follow_the_source_and_the_notes_name_it(client: FlaskClient) -> None:
+    """The fixture's six are the default source's only: "all" is the same numbers, named."""
+    deps = client.get("/admin/metrics/_dash-dependencies").get_json()
+    answers = {}
+    for search in ("?range=7", "?range=7&source=all", "?range=7&source=b"):
+        body = render_request(deps, search=search, lang="en")
+        response = client.post("/admin/metrics/_dash-update-component", json=body)
+        assert response.status_code == 200
+        answers[search] = response.get_json()["response"]
+    notes = {s: str(a[ids.NOTES]["children"]) for s, a in answers.items()}
+    assert "Source" not in notes["?range=7"]
+    assert (
+        "Source: All" in notes["?range=7&source=all"] and "Source: b" in notes["?range=7&source=b"]
+    )
+    tags = {s: _series(a[ids.graph("tag_count")]["figure"]) for s, a in answers.items()}
+    assert list(tags["?range=7&source=all"].values()) == [[5] * 6]
+    assert tags["?range=7&source=all"] == tags["?range=7"]
+    assert "layout" in answers["?range=7&source=b"][ids.graph("tag_count")]["figure"]
+    assert tags["?range=7&source=b"] == {}  # source b holds none of the six: no data
 
 
 def _choices(client: FlaskClient, search: str, changed: str, **controls: Any) -> dict[str, Any]:

@@ -68,8 +68,9 @@ from dashboard.page.view_state import (
 )
 from dashboard.reports.event_marks import load_chart_events
 from dashboard.reports.insights import load_insights
+from db.catalogue import ALL_SOURCES
 from db.engine import STORE_ERRORS
-from db.metrics import METRIC_IDS, METRICS_BY_ID
+from db.metrics import DEFAULT_SOURCE, METRIC_IDS, METRICS_BY_ID
 from db.queries import latest_slot, series_many
 from db.status import collection_status, next_hourly_slot
 
@@ -200,6 +201,10 @@ def view_notes(
             )
         )
     notes.append(html.Div(f"{t('dash.timezone', lang)}: {tz}", className="note note-tz"))
+    if state.source != DEFAULT_SOURCE:
+        # Beside the zone: the numbers are not the default source's.
+        name = t("dash.source_all", lang) if state.source == ALL_SOURCES else state.source
+        notes.append(html.Div(f"{t('dash.source', lang)}: {name}", className="note note-source"))
     return notes
 
 
