@@ -136,6 +136,27 @@ def test_more_metrics_are_drawn_chosen_through_the_url_and_read_from_all_sources
     )
     wait_for(drawn, what="messages drawn again")
 
+    # A zoom on an extra graph goes to the URL like one on the six's, and the six follow.
+    browser.execute_script(
+        """const gd = document.getElementById(arguments[0]).querySelector('.js-plotly-plot');
+        Plotly.relayout(gd, {'xaxis.range[0]': arguments[1], 'xaxis.range[1]': arguments[2]});""",
+        ids.graph("messages"),
+        "2026-01-01 00:00",
+        "2026-01-02 00:00",
+    )
+    wait_for(lambda: query(browser).get("zoom_start") == ["2026-01-01T00:00"], what="URL zoom")
+    six_axis = "return document.getElementById(arguments[0]).querySelector('.js-plotly-plot')" + (
+        "._fullLayout.xaxis.range[0]"
+    )
+    wait_for(
+        lambda: str(browser.execute_script(six_axis, ids.graph("tag_count"))).startswith(
+            "2026-01-01"
+        ),
+        what="the six zoomed too",
+    )
+    browser.back()
+    wait_for(lambda: "zoom_start" not in query(browser), what="zoom undone")
+
     # Two sources: the selector is shown; "all" sums the messages of both.
     select = browser.find_element(By.ID, ids.SOURCE)
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", select)
