@@ -65,6 +65,10 @@ class AppContext:
     # The page's figures and cards built from them: under many concurrent admins on the
     # same ranges, building and validating figures was most of a callback's CPU.
     figure_cache: SeriesCache[tuple[list[Any], list[Any]]] = field(default_factory=SeriesCache)
+    # The sources and labels the store holds (``sources_and_labels``) per latest slots.
+    seen_cache: SeriesCache[tuple[list[str], dict[str, list[str]]]] = field(
+        default_factory=SeriesCache
+    )
     # Forecasts and unusual values per window and latest slots (they change with the data).
     insights_cache: SeriesCache[Insights] = field(default_factory=SeriesCache)
     # The Dash app (its CSP hashes go into every response).

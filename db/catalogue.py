@@ -24,6 +24,7 @@ KINDS: Final[tuple[str, ...]] = ("gauge", "per_slot")
 Rollup = Literal["last", "max", "average", "sum"]
 ROLLUPS: Final[tuple[str, ...]] = ("last", "max", "average", "sum")
 UnitKind = Literal["count", "bytes", "seconds", "percent", "custom"]
+Combine = Literal["sum", "average"]
 # The standard units and the words the page shows for them (Korean, English).
 UNIT_WORDS: Final[dict[str, tuple[str, str]]] = {
     "count": ("개", "count"),
@@ -33,6 +34,8 @@ UNIT_WORDS: Final[dict[str, tuple[str, str]]] = {
 }
 # The unlabelled series of a metric is stored with this label.
 NO_LABEL: Final = ""
+# The ``source`` that asks for every source's values combined (``CatalogueMetric.across_sources``).
+ALL_SOURCES: Final = "all"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +64,31 @@ class CatalogueMetric:
     def unit_kind(self) -> UnitKind:
         return self.unit if self.unit in UNIT_WORDS else "custom"  # type: ignore[return-value]
 
+    @property
+    def across_sources(self) -> Combine:
+        """How one slot's values of several sources combine into the "all" view.
+
+        Counts, bytes and custom units measure separate instances' own things (their users,
+        their documents, their disk): the whole is their ``sum``. Seconds and percents are
+        per-instance rates or durations, which never add up (two 60 % instances are not at
+        120 %): the ``average`` (unweighted, rounded half up: the store holds integers)
+        reads as a typical instance."""
+        return "average" if self.unit_kind in ("seconds", "percent") else "sum"
+
     def name(self, lang: str) -> str:
         return self.name_ko if lang == "ko" else self.name_en
+
+    @property
+    def info(self) -> MetricInfo:
+        """Its names and unit words as the page's figures and values read them."""
+        return MetricInfo(
+            self.id,
+            self.name_ko,
+            self.name_en,
+            self.unit_ko,
+            self.unit_en,
+            is_bytes=self.unit_kind == "bytes",
+        )
 
 
 def builtin_metric(info: MetricInfo, query: str) -> CatalogueMetric:

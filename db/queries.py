@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from db.catalogue import NO_LABEL
+from db.catalogue import ALL_SOURCES, NO_LABEL, CatalogueMetric, Combine
 from db.metrics import DEFAULT_SOURCE, METRIC_IDS
 from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
 from db.types import UTCDateTime
@@ -124,6 +124,79 @@ def timeseries_arrays(
     return _series_arrays(dialect, connection.execute(_series_statement(dialect), params).all())
 
 
+def combine_series(parts: Sequence[SeriesArrays], how: Combine) -> SeriesArrays:
+    """Several series (each with one value a slot) as one: per slot the ``sum`` or the
+    ``average`` (rounded half up) of their values.
+
+    A slot that one of the non-empty parts lacks is left out (a gap on the graph), never
+    combined from the parts that have it: a source that missed an hour would otherwise show
+    as a dip of the whole (or, averaged, a jump). A part with no rows at all (a source that
+    was not there in the range) does not count.
+    """
+    present = [part for part in parts if len(part.values)]
+    if not present:
+        return SeriesArrays(np.empty(0, "datetime64[ns]"), np.empty(0, np.int64))
+    stamps = np.concatenate([part.stamps for part in present])
+    values = np.concatenate([part.values for part in present])
+    order = np.argsort(stamps, kind="stable")
+    stamps, values = stamps[order], values[order]
+    slots, first, counts = np.unique(stamps, return_index=True, return_counts=True)
+    totals = np.add.reduceat(values, first)
+    if how == "average":
+        totals = (2 * totals + counts) // (2 * counts)  # half up (values are never negative)
+    whole = counts == len(present)
+    return SeriesArrays(slots[whole], totals[whole])
+
+
+@functools.cache
+def _sources_statement(dialect: str) -> Select[Any]:
+    """One series' rows in ``[:start, :end)`` of every source, grouped by source."""
+    column = MetricSnapshot.collected_at
+    return (
+        select(MetricSnapshot.source, _time_column(dialect), MetricSnapshot.value)
+        .where(
+            MetricSnapshot.metric_type == bindparam("metric_type"),
+            MetricSnapshot.label == bindparam("label"),
+            MetricSnapshot.granularity == bindparam("granularity"),
+            column >= bindparam("start", type_=column.type),
+            column < bindparam("end", type_=column.type),
+        )
+        .order_by(MetricSnapshot.source, column)
+    )
+
+
+def series_arrays(
+    db: Session | Connection,
+    metric: CatalogueMetric,
+    granularity: str,
+    start: datetime,
+    end: datetime,
+    *,
+    source: str = DEFAULT_SOURCE,
+    label: str = NO_LABEL,
+) -> SeriesArrays:
+    """``timeseries_arrays`` of one source, or with ``source="all"`` every source's series
+    combined per slot by the metric's rule (``CatalogueMetric.across_sources``,
+    ``combine_series``): the one reader of the page and the API."""
+    if source != ALL_SOURCES:
+        return timeseries_arrays(db, metric.id, granularity, start, end, source=source, label=label)
+    connection = db if isinstance(db, Connection) else db.connection()
+    dialect = connection.dialect.name
+    params = {
+        "metric_type": metric.id,
+        "label": label,
+        "granularity": granularity,
+        "start": start,
+        "end": end,
+    }
+    rows = connection.execute(_sources_statement(dialect), params).all()
+    by_source: dict[str, list[Any]] = {}
+    for row_source, stamp, value in rows:
+        by_source.setdefault(str(row_source), []).append((stamp, value))
+    parts = [_series_arrays(dialect, part) for part in by_source.values()]
+    return combine_series(parts, metric.across_sources)
+
+
 def timeseries(
     db: Session | Connection,
     metric_type: str,
@@ -209,6 +282,35 @@ def series_rows(
         key=lambda c: c.map(order) if c.name == "metric_type" else c,
         kind="stable",
     ).reset_index(drop=True)
+
+
+def series_many(
+    session: Session,
+    metrics: Sequence[CatalogueMetric],
+    granularity: str,
+    start: datetime,
+    end: datetime,
+    *,
+    source: str = DEFAULT_SOURCE,
+) -> dict[str, pd.DataFrame]:
+    """``series_arrays`` frames of several unlabelled metrics of one source (or ``all``),
+    keyed by metric id (in the order given)."""
+    return {
+        m.id: series_arrays(session, m, granularity, start, end, source=source).frame()
+        for m in metrics
+    }
+
+
+def sources_and_labels(session: Session) -> tuple[list[str], dict[str, list[str]]]:
+    """The sources the store holds (the default one first, the others by name) and the
+    labels of each labelled metric (over every source, by name)."""
+    seen = series_seen(session)
+    sources = {source for by_source in seen.values() for source in by_source}
+    labels = {
+        metric: sorted({label for held in by_source.values() for label in held if label})
+        for metric, by_source in seen.items()
+    }
+    return [DEFAULT_SOURCE, *sorted(sources - {DEFAULT_SOURCE})], labels
 
 
 def latest_slot(session: Session, granularity: str = "hourly") -> datetime | None:

@@ -7,6 +7,8 @@ never imported.
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import os
 import re
@@ -18,7 +20,9 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
 import requests
 import sqlalchemy as sa
@@ -40,6 +44,7 @@ from db.periods import day_window, local_date
 from tests.pgserver import free_port
 
 REPO = Path(__file__).resolve().parent.parent
+AXE = REPO / "tests" / "vendor" / "axe.min.js"  # axe-core, for the accessibility checks
 ADMIN_PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
@@ -144,6 +149,36 @@ def sign_in(browser: Any, server: LiveServer, path: str = "admin/metrics/") -> N
     wait_for(lambda: "/admin/metrics/" in browser.current_url, 30, "signed in")
     if path != "admin/metrics/":
         browser.get(server.url + path)
+
+
+def assert_local_and_clean(browser: Any) -> None:
+    """Every request the page made stayed on this machine, and the console has no errors."""
+    urls = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    web = [u for u in urls if urlsplit(u).scheme in ("http", "https", "ws", "wss")]
+    assert web, "the performance log recorded the page's requests"
+    outside = [u for u in web if urlsplit(u).hostname != "127.0.0.1"]
+    assert outside == [], outside
+    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == [], severe
+
+
+def axe_violations(browser: Any) -> list[dict[str, Any]]:
+    """Serious and critical axe-core violations on the page now (WCAG 2.1 A/AA rules)."""
+    browser.execute_script(AXE.read_text(encoding="utf-8"))
+    result = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a',
+            'wcag21aa']}}).then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,
+            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + n.failureSummary)
+        })))).catch(e => done([{id: 'axe-error', impact: 'critical', nodes: [String(e)]}]));
+        """
+    )
+    return [v for v in result if v["impact"] in ("serious", "critical")]
 
 
 # --- live server -------------------------------------------------------------------------
@@ -307,6 +342,33 @@ def seed_history(
     return newest
 
 
+def insert_source_rows(
+    session: Any,
+    metric: str,
+    values: dict[datetime, int],
+    *,
+    source: str,
+    label: str = "",
+    granularity: str = "hourly",
+) -> None:
+    """One series' rows of any source and label (the collector writes only the default
+    source's), ``values`` by slot."""
+    session.execute(
+        insert(MetricSnapshot),
+        [
+            {
+                "metric_type": metric,
+                "source": source,
+                "label": label,
+                "value": value,
+                "granularity": granularity,
+                "collected_at": slot,
+            }
+            for slot, value in values.items()
+        ],
+    )
+
+
 def render_request(
     dependencies: list[dict[str, Any]],
     *,
@@ -320,7 +382,6 @@ def render_request(
     """The body of a ``_dash-update-component`` POST that (re)draws the six graphs, built
     from ``_dash-dependencies`` like the browser does (``layouts``: the layout keys of the
     graphs the browser shows; None: a first drawing)."""
-    callback = next(d for d in dependencies if "graph-active_users.figure" in d["output"])
     values = {
         ("url", "search"): search,
         ("viewer-timezone", "data"): tz,
@@ -331,6 +392,25 @@ def render_request(
         ("events-version", "data"): 0,
         ("graph-layouts", "data"): layouts,
     }
+    return callback_request(dependencies, "graph-active_users.figure", values)
+
+
+def figure_array(value: Any) -> list[Any]:
+    """A figure array as Dash sends it: a list, or a typed array (base64 of its dtype)."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
+    return list(value)
+
+
+def callback_request(
+    dependencies: list[dict[str, Any]],
+    output_part: str,
+    values: dict[tuple[str, str], Any],
+    changed: str = "url.search",
+) -> dict[str, Any]:
+    """The body of a ``_dash-update-component`` POST for the callback whose output names
+    ``output_part``, with the browser's ``values`` by (component id, property)."""
+    callback = next(d for d in dependencies if output_part in d["output"])
 
     def spec(item: dict[str, str]) -> dict[str, Any]:
         return {**item, "value": values[(item["id"], item["property"])]}
@@ -344,7 +424,7 @@ def render_request(
         "outputs": outputs,
         "inputs": [spec(i) for i in callback["inputs"]],
         "state": [spec(s) for s in callback["state"]],
-        "changedPropIds": ["url.search"],
+        "changedPropIds": [changed],
     }
 
 

@@ -24,7 +24,14 @@ from dashboard.page import ids
 from db.engine import make_engine
 from db.metrics import METRIC_IDS
 from db.models import MetricSnapshot
-from tests.support import LiveServer, create_user, metric_value, seed_history, sign_in
+from tests.support import (
+    LiveServer,
+    assert_local_and_clean,
+    create_user,
+    metric_value,
+    seed_history,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 30
@@ -91,20 +98,6 @@ def click_option(browser: Any, group_id: str, label: str) -> None:
     browser.find_element(
         By.XPATH, f"//*[@id='{group_id}']//label[normalize-space()='{label}']"
     ).click()
-
-
-def assert_local_and_clean(browser: Any) -> None:
-    urls = []
-    for entry in browser.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-    web = [u for u in urls if urlsplit(u).scheme in ("http", "https", "ws", "wss")]
-    assert web, "the performance log recorded the page's requests"
-    outside = [u for u in web if urlsplit(u).hostname != "127.0.0.1"]
-    assert outside == [], outside
-    severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-    assert severe == [], severe
 
 
 @pytest.fixture

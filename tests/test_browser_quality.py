@@ -21,12 +21,11 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.page import ids
 from db.metrics import METRIC_IDS
-from tests.support import LiveServer, create_user, seed_history, sign_in
+from tests.support import LiveServer, axe_violations, create_user, seed_history, sign_in
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 30
 ROOT = Path(__file__).resolve().parent.parent
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 SIZES = {"phone": (390, 844), "laptop": (1366, 768), "desktop": (1920, 1080)}
 
 GRAPHS_JS = """
@@ -55,21 +54,6 @@ def query(browser: Any) -> dict[str, str]:
 
 def set_theme_cookie(browser: Any, theme: str) -> None:
     browser.add_cookie({"name": "theme", "value": theme, "path": "/"})
-
-
-def axe_violations(browser: Any) -> list[dict[str, Any]]:
-    """Serious and critical axe-core violations on the page now (WCAG 2.1 A/AA rules)."""
-    browser.execute_script(AXE.read_text(encoding="utf-8"))
-    result = browser.execute_async_script(
-        """
-        const done = arguments[arguments.length - 1];
-        axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a',
-            'wcag21aa']}}).then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,
-            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + n.failureSummary)
-        })))).catch(e => done([{id: 'axe-error', impact: 'critical', nodes: [String(e)]}]));
-        """
-    )
-    return [v for v in result if v["impact"] in ("serious", "critical")]
 
 
 @pytest.fixture

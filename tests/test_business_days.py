@@ -3,11 +3,9 @@ for the KST day, at KST midnight; "7 days daily" shows 7 points labelled by date
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from flask import Flask
 from flask.testing import FlaskClient
@@ -20,16 +18,9 @@ from db.engine import session_scope
 from db.metrics import METRIC_IDS
 from db.models import MetricSnapshot
 from db.periods import day_window, hour_floor, local_date
-from tests.support import render_request
+from tests.support import figure_array, render_request
 
 KST = "Asia/Seoul"
-
-
-def _array(value: Any) -> list[Any]:
-    """A figure array as Dash sends it: a list, or a typed array (base64 of its dtype)."""
-    if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
-    return list(value)
 
 
 def test_daily_rollup_in_seoul_gives_seven_kst_days_with_date_labels(
@@ -67,10 +58,10 @@ def test_daily_rollup_in_seoul_gives_seven_kst_days_with_date_labels(
     out: dict[str, Any] = response.get_json()["response"]
     figure = out[ids.graph("active_users")]["figure"]
     (series,) = [tr for tr in figure["data"] if tr["meta"]["role"] == "series"]
-    points = [y for y in _array(series["y"]) if y == y]  # NaN: a line break
+    points = [y for y in figure_array(series["y"]) if y == y]  # NaN: a line break
     assert len(points) == 7  # 7 days daily: 7 points, not 6
     # Drawn at their KST dates (even for a New York viewer) and hovered by date, no time.
-    stamps = [pd.Timestamp(x) for x in _array(series["x"])]
+    stamps = [pd.Timestamp(x) for x in figure_array(series["x"])]
     assert stamps and all((x.hour, x.minute) == (0, 0) for x in stamps), stamps
     assert "%{x|%Y-%m-%d}<extra>" in series["hovertemplate"]
     stops = figure["layout"]["xaxis"]["tickformatstops"]

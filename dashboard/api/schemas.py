@@ -31,7 +31,7 @@ from admin_metrics.settings import Settings
 from admin_metrics.zones import zone_name
 from dashboard.reports.types import MAX_EXPORT_DAYS, MAX_EXPORT_RANGE
 from db.audit import ACTIONS, DEFAULT_PAGE, MAX_PAGE, AuditFilter
-from db.catalogue import Catalogue
+from db.catalogue import ALL_SOURCES, Catalogue
 from db.metrics import DEFAULT_SOURCE, METRIC_IDS
 from db.periods import Window, preset_window, previous_window
 
@@ -203,14 +203,15 @@ def check_range(
 def check_series(
     metric_type: str, source: str, label: str | None, context: ValidationSettings
 ) -> None:
-    """The metric is in the catalogue, the source is known, and a label is given exactly
-    when the metric is labelled."""
+    """The metric is in the catalogue, the source is known (or ``all``: the series readers
+    combine every source, ``db.queries.series_arrays``), and a label is given exactly when
+    the metric is labelled."""
     labelled = dict(context.metrics).get(metric_type)
     if labelled is None:
         raise PydanticCustomError(
             "METRICS_UNKNOWN_METRIC", "unknown metric", {"field": metric_type[:50]}
         )
-    if source not in context.sources:
+    if source not in (*context.sources, ALL_SOURCES):
         raise PydanticCustomError("METRICS_UNKNOWN_SOURCE", "unknown source", {"field": source})
     if labelled and not label:
         raise PydanticCustomError(
@@ -230,6 +231,11 @@ SOURCE_DESCRIPTION: Final = (
     "The source instance: `default` (SOURCE_DATABASE_URL) or a `[sources.<name>]` of "
     "METRICS_CATALOGUE_FILE (see `GET /metrics/catalogue`)."
 )
+SERIES_SOURCE_DESCRIPTION: Final = (
+    SOURCE_DESCRIPTION[:-1] + ", or `all`: every source's series combined per slot (counts, "
+    "bytes and custom units summed, seconds and percents averaged); a slot that a source "
+    "with data in the range lacks is left out (a gap)."
+)
 LABEL_DESCRIPTION: Final = (
     "One label of a labelled metric (required for one, refused for an unlabelled metric)."
 )
@@ -244,7 +250,7 @@ class TimeseriesQuery(_Query):
     """``GET /metrics/timeseries``: one series' stored values in a range."""
 
     metric_type: CatalogueMetricId
-    source: str = Field(DEFAULT_SOURCE, max_length=50, description=SOURCE_DESCRIPTION)
+    source: str = Field(DEFAULT_SOURCE, max_length=50, description=SERIES_SOURCE_DESCRIPTION)
     label: str | None = Field(None, min_length=1, max_length=200, description=LABEL_DESCRIPTION)
     granularity: GranularityName = Field("hourly", description="Hourly slots or daily rollups.")
     start_date: Timestamp | None = Field(
@@ -290,7 +296,7 @@ class ComparisonQuery(_Query):
     """
 
     metric_type: CatalogueMetricId
-    source: str = Field(DEFAULT_SOURCE, max_length=50, description=SOURCE_DESCRIPTION)
+    source: str = Field(DEFAULT_SOURCE, max_length=50, description=SERIES_SOURCE_DESCRIPTION)
     label: str | None = Field(None, min_length=1, max_length=200, description=LABEL_DESCRIPTION)
     granularity: GranularityName = Field("hourly", description="Hourly slots or daily rollups.")
     period1_start: Timestamp | None = Field(

@@ -52,10 +52,10 @@ from dashboard.reports.types import (
     export_zone,
 )
 from db import audit
-from db.catalogue import NO_LABEL
+from db.catalogue import NO_LABEL, CatalogueMetric
 from db.exports import get_export
 from db.metrics import DEFAULT_SOURCE
-from db.queries import SeriesArrays, latest_values, series_seen, timeseries, timeseries_arrays
+from db.queries import SeriesArrays, latest_values, series_arrays, series_seen
 from db.status import collection_status
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,14 @@ def _series(series: SeriesArrays) -> dict[str, Any]:
         "total_points": total,
         "downsampled": len(series.values) < total,
     }
+
+
+def _metric(ctx: AppContext, metric_type: str) -> CatalogueMetric:
+    """The catalogue entry of a validated query's metric."""
+    metric = ctx.catalogue.get(metric_type)
+    if metric is None:  # validation checked it against the same catalogue
+        raise ApiProblem("METRICS_UNKNOWN_METRIC", field=metric_type)
+    return metric
 
 
 def _validation_settings(ctx: AppContext) -> ValidationSettings:
@@ -260,9 +268,9 @@ def current() -> Response:
 def timeseries_view() -> Response:
     ctx = get_context()
     query = _query(TimeseriesQuery, ctx)
-    series = timeseries_arrays(
+    series = series_arrays(
         ctx.read_connection(),
-        query.metric_type,
+        _metric(ctx, query.metric_type),
         query.granularity,
         query.start,
         query.end,
@@ -286,20 +294,21 @@ def timeseries_view() -> Response:
 def comparison() -> Response:
     ctx = get_context()
     query = _query(ComparisonQuery, ctx)
+    metric = _metric(ctx, query.metric_type)
     periods: list[dict[str, Any]] = []
     frames: list[pd.DataFrame] = []
     with ctx.session() as session:
         for number in (1, 2):
             label, start, end = query.period(number)
-            df = timeseries(
+            df = series_arrays(
                 session,
-                query.metric_type,
+                metric,
                 query.granularity,
                 start,
                 end,
                 source=query.source,
                 label=query.label or NO_LABEL,
-            )
+            ).frame()
             frames.append(df)
             # The cards' and the PDF's numbers (``summarize``), for each period on its own.
             own = summarize(df, metric_type=query.metric_type)

@@ -18,8 +18,10 @@ import plotly.graph_objects as go
 from analytics.forecast import Forecast
 from dashboard.charts.events import ChartEvent
 from dashboard.charts.formatting import (
+    MetricRef,
     byte_decimals,
     byte_scale,
+    metric_info,
     period_text,
     slot_text,
     with_unit,
@@ -37,7 +39,7 @@ from dashboard.charts.overlays import (
 from dashboard.charts.series import GRANULARITY_STEP, MAX_POINTS, gap_starts, reduce_points
 from dashboard.charts.theme import LIGHT, Theme
 from dashboard.i18n import t
-from db.metrics import METRICS_BY_ID
+from db.metrics import MetricInfo
 
 FONT_FAMILY = "NanumGothic, 'Nanum Gothic', 'Malgun Gothic', 'Apple SD Gothic Neo', sans-serif"
 
@@ -131,6 +133,36 @@ def _lines(
     )
 
 
+def _drawn(
+    frame: pd.DataFrame,
+    granularity: str,
+    tz: str,
+    lang: str,
+    *,
+    shift: pd.Timedelta,
+    divisor: float,
+    notes: list[str],
+) -> tuple[pd.DataFrame, _Lines]:
+    """A series as drawn: above ``MAX_POINTS`` reduced with LTTB (a note added to ``notes``),
+    its line broken only at the original series' gaps."""
+    break_before = None
+    if len(frame) > MAX_POINTS:
+        starts = gap_starts(frame["timestamp"], granularity)
+        break_before = set(frame["timestamp"].iloc[starts].tolist())
+        notes.append(t("dash.downsampled", lang).format(n=f"{len(frame):,}", m=f"{MAX_POINTS:,}"))
+        frame = reduce_points(frame, granularity)
+    lines = _lines(
+        frame,
+        granularity=granularity,
+        tz=tz,
+        lang=lang,
+        shift=shift,
+        divisor=divisor,
+        break_before=break_before,
+    )
+    return frame, lines
+
+
 def missing_slots_text(
     stamps: pd.Series, breaks: np.ndarray, granularity: str, tz: str, lang: str
 ) -> list[str]:
@@ -194,6 +226,7 @@ def build_metric_figure(
     events: Sequence[ChartEvent] = (),
     forecast: Forecast | None = None,
     unusual: pd.DataFrame | None = None,
+    metric: MetricInfo | None = None,
 ) -> go.Figure:
     """One metric's line graph.
 
@@ -211,8 +244,10 @@ def build_metric_figure(
       ``forecast``: the trend ahead of the last value, dashed with its band (the axis widens
       by at most a quarter of the window); ``unusual``: circles on unusual values
       (``dashboard.charts.overlays``).
+    - ``metric``: the names and unit of a catalogue metric that is not one of the six
+      (``CatalogueMetric.info``); the six are found by ``metric_type``.
     """
-    info = METRICS_BY_ID[metric_type]
+    info = metric or metric_info(metric_type)
     comparing = compare_df is not None
     if df.empty and (compare_df is None or compare_df.empty):
         return build_message_figure(t("dash.no_data_range", lang), for_print=for_print, theme=theme)
@@ -220,26 +255,12 @@ def build_metric_figure(
     divisor, axis_unit = byte_scale(peak) if info.is_bytes else (1.0, info.unit(lang))
     periods = _periods(df, compare_df, tz, period_labels, compare_offset, theme)
 
-    value_hover, exact_bytes = _value_hover(metric_type, lang, divisor, axis_unit, peak)
+    value_hover, exact_bytes = _value_hover(info, lang, divisor, axis_unit, peak)
     traces: list[dict[str, object]] = []
     notes: list[str] = []
     for index, period in enumerate(periods):
-        frame, break_before = period.frame, None
-        if len(frame) > MAX_POINTS:
-            starts = gap_starts(frame["timestamp"], granularity)
-            break_before = set(frame["timestamp"].iloc[starts].tolist())
-            notes.append(
-                t("dash.downsampled", lang).format(n=f"{len(frame):,}", m=f"{MAX_POINTS:,}")
-            )
-            frame = reduce_points(frame, granularity)
-        lines = _lines(
-            frame,
-            granularity=granularity,
-            tz=tz,
-            lang=lang,
-            shift=period.shift,
-            divisor=divisor,
-            break_before=break_before,
+        frame, lines = _drawn(
+            period.frame, granularity, tz, lang, shift=period.shift, divisor=divisor, notes=notes
         )
         traces.append(
             _series_trace(
@@ -304,6 +325,69 @@ def build_metric_figure(
     return go.Figure(data=traces, layout=layout)
 
 
+def build_labelled_figure(
+    series: Sequence[tuple[str, pd.DataFrame]],
+    *,
+    metric: MetricInfo,
+    granularity: str,
+    tz: str,
+    lang: str = "ko",
+    x_range: tuple[datetime, datetime] | None = None,
+    theme: Theme = LIGHT,
+    events: Sequence[ChartEvent] = (),
+) -> go.Figure:
+    """A labelled metric's graph: one line per ``(label, frame)`` (``series``, in legend
+    order), each broken and bridged at its own missing slots like ``build_metric_figure``'s
+    line; the legend and the hover name the label (one unified tooltip lists every label
+    at the time under the pointer)."""
+    if all(frame.empty for _, frame in series):
+        return build_message_figure(t("dash.no_data_range", lang), theme=theme)
+    peak = max(_peak(frame) for _, frame in series)
+    divisor, axis_unit = byte_scale(peak) if metric.is_bytes else (1.0, metric.unit(lang))
+    value_hover, exact_bytes = _value_hover(metric, lang, divisor, axis_unit, peak)
+    traces: list[dict[str, object]] = []
+    notes: list[str] = []
+    colours = theme.labels
+    for index, (label, frame) in enumerate(series):
+        drawn, lines = _drawn(
+            frame, granularity, tz, lang, shift=pd.Timedelta(0), divisor=divisor, notes=notes
+        )
+        period = _Period(drawn, pd.Timedelta(0), label, colours[index % len(colours)], "solid")
+        traces.append(
+            _series_trace(
+                lines,
+                period,
+                index,
+                points=len(drawn),
+                comparing=True,
+                value_hover=value_hover,
+                exact_bytes=exact_bytes,
+                granularity=granularity,
+            )
+        )
+        traces.extend(_gap_traces(lines, period, index, theme))
+    event_traces, shapes = event_marks(events, tz=tz, lang=lang, x_range=x_range)
+    traces.extend(event_traces)
+    layout = _metric_layout(
+        metric_type=metric.id,
+        granularity=granularity,
+        tz=tz,
+        lang=lang,
+        comparing=True,
+        for_print=False,
+        x_range=x_range,
+        peak=peak,
+        theme=theme,
+        legend_rows=2,  # up to six labels
+    )
+    layout["annotations"] = _annotations(axis_unit, notes, for_print=False, theme=theme)
+    if shapes:
+        layout["shapes"] = shapes
+    if event_traces:
+        layout[EVENT_AXIS.replace("y", "yaxis")] = event_axis()
+    return go.Figure(data=traces, layout=layout)
+
+
 def _peak(df: pd.DataFrame | None) -> float:
     """The largest absolute value (0 for no data): it picks the byte unit of the axis."""
     return float(df["value"].abs().max()) if df is not None and not df.empty else 0.0
@@ -341,14 +425,14 @@ def _periods(
 
 
 def _value_hover(
-    metric_type: str, lang: str, divisor: float, axis_unit: str, peak: float
+    metric: MetricRef, lang: str, divisor: float, axis_unit: str, peak: float
 ) -> tuple[str, bool]:
     """The value part of a series hover, formatted in the browser from the point's data
     (no text per point in the answer) the way ``format_exact`` writes it: ``1,234명`` /
     ``1,234 users``; bytes in the axis' unit and in full (``4.66 GiB (5,000,000,000 bytes)``).
     The flag: the stored values travel as ``customdata`` (the exact bytes)."""
-    if not METRICS_BY_ID[metric_type].is_bytes:
-        return with_unit("%{y:,}", metric_type, lang), False
+    if not metric_info(metric).is_bytes:
+        return with_unit("%{y:,}", metric, lang), False
     if divisor == 1.0:  # the axis is in bytes: whole bytes, y is exact
         return "%{y:,.0f} bytes", False
     # A template has one number format for all points, so the decimals follow
@@ -448,8 +532,10 @@ def _metric_layout(
     x_range: tuple[datetime, datetime] | None,
     peak: float,
     theme: Theme,
+    legend_rows: int = 1,
 ) -> dict[str, object]:
-    """Axes, margins, legend and hover styling of a metric graph.
+    """Axes, margins, legend and hover styling of a metric graph (``legend_rows``: the
+    room the legend under the dates needs when it is shown).
 
     Hover: a vertical spike line marks the time (the page mirrors it on the other graphs);
     when comparing, one unified tooltip lists both periods' values at that time.
@@ -475,7 +561,12 @@ def _metric_layout(
         xaxis["range"] = [wall_clock(v, tz) for v in x_range]
     return {
         **_base_layout(for_print, theme),
-        "margin": {"l": 56, "r": 16, "t": 48 if for_print else 16, "b": 66 if comparing else 36},
+        "margin": {
+            "l": 56,
+            "r": 16,
+            "t": 48 if for_print else 16,
+            "b": 48 + 18 * legend_rows if comparing else 36,
+        },
         "hovermode": "x unified" if comparing else "closest",
         "hoverdistance": 40,
         "spikedistance": -1,

@@ -13,12 +13,21 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from db.metrics import METRICS_BY_ID
+from db.metrics import METRICS_BY_ID, MetricInfo
+
+# A metric by id (one of the six) or by its names and units (any catalogue metric's
+# ``CatalogueMetric.info``).
+MetricRef = str | MetricInfo
 
 HIGHLIGHT_PERCENT = 20.0
 BYTE_UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")  # IEC: powers of 1024
 DATE_FORMAT = "%Y-%m-%d"
 MINUTE_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def metric_info(metric: MetricRef) -> MetricInfo:
+    """The names and unit words of a metric given by id or already as such."""
+    return metric if isinstance(metric, MetricInfo) else METRICS_BY_ID[metric]
 
 
 def byte_scale(value: float) -> tuple[float, str]:
@@ -52,33 +61,33 @@ def format_number(value: float) -> str:
     return f"{value:,.1f}"
 
 
-def format_value(value: float | int | None, metric_type: str, lang: str = "ko") -> str:
+def format_value(value: float | int | None, metric_type: MetricRef, lang: str = "ko") -> str:
     """A value with its unit: bytes as KiB/MiB/GiB/TiB, counts with separators (``1,234명``)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
-    if METRICS_BY_ID[metric_type].is_bytes:
+    if metric_info(metric_type).is_bytes:
         return format_bytes(float(value))
     return with_unit(format_number(float(value)), metric_type, lang)
 
 
-def with_unit(number: str, metric_type: str, lang: str = "ko") -> str:
+def with_unit(number: str, metric_type: MetricRef, lang: str = "ko") -> str:
     """A written count and its unit: ``1,234명`` in Korean (no space), ``1,234 users``.
 
     ``number`` may be a plotly hover template field (``%{y:,}``): the graphs' hovers and
     :func:`format_value` put the unit the same way."""
-    unit = METRICS_BY_ID[metric_type].unit(lang)
+    unit = metric_info(metric_type).unit(lang)
     return f"{number}{unit}" if lang == "ko" else f"{number} {unit}"
 
 
-def format_exact(value: float | int, metric_type: str, lang: str = "ko") -> str:
+def format_exact(value: float | int, metric_type: MetricRef, lang: str = "ko") -> str:
     """The exact value for hovers: bytes also in full (``1.50 KiB (1,536 bytes)``)."""
-    info = METRICS_BY_ID[metric_type]
+    info = metric_info(metric_type)
     if info.is_bytes and abs(value) >= 1024:
         return f"{format_bytes(float(value))} ({float(value):,.0f} bytes)"
     return format_value(value, metric_type, lang)
 
 
-def format_delta(value: float | None, metric_type: str, lang: str = "ko") -> str:
+def format_delta(value: float | None, metric_type: MetricRef, lang: str = "ko") -> str:
     """A signed difference with unit (``+1,234명``, ``−1.20 GiB``); "—" when unknown."""
     if value is None:
         return "—"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
@@ -14,6 +14,8 @@ import pandas as pd
 from tsdownsample import LTTBDownsampler
 
 MAX_POINTS = 1000
+# A labelled metric's graph draws this many labels on their own, the rest as "others".
+TOP_LABELS = 5
 
 
 def lttb(df: pd.DataFrame, n_out: int = MAX_POINTS) -> pd.DataFrame:
@@ -28,6 +30,37 @@ def lttb(df: pd.DataFrame, n_out: int = MAX_POINTS) -> pd.DataFrame:
     y = df["value"].to_numpy(dtype=np.float64)
     index = LTTBDownsampler().downsample(x, y, n_out=n_out)
     return df.iloc[np.sort(index)].reset_index(drop=True)
+
+
+def top_labels(
+    frames: Mapping[str, pd.DataFrame], how: str, n: int = TOP_LABELS
+) -> tuple[list[tuple[str, pd.DataFrame]], pd.DataFrame | None]:
+    """The ``n`` labels with the largest latest value in the range (ties by name), each
+    with its frame, and the rest as one series per slot (``how``: ``sum`` or ``average``
+    rounded half up, the metric's rule for combining series); None when there is no rest.
+
+    A label without a row at a slot had nothing there (a labelled query returns the labels
+    it finds), so the rest's slots are those where any label has a row: a slot where the
+    metric was not collected at all stays a gap.
+    """
+    held = {label: frame for label, frame in frames.items() if not frame.empty}
+    ranked = sorted(held, key=lambda label: (-int(held[label]["value"].iloc[-1]), label))
+    top, rest = ranked[:n], ranked[n:]
+    chosen = [(label, held[label]) for label in top]
+    if not rest:
+        return chosen, None
+    slots = pd.DatetimeIndex(
+        sorted(set().union(*(frame["timestamp"].tolist() for frame in held.values())))
+    )
+    wide = pd.concat(
+        {label: held[label].set_index("timestamp")["value"] for label in rest}, axis=1, sort=True
+    ).reindex(slots)
+    average = np.floor(wide.mean(axis=1) + 0.5).dropna()  # half up: values are never < 0
+    values = wide.sum(axis=1) if how == "sum" else average
+    others = pd.DataFrame(
+        {"timestamp": values.index, "value": values.to_numpy().astype(np.int64)}
+    ).reset_index(drop=True)
+    return chosen, others
 
 
 def period_average(df: pd.DataFrame) -> float | None:

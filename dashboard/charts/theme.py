@@ -26,6 +26,9 @@ class Theme:
     hover_bg: str
     spike: str  # the shared vertical hover line
     unusual: str  # circles on unusual values
+    # A labelled metric's lines, in order (top labels, then "others"): distinct hues, each
+    # ≥ 3:1 against ``paper`` (graphical objects, WCAG 1.4.11).
+    labels: tuple[str, ...] = ()
 
 
 LIGHT: Final = Theme(
@@ -41,6 +44,7 @@ LIGHT: Final = Theme(
     hover_bg="#ffffff",
     spike="#6c757d",
     unusual="#c92a2a",
+    labels=("#1f6fd1", "#c2410c", "#2b8a3e", "#862e9c", "#a61e4d", "#5c636a"),
 )
 
 DARK: Final = Theme(
@@ -56,6 +60,7 @@ DARK: Final = Theme(
     hover_bg="#2b3035",
     spike="#adb5bd",
     unusual="#ff6b6b",
+    labels=("#6ea8fe", "#ff922b", "#69db7c", "#da77f2", "#f783ac", "#ced4da"),
 )
 
 

@@ -68,9 +68,10 @@ from dashboard.page.view_state import (
 )
 from dashboard.reports.event_marks import load_chart_events
 from dashboard.reports.insights import load_insights
+from db.catalogue import ALL_SOURCES
 from db.engine import STORE_ERRORS
-from db.metrics import METRIC_IDS, METRICS_BY_ID
-from db.queries import latest_slot, timeseries_many
+from db.metrics import DEFAULT_SOURCE, METRIC_IDS, METRICS_BY_ID
+from db.queries import latest_slot, series_many
 from db.status import collection_status, next_hourly_slot
 
 log = logging.getLogger(__name__)
@@ -97,20 +98,27 @@ def load_view(
     lang: str | None = None,
     now: datetime | None = None,
 ) -> ViewData:
-    """The six series of the selection (and of the comparison period) from the store; with
-    ``lang`` also the events of the range and the forecasts and unusual values."""
+    """The six series of the selection's source (and of the comparison period) from the
+    store; with ``lang`` also the events of the range and the forecasts and unusual values."""
     cache = ctx.series_cache
     with ctx.session() as session:
         slots = (latest_slot(session, "hourly"), latest_slot(session, "daily"))
         if slots == (None, None):
             return ViewData({}, None, empty_store=True)
 
+        six = [m for m in ctx.catalogue.metrics if m.builtin]
+
         def window(period: Period) -> Series:
-            key = (state.granularity, period.start, period.end, slots)
+            key = (state.granularity, period.start, period.end, slots, state.source)
             return cache.get_or_load(
                 key,
-                lambda: timeseries_many(
-                    session, METRIC_IDS, state.granularity, period.start, period.end
+                lambda: series_many(
+                    session,
+                    six,
+                    state.granularity,
+                    period.start,
+                    period.end,
+                    source=state.source,
                 ),
             )
 
@@ -124,7 +132,7 @@ def load_view(
         )
         options = ctx.insight_options
         comparing = previous is not None
-        key = (state.granularity, periods.current, comparing, slots, options)
+        key = (state.granularity, periods.current, comparing, slots, options, state.source)
         insights = ctx.insights_cache.get_or_load(
             key,
             lambda: load_insights(
@@ -193,7 +201,29 @@ def view_notes(
             )
         )
     notes.append(html.Div(f"{t('dash.timezone', lang)}: {tz}", className="note note-tz"))
+    if state.source != DEFAULT_SOURCE:
+        # Beside the zone: the numbers are not the default source's.
+        name = t("dash.source_all", lang) if state.source == ALL_SOURCES else state.source
+        notes.append(html.Div(f"{t('dash.source', lang)}: {name}", className="note note-source"))
     return notes
+
+
+def figure_zone(state: ViewState, periods: Periods, tz: str) -> str:
+    """The zone the graphs draw in: daily points are the organisation's days, drawn at their
+    dates in that zone; hourly ones in the viewer's."""
+    return periods.calendar_zone if state.granularity == "daily" else tz
+
+
+def view_axis(
+    data: ViewData, periods: Periods, zoom: tuple[datetime, datetime] | None, fig_tz: str
+) -> tuple[datetime, datetime]:
+    """One time axis for every graph of the view (linked zoom and hover): the zoom, else the
+    requested window widened for the six's trends."""
+    return zoom or axis_with_forecasts(
+        (periods.requested.start, periods.requested.end),
+        data.insights.forecasts.values(),
+        fig_tz,
+    )
 
 
 def _last_day(end: datetime, zone: ZoneInfo) -> date:
@@ -244,18 +274,20 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         Input(ids.CONTROLS_TOGGLE, "n_clicks"),
         State(ids.CONTROLS_COLLAPSE, "is_open"),
     )
-    # Linked time axis: a zoom on any graph goes to the URL, and every graph follows it.
+    # Linked time axis: a zoom on any graph (the six and the catalogue's extras) goes to the
+    # URL, and every graph follows it.
+    graphs = [*METRIC_IDS, *(m.id for m in ctx.catalogue.extras)]
     app.clientside_callback(
         ClientsideFunction("metrics", "zoom"),
         Output(ids.URL, "search", allow_duplicate=True),
-        *[Input(ids.graph(m), "relayoutData") for m in METRIC_IDS],
+        *[Input(ids.graph(m), "relayoutData") for m in graphs],
         State(ids.URL, "search"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
         ClientsideFunction("metrics", "linkGraphs"),
         Output(ids.HOVER_LINK, "data"),
-        *[Input(ids.graph(m), "figure") for m in METRIC_IDS],
+        *[Input(ids.graph(m), "figure") for m in graphs],
     )
 
     control_values = [
@@ -312,7 +344,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
                 compare_start=c_start,
                 compare_end=c_end,
                 picked_dates=trigger == ids.DATE_RANGE,
-            )
+            ).with_choices_of(parse_query(search))
             query = state.to_query()
             url_out = query if query != (search or "") else no_update
             mode = mode or COMPARE_PREVIOUS  # "custom" stays chosen while its dates are picked
@@ -488,7 +520,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
     ) -> tuple[list[Any], list[Any]]:
         theme = theme_for(theme_name)
         if data.empty_store:
-            empty = _wire_ready(
+            empty = wire_ready(
                 build_empty_store_figure(next_hourly_slot(now), tz=tz, lang=lang, theme=theme)
             )
             return [empty] * len(METRIC_IDS), [
@@ -504,20 +536,14 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         )
         figures: list[Any] = []
         cards: list[Any] = []
-        # Daily points are the organisation's days: drawn at their dates in that zone.
-        fig_tz = periods.calendar_zone if state.granularity == "daily" else tz
-        # One axis for the six graphs (linked zoom and hover), wide enough for the trends.
-        x_range = zoom or axis_with_forecasts(
-            (periods.requested.start, periods.requested.end),
-            data.insights.forecasts.values(),
-            fig_tz,
-        )
+        fig_tz = figure_zone(state, periods, tz)
+        x_range = view_axis(data, periods, zoom, fig_tz)
         for metric in METRIC_IDS:
             df = data.current[metric]
             compare_df = data.previous[metric] if data.previous is not None else None
             forecast = data.insights.forecasts.get(metric)
             figures.append(
-                _wire_ready(
+                wire_ready(
                     build_metric_figure(
                         df,
                         metric_type=metric,
@@ -611,7 +637,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         )
 
 
-def _wire_ready(figure: go.Figure) -> dict[str, Any]:
+def wire_ready(figure: go.Figure) -> dict[str, Any]:
     """The figure as the plain JSON values Dash sends, made once when it is cached: Dash
     otherwise has plotly validate and convert every array of every figure in every answer,
     which was ≈ 60 % of a cached range change (the answer is the same bytes)."""

@@ -32,6 +32,13 @@ COMPARE_SWITCH: Final = "compare-switch"
 COMPARE_MODE: Final = "compare-mode"
 COMPARE_RANGE: Final = "compare-range"
 COMPARE_OPTIONS: Final = "compare-options"
+SOURCE: Final = "source-select"  # shown when the store holds more than one source
+SOURCE_GROUP: Final = "source-group"
+
+# The catalogue's extra metrics: the section under the six, its chooser, a card per metric.
+EXTRAS_SECTION: Final = "extras-section"
+EXTRAS_CHOOSER: Final = "extras-chooser"
+EXTRAS_NONE: Final = "extras-none"  # "choose the metrics to show"
 
 NOTES: Final = "page-notes"
 LOAD_ERROR: Final = "load-error"
@@ -65,6 +72,16 @@ def graph(metric_type: str) -> str:
 
 def card(metric_type: str) -> str:
     return f"card-{metric_type}"
+
+
+def extra_card(metric_type: str) -> str:
+    """An extra metric's card (hidden while the chooser leaves it out)."""
+    return f"extra-{metric_type}"
+
+
+def label_filter(metric_type: str) -> str:
+    """A labelled metric's label filter."""
+    return f"labels-{metric_type}"
 
 
 # Alerts (the "알림 / Alerts" window opened from the header; see alert_callbacks.py).

@@ -26,32 +26,15 @@ from dashboard.page.dash_requests import callback_request_check
 from dashboard.page.event_callbacks import register_event_callbacks
 from dashboard.page.events_panel import events_card
 from dashboard.page.export_callbacks import register_export_callbacks
+from dashboard.page.extra_callbacks import held_series, register_extra_callbacks
+from dashboard.page.extras_panel import extras_section, source_control
 from dashboard.page.ids import aria
 from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS
+from dashboard.page.widgets import graph_card
 from db.metrics import METRICS
 from db.periods import PRESET_DAYS, SHORT_PRESETS
 
 REFRESH_MS = 60_000
-# Air-gapped toolbar: only tools that stay on this machine (no cloud upload, no link to
-# plotly's site, no logo), shown when the pointer or the keyboard focus is on a graph.
-MODEBAR_BUTTONS: Any = [["zoom2d", "pan2d", "resetScale2d", "toImage"]]
-
-
-def graph_config(lang: str) -> Any:
-    """dcc.Graph's config; Plotly's own texts come from assets/vendor/plotly-locale-ko.js."""
-    return {
-        "displaylogo": False,
-        "showSendToCloud": False,
-        "showLink": False,
-        "showEditInChartStudio": False,
-        "showTips": False,
-        "displayModeBar": True,
-        "responsive": True,
-        "doubleClick": "reset",
-        "modeBarButtons": MODEBAR_BUTTONS,
-        "toImageButtonOptions": {"format": "png", "scale": 2},
-        "locale": "ko" if lang == "ko" else "en",
-    }
 
 
 def _csrf() -> str:
@@ -186,7 +169,7 @@ def _group(label_id: str, label: str, control: Any) -> list[Any]:
     ]
 
 
-def _controls(lang: str, today: date) -> dbc.Card:
+def _controls(lang: str, today: date, sources: list[str]) -> dbc.Card:
     presets = [{"label": t(f"dash.preset_{p}", lang), "value": p} for p in SHORT_PRESETS]
     presets += [{"label": t("dash.days", lang).format(n=n), "value": n} for n in PRESET_DAYS]
     presets.append({"label": t("dash.custom", lang), "value": "custom"})
@@ -230,6 +213,7 @@ def _controls(lang: str, today: date) -> dbc.Card:
                         xs=12,
                         sm="auto",
                     ),
+                    source_control(sources, lang),
                     dbc.Col(
                         [
                             html.Span(t("dash.compare", lang), className="control-label"),
@@ -337,45 +321,20 @@ def _card(metric: Any, lang: str) -> dbc.Col:
 
 
 def _graph(metric: Any, lang: str) -> dbc.Col:
-    name = metric.name(lang)
-    return dbc.Col(
-        dbc.Card(
-            [
-                dbc.CardHeader(
-                    [
-                        html.H2(name, className="graph-title-text"),
-                        html.Button(
-                            t("dash.view_table", lang),
-                            id=ids.table_toggle(metric.id),
-                            type="button",
-                            className="btn btn-sm btn-link table-toggle",
-                            **aria(expanded="false"),
-                        ),
-                    ],
-                    className="graph-title d-flex align-items-center justify-content-between",
-                ),
-                dbc.CardBody(
-                    [
-                        html.Div(
-                            dcc.Graph(
-                                id=ids.graph(metric.id),
-                                config=graph_config(lang),
-                                className="metric-graph",
-                                style={"height": "280px"},
-                            ),
-                            role="group",
-                            **aria(label=t("dash.graph_tools", lang).format(metric=name)),
-                        ),
-                        html.Div(id=ids.table_view(metric.id), className="table-view"),
-                    ],
-                    className="p-1",
-                ),
-            ],
-            className="h-100",
-        ),
-        xs=12,
-        lg=6,
-        xxl=4,
+    return graph_card(
+        metric.id,
+        metric.name(lang),
+        lang,
+        tools=[
+            html.Button(
+                t("dash.view_table", lang),
+                id=ids.table_toggle(metric.id),
+                type="button",
+                className="btn btn-sm btn-link table-toggle",
+                **aria(expanded="false"),
+            )
+        ],
+        below=[html.Div(id=ids.table_view(metric.id), className="table-view")],
     )
 
 
@@ -385,6 +344,8 @@ def serve_layout(
     """The page for one visitor; ``latest`` is the slot marker the auto-refresh compares,
     ``theme`` the remembered theme (None: the browser's colour scheme decides)."""
     today = datetime.now(UTC).astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
+    sources, labels = held_series(ctx, latest)
+    extras = ctx.catalogue.extras
     return html.Div(
         [
             dcc.Location(id=ids.URL, refresh=False),
@@ -407,7 +368,7 @@ def serve_layout(
                         **aria(expanded="false", controls=ids.CONTROLS_COLLAPSE),
                     ),
                     dbc.Collapse(
-                        _controls(lang, today),
+                        _controls(lang, today, sources),
                         id=ids.CONTROLS_COLLAPSE,
                         is_open=False,
                         className="controls-collapse",
@@ -445,6 +406,7 @@ def serve_layout(
                         delay_show=150,
                         overlay_style={"visibility": "visible", "opacity": 0.5},
                     ),
+                    *([extras_section(extras, labels, lang)] if extras else []),
                     events_card(lang),
                 ],
                 fluid=True,
@@ -534,6 +496,7 @@ def build_dash(server: Flask, ctx: AppContext, *, assets_folder: str, base_path:
     _no_version_check(app)
     server.after_request(_remember_language)
     register_callbacks(app, ctx)
+    register_extra_callbacks(app, ctx)
     register_export_callbacks(app, ctx)
     # After the sign-in guard (init_auth ran first): anonymous callers get 401, malformed
     # callback requests 400, never a 500.

@@ -6,12 +6,16 @@ link reproduces the view and back/forward work. Pure functions, no Dash, no data
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qs, urlencode
 
 from admin_metrics.zones import zone_name
+from db.catalogue import CatalogueMetric
+from db.metrics import DEFAULT_SOURCE
 from db.periods import (
     ALIGNS,
     CUSTOM,
@@ -36,6 +40,14 @@ MAX_CUSTOM_DAYS: Final = 366
 # year 9999 + 1 day) and no metric was ever stored there.
 FIRST_DAY: Final = date(1970, 1, 1)
 LAST_DAY: Final = date(2999, 12, 31)
+# The catalogue's extra metrics shown when the URL does not choose (a long catalogue would
+# otherwise load dozens of graphs at once); the chooser lists them all.
+DEFAULT_EXTRAS: Final = 6
+# What the URL may name as a metric (the catalogue's id rule), a source and a label; anything
+# else is ignored like any malformed parameter.
+_METRIC_ID: Final = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+_SOURCE: Final = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
+MAX_LABEL_LENGTH: Final = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +62,11 @@ class ViewState:
     # The query-string parameters that asked for something impossible and were ignored.
     ignored: tuple[str, ...] = ()
     compare_align: str = "start"  # custom comparison: "start" (same date) or "weekday"
+    source: str = DEFAULT_SOURCE  # a source instance, or "all" (every source combined)
+    # The catalogue's extra metrics chosen (ids); None: the default (``chosen_extras``).
+    extras: tuple[str, ...] | None = None
+    # The label filter: (metric id, labels shown) per labelled metric filtered.
+    labels: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def invalid(self) -> bool:
@@ -70,7 +87,24 @@ class ViewState:
                 }
                 if self.compare_align != "start":
                     params["compare_align"] = self.compare_align
-        return "?" + urlencode(params)
+        pairs = list(params.items())
+        if self.source != DEFAULT_SOURCE:
+            pairs.append(("source", self.source))
+        if self.extras is not None:
+            pairs.append(("extras", ",".join(self.extras)))
+        pairs += [
+            ("label", f"{metric}:{label}") for metric, chosen in self.labels for label in chosen
+        ]
+        return "?" + urlencode(pairs)
+
+    def labels_of(self, metric_id: str) -> tuple[str, ...]:
+        """The labels the filter keeps for a metric (none: the top labels and "others")."""
+        return dict(self.labels).get(metric_id, ())
+
+    def with_choices_of(self, other: ViewState) -> ViewState:
+        """This range and comparison with ``other``'s source, extra metrics and labels (what
+        the range controls leave alone)."""
+        return replace(self, source=other.source, extras=other.extras, labels=other.labels)
 
 
 DEFAULT_STATE: Final = ViewState()
@@ -138,6 +172,10 @@ def parse_query(search: object) -> ViewState:
     if align not in ALIGNS:
         align = "start"
         ignored.append("compare_align")
+    source = one("source") or DEFAULT_SOURCE
+    if not _SOURCE.match(source):
+        source = DEFAULT_SOURCE
+        ignored.append("source")
     return ViewState(
         range_,
         start,
@@ -148,7 +186,41 @@ def parse_query(search: object) -> ViewState:
         compare_end,
         ignored=tuple(ignored),
         compare_align=align if compare == COMPARE_CUSTOM else "start",
+        source=source,
+        extras=_extras(search),
+        labels=_labels(raw.get("label", [])),
     )
+
+
+def _extras(search: object) -> tuple[str, ...] | None:
+    """``extras=a,b`` (empty: none chosen); ids that are not metric ids are left out, those
+    the catalogue does not hold later (``chosen_extras``)."""
+    values = parse_qs(_query_text(search).lstrip("?"), keep_blank_values=True).get("extras")
+    if not values:
+        return None
+    return tuple(dict.fromkeys(i for i in values[0].split(",") if _METRIC_ID.match(i)))
+
+
+def _labels(values: Sequence[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``label=metric:label`` parameters grouped by metric, in the URL's order; malformed ones
+    are left out."""
+    chosen: dict[str, list[str]] = {}
+    for value in values:
+        metric, _, label = value.partition(":")
+        if _METRIC_ID.match(metric) and 0 < len(label) <= MAX_LABEL_LENGTH:
+            labels = chosen.setdefault(metric, [])
+            labels.extend([] if label in labels else [label])
+    return tuple((metric, tuple(labels)) for metric, labels in chosen.items())
+
+
+def chosen_extras(
+    state: ViewState, extras: Sequence[CatalogueMetric]
+) -> tuple[CatalogueMetric, ...]:
+    """The catalogue's extra metrics the page shows, in the catalogue's order: those the URL
+    chose (ids it does not hold are ignored), else the first ``DEFAULT_EXTRAS``."""
+    if state.extras is None:
+        return tuple(extras[:DEFAULT_EXTRAS])
+    return tuple(m for m in extras if m.id in state.extras)
 
 
 def from_controls(
@@ -319,3 +391,14 @@ def parse_zoom(search: object) -> tuple[datetime, datetime] | None:
     if start.date() < FIRST_DAY or end.date() > LAST_DAY:
         return None
     return start, end
+
+
+def with_zoom(query: str, search: object) -> str:
+    """``query`` (a ``to_query``) keeping the zoom of ``search``: choosing what is shown (a
+    source, metrics, labels) leaves the time axis where it was."""
+    zoom = parse_zoom(search)
+    if zoom is None:
+        return query
+    fmt = "%Y-%m-%dT%H:%M"
+    bounds = {"zoom_start": zoom[0].strftime(fmt), "zoom_end": zoom[1].strftime(fmt)}
+    return f"{query}&{urlencode(bounds)}"
