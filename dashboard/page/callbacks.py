@@ -393,13 +393,16 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
                     session,
                     collection_enabled=settings.metrics_collection_enabled,
                     recent_limit=STATUS_FAILURE_ROWS,
+                    sources=ctx.catalogue.source_names,
                 )
         except STORE_ERRORS:
             raise  # the app's answer: 503 and one log line; the page shows its message
         except Exception:
             log.exception("Dashboard: reading the collection status failed")
             return [], []
-        return status_badge(status, tz, lang, datetime.now(UTC)), status_failures(status, tz, lang)
+        names = {s.name: s.display_name(lang) for s in ctx.catalogue.sources}
+        failures = status_failures(status, tz, lang, names)
+        return status_badge(status, tz, lang, datetime.now(UTC)), failures
 
     # Not on page load (the layout carries the current marker), so the first drawing of the
     # graphs does not wait for this round trip.
