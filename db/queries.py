@@ -25,8 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from db.catalogue import ALL_SOURCES, NO_LABEL, CatalogueMetric, Combine
-from db.metrics import DEFAULT_SOURCE, METRIC_IDS
+from db.catalogue import ALL_SOURCES, NO_LABEL, CatalogueMetric, Combine, builtin_metric
+from db.metrics import DEFAULT_SOURCE, METRIC_IDS, METRICS_BY_ID
 from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
 from db.types import UTCDateTime
 
@@ -222,14 +222,20 @@ def timeseries_many(
     *,
     source: str = DEFAULT_SOURCE,
 ) -> dict[str, pd.DataFrame]:
-    """``timeseries`` for several metrics of a source, keyed by metric id (in the order
-    given)."""
-    return {m: timeseries(session, m, granularity, start, end, source=source) for m in metric_types}
+    """The six's series of a source (or ``all``, ``series_arrays``) as frames, keyed by
+    metric id (in the order given)."""
+    return {
+        m: series_arrays(
+            session, builtin_metric(METRICS_BY_ID[m], ""), granularity, start, end, source=source
+        ).frame()
+        for m in metric_types
+    }
 
 
 LABELLED_COLUMNS = {
     "timestamp": "datetime64[ns, UTC]",
     "metric_type": "string",
+    "source": "string",
     "label": "string",
     "value": "int64",
 }
@@ -244,9 +250,10 @@ def series_rows(
     *,
     source: str = DEFAULT_SOURCE,
 ) -> pd.DataFrame:
-    """Every series (each label) of ``metric_types`` of one source in ``[start, end)``, one
-    row per stored value, in the order metric (as given), label, time: the long form an
-    export of catalogue metrics writes. Columns: ``LABELLED_COLUMNS``."""
+    """Every series (each label) of ``metric_types`` of one source (``all``: of every
+    source, each row with its own) in ``[start, end)``, one row per stored value, in the
+    order metric (as given), source, label, time: the long form an export of catalogue
+    metrics writes. Columns: ``LABELLED_COLUMNS``."""
     if not metric_types:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in LABELLED_COLUMNS.items()})
     dialect = session.get_bind().dialect.name
@@ -257,28 +264,28 @@ def series_rows(
             MetricSnapshot.metric_type,
             MetricSnapshot.label,
             MetricSnapshot.value,
-        )
-        .where(
+            MetricSnapshot.source,
+        ).where(
             MetricSnapshot.metric_type.in_(list(metric_types)),
-            MetricSnapshot.source == source,
+            *([] if source == ALL_SOURCES else [MetricSnapshot.source == source]),
             MetricSnapshot.granularity == granularity,
             column >= start,
             column < end,
         )
-        .order_by(MetricSnapshot.metric_type, MetricSnapshot.label, column)
     ).all()
     arrays = _series_arrays(dialect, [(r[0], r[3]) for r in rows])
     frame = pd.DataFrame(
         {
             "timestamp": pd.DatetimeIndex(arrays.stamps).tz_localize("UTC"),
             "metric_type": pd.array([r[1] for r in rows], dtype="string"),
+            "source": pd.array([r[4] for r in rows], dtype="string"),
             "label": pd.array([r[2] for r in rows], dtype="string"),
             "value": arrays.values,
         }
     )
     order = {m: i for i, m in enumerate(metric_types)}
     return frame.sort_values(
-        ["metric_type", "label", "timestamp"],
+        ["metric_type", "source", "label", "timestamp"],
         key=lambda c: c.map(order) if c.name == "metric_type" else c,
         kind="stable",
     ).reset_index(drop=True)

@@ -245,3 +245,24 @@ def test_an_oversized_csv_reduces_each_extra_series_and_keeps_exact_values(sqlit
     for row in table.itertuples(index=False):
         label = row[3].removeprefix("'")
         assert stored[(label, row[0])] == row[4]
+
+
+def test_api_export_of_all_sources_combines_the_six_and_names_each_extra_source(
+    app, anon_client
+) -> None:  # type: ignore[no-untyped-def]
+    """``source=all`` (the page's All): the six summed per slot as the page draws them; the
+    extras' rows of every source, each with its own."""
+    with get_context(app).session() as session:
+        for hour in range(HOURS):
+            at = TOP - timedelta(hours=HOURS - 1 - hour)
+            branch = {("active_users", ""): 100 + hour, ("messages", ""): 50 + hour}
+            insert_series(session, branch, "hourly", at, source="branch")
+    status, content = _export(
+        app, anon_client, metric_types=["active_users", "messages"], source="all"
+    )
+    assert status == 201, content
+    six, extras = _blocks(content)
+    assert [r[1] for r in six[1:]] == [str(7 + 100 + h) for h in range(HOURS)]
+    assert extras[1:] == [
+        [_utc(h), "메시지 수 (개)", "branch", "", str(50 + h)] for h in range(HOURS)
+    ] + [[_utc(h), "메시지 수 (개)", "default", "", str(10 + h)] for h in range(HOURS)]

@@ -383,7 +383,7 @@ class ExportRequest(BaseModel):
         "every label, a long block of the CSV (time, metric, source, label, value) and a "
         "table of the PDF.",
     )
-    source: str = Field(DEFAULT_SOURCE, max_length=50, description=SOURCE_DESCRIPTION)
+    source: str = Field(DEFAULT_SOURCE, max_length=50, description=SERIES_SOURCE_DESCRIPTION)
     start_date: Timestamp = Field(
         validation_alias=AliasChoices("start_date", "start_time"),
         description="Range start (ISO 8601 with offset).",
@@ -425,7 +425,7 @@ class ExportRequest(BaseModel):
                 raise PydanticCustomError(
                     "METRICS_UNKNOWN_METRIC", "unknown metric", {"field": metric_type[:50]}
                 )
-        if self.source not in context.sources:
+        if self.source not in (*context.sources, ALL_SOURCES):
             raise PydanticCustomError(
                 "METRICS_UNKNOWN_SOURCE", "unknown source", {"field": self.source}
             )

@@ -19,7 +19,7 @@ from dashboard.charts.formatting import window_text
 from dashboard.context import AppContext, record_audit
 from dashboard.i18n import t
 from dashboard.page import ids
-from dashboard.page.view_state import resolve_view
+from dashboard.page.view_state import chosen_extras, resolve_view
 from dashboard.reports.export_service import export_file
 from dashboard.reports.types import ExportError, ExportSpec, ExportTooLarge, InvalidExportSpec
 from db import audit
@@ -42,7 +42,8 @@ def page_export_spec(
     now: datetime,
 ) -> ExportSpec:
     """What the page shows right now (range, granularity, the comparison period in compare
-    mode; all six metrics) as an export: the same windows, so the same numbers."""
+    mode; all six metrics and the extra ones shown) as an export: the same windows, so the
+    same numbers."""
     settings = ctx.settings
     tz, state, periods = resolve_view(search, tz_name, settings, now)
     previous = periods.previous
@@ -57,6 +58,10 @@ def page_export_spec(
     )
     return ExportSpec(
         metric_types=METRIC_IDS,
+        # The extra metrics the page shows, every label, and the source on screen ("all":
+        # the six combined as on the page, the extras' rows of every source, each named).
+        extras=chosen_extras(state, ctx.catalogue.extras),
+        source=state.source,
         start=periods.current.start,
         end=periods.current.end,
         granularity=state.granularity,

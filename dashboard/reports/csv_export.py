@@ -22,7 +22,7 @@ from dashboard.charts.series import lttb
 from dashboard.i18n import t
 from dashboard.reports.types import ExportTooLarge, spreadsheet_safe
 from db.catalogue import CatalogueMetric
-from db.metrics import DEFAULT_SOURCE, METRICS_BY_ID
+from db.metrics import METRICS_BY_ID
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def extra_header(metric: CatalogueMetric, lang: str) -> str:
     return f"{metric.name(lang)} ({unit})"
 
 
-def extras_block(extras: ExtraSeries, *, tz: str, lang: str, granularity: str, source: str) -> str:
+def extras_block(extras: ExtraSeries, *, tz: str, lang: str, granularity: str) -> str:
     """The extra metrics as CSV text, one row per stored value in the catalogue's metric
     order, then label, then time (an unlabelled series has an empty label). Admins' label
     texts are made spreadsheet-safe."""
@@ -119,7 +119,7 @@ def extras_block(extras: ExtraSeries, *, tz: str, lang: str, granularity: str, s
         {
             head: stamps,
             t("export.csv.metric", lang): [names[m] for m in rows["metric_type"]],
-            t("export.csv.source", lang): source,
+            t("export.csv.source", lang): rows["source"].to_numpy(),
             t("export.csv.label", lang): [spreadsheet_safe(v) for v in rows["label"]],
             t("export.csv.value", lang): rows["value"].to_numpy(),
         }
@@ -167,7 +167,6 @@ def csv_bytes(
     compare: pd.DataFrame | None = None,
     events: Sequence[ChartEvent] = (),
     extras: ExtraSeries | None = None,
-    source: str = DEFAULT_SOURCE,
 ) -> bytes:
     """UTF-8 with BOM (Excel keeps the Korean). The six's block (when any of them is
     exported); in compare mode a second block: the comparison period, with its own header
@@ -179,9 +178,7 @@ def csv_bytes(
             label = t("export.csv.compare_label", lang) + " "
             blocks.append(_block(compare, tz=tz, lang=lang, granularity=granularity, label=label))
     if extras is not None:
-        blocks.append(
-            extras_block(extras, tz=tz, lang=lang, granularity=granularity, source=source)
-        )
+        blocks.append(extras_block(extras, tz=tz, lang=lang, granularity=granularity))
     if events:
         blocks.append(events_block(events, tz=tz, lang=lang))
     return "\r\n".join(blocks).encode("utf-8-sig")
@@ -195,7 +192,7 @@ def _reduce_extras(extras: ExtraSeries, points_per_series: int) -> ExtraSeries:
                 lttb(rows[["timestamp", "value"]], points_per_series)["timestamp"]
             )
         ]
-        for _, rows in extras.rows.groupby(["metric_type", "label"], sort=False)
+        for _, rows in extras.rows.groupby(["metric_type", "source", "label"], sort=False)
     ]
     kept = pd.concat(parts) if parts else extras.rows
     return ExtraSeries(kept.reset_index(drop=True), extras.metrics)
@@ -221,17 +218,14 @@ def fit_csv(
     compare: pd.DataFrame | None = None,
     events: Sequence[ChartEvent] = (),
     extras: ExtraSeries | None = None,
-    source: str = DEFAULT_SOURCE,
 ) -> tuple[bytes, bool]:
     """The CSV bytes, LTTB-reduced until they fit ``max_bytes``; ``(content, downsampled)``."""
-    write = functools.partial(
-        csv_bytes, tz=tz, lang=lang, granularity=granularity, events=events, source=source
-    )
+    write = functools.partial(csv_bytes, tz=tz, lang=lang, granularity=granularity, events=events)
     content = write(table, compare=compare, extras=extras)
     if len(content) <= max_bytes:
         return content, False
     log.warning("CSV 크기 초과 (%d bytes), 다운샘플링 적용", len(content))
-    longest = extras.rows.groupby(["metric_type", "label"]).size().max() if extras else 0
+    longest = extras.rows.groupby(["metric_type", "source", "label"]).size().max() if extras else 0
     points = max(len(table), int(longest) if pd.notna(longest) else 0)
     while True:
         # Shrink in proportion to the overshoot (a little more, so it converges quickly).

@@ -106,7 +106,6 @@ def render_data(
             compare=wide_table(data.previous, spec.granularity) if spec.comparing else None,
             events=data.events,
             extras=extras_table(data.extras, spec.extras),
-            source=spec.source,
         )
         return ExportResult(content, filename, downsampled)
 

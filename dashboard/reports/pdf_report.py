@@ -247,7 +247,8 @@ def _extras(
             for i, key in enumerate(head)
         ]
     ]
-    groups = data.extras.groupby(["metric_type", "label"], sort=False)["value"]
+    groups = data.extras.groupby(["metric_type", "source", "label"], sort=False)["value"]
+    several = data.extras["source"].nunique() > 1
     stats = groups.agg(["last", "min", "max", "mean"])
     for metric in spec.extras:
         name = metric.name(lang)
@@ -258,7 +259,9 @@ def _extras(
             cells = [Paragraph("", styles["cell_left"])] + [Paragraph("—", styles["cell"])] * 4
             rows.append([Paragraph(html.escape(name, quote=False), styles["cell_left"]), *cells])
             continue
-        for (_, label), values in series.iterrows():
+        for (_, source, label), values in series.iterrows():
+            if several:  # "all" on the page: each source's series of its own
+                label = f"{source} · {label}" if label else source
             rows.append(
                 [
                     Paragraph(html.escape(name, quote=False), styles["cell_left"]),
