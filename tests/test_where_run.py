@@ -115,9 +115,14 @@ def test_the_cli_in_the_demo_folder_uses_the_demo_source_and_store(tmp_path: Pat
     ahead = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     fresh = run_cli(tmp_path, env, "collect", "--slot", ahead)
     assert fresh.returncode == 0, fresh.stderr
-    # The six and the demo catalogue's conversations started that hour.
-    assert "7 new row(s), attempt 1" in fresh.stdout and "tag_count=0" not in fresh.stdout
-    assert "conversations_started=" in fresh.stdout
+    # The six, the demo catalogue's conversations started that hour and documents per
+    # department, from the default source and the branch office alike.
+    lines = {line.split("]")[0]: line for line in fresh.stdout.splitlines() if "[" in line}
+    assert {key.split("[")[-1] for key in lines} == {"default", "branch_office"}, fresh.stdout
+    for line in lines.values():
+        departments = line.count("documents_by_department[")
+        assert departments >= 2 and f"({7 + departments} new row(s), attempt 1)" in line, line
+        assert "conversations_started=" in line and "tag_count=0" not in line
 
     status = run_cli(tmp_path, env, "status", "--json")
     assert status.returncode == 0, status.stderr
