@@ -22,7 +22,7 @@ from dashboard.charts.series import lttb
 from dashboard.i18n import t
 from dashboard.reports.types import ExportTooLarge, spreadsheet_safe
 from db.catalogue import CatalogueMetric
-from db.metrics import METRICS_BY_ID
+from db.metrics import METRICS_BY_ID, MetricInfo
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,14 @@ def wide_table(frames: dict[str, pd.DataFrame], granularity: str) -> pd.DataFram
 
 
 def csv_header(metric_type: str, lang: str) -> str:
-    """``저장 공간 (bytes)``: values are whole bytes (the page's KiB/MiB/GiB are IEC)."""
-    info = METRICS_BY_ID[metric_type]
-    return f"{info.name(lang)} ({info.unit(lang)})"
+    """A column of the six: ``활성 사용자 (명)``, ``저장 공간 (bytes)``."""
+    return column_header(METRICS_BY_ID[metric_type], lang)
+
+
+def column_header(info: MetricInfo, lang: str) -> str:
+    """``메시지 수 (개)``, ``저장 공간 (bytes)``: the metric and the unit of its whole values
+    (bytes stay bytes whatever a catalogue calls them; the page's KiB/MiB/GiB are IEC)."""
+    return f"{info.name(lang)} ({'bytes' if info.is_bytes else info.unit(lang)})"
 
 
 class ExtraSeries(NamedTuple):
@@ -94,18 +99,6 @@ def _stamps(
     return f"{t('export.csv.timestamp', lang)} ({tz})", [ts.isoformat() for ts in local]
 
 
-def extra_header(metric: CatalogueMetric, lang: str) -> str:
-    """``메시지 수 (개)``, ``Uploads (bytes)``: the metric and the unit of its whole values."""
-    unit = (
-        "bytes"
-        if metric.unit_kind == "bytes"
-        else metric.unit_ko
-        if lang == "ko"
-        else metric.unit_en
-    )
-    return f"{metric.name(lang)} ({unit})"
-
-
 def extras_block(extras: ExtraSeries, *, tz: str, lang: str, granularity: str) -> str:
     """The extra metrics as CSV text, one row per stored value in the catalogue's metric
     order, then label, then time (an unlabelled series has an empty label). Admins' label
@@ -114,7 +107,7 @@ def extras_block(extras: ExtraSeries, *, tz: str, lang: str, granularity: str) -
     head, stamps = _stamps(
         pd.DatetimeIndex(rows["timestamp"]), tz=tz, lang=lang, granularity=granularity
     )
-    names = {m.id: extra_header(m, lang) for m in extras.metrics}
+    names = {m.id: column_header(m.info, lang) for m in extras.metrics}
     out = pd.DataFrame(
         {
             head: stamps,

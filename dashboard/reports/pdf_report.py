@@ -42,7 +42,6 @@ from dashboard.charts.formatting import (
     format_bytes,
     format_number,
     format_percent_change,
-    format_value,
     is_notable_change,
     period_text,
     slot_text,
@@ -54,8 +53,7 @@ from dashboard.i18n import t
 from dashboard.paths import FONT_DIRS
 from dashboard.reports.chart_renderer import ChartRenderer
 from dashboard.reports.types import ExportData, ExportError, ExportSpec
-from db.catalogue import CatalogueMetric
-from db.metrics import DEFAULT_SOURCE, METRICS_BY_ID
+from db.metrics import DEFAULT_SOURCE, METRICS_BY_ID, MetricInfo
 
 FONT: Final = "NanumGothic"
 FONT_BOLD: Final = "NanumGothic-Bold"
@@ -153,17 +151,26 @@ def _header(spec: ExportSpec, now: datetime, styles: dict[str, ParagraphStyle]) 
 
 
 def summary_label(metric_type: str, lang: str) -> str:
-    """The table's row label: counts carry their unit here, once (``대화 수 (개)``)."""
-    info = METRICS_BY_ID[metric_type]
-    return info.name(lang) if info.is_bytes else f"{info.name(lang)} ({info.unit(lang)})"
+    """A row label of the six (``row_label``)."""
+    return row_label(METRICS_BY_ID[metric_type], lang)
 
 
 def summary_value(value: float | None, metric_type: str, lang: str) -> str:
+    """A cell of the six (``cell_value``)."""
+    return cell_value(value, METRICS_BY_ID[metric_type])
+
+
+def row_label(info: MetricInfo, lang: str) -> str:
+    """A table's row label: counts carry their unit here, once (``대화 수 (개)``)."""
+    return info.name(lang) if info.is_bytes else f"{info.name(lang)} ({info.unit(lang)})"
+
+
+def cell_value(value: float | None, info: MetricInfo) -> str:
     """A table cell: bytes scaled with their unit (``16.5 GB``), counts as plain numbers
-    (English units such as "conversations" would not fit the A4 columns)."""
-    if value is None or METRICS_BY_ID[metric_type].is_bytes:
-        return format_value(value, metric_type, lang)
-    return format_number(value)
+    (English units such as "conversations" would not fit the A4 columns); "—" for none."""
+    if value is None or pd.isna(value):
+        return "—"
+    return format_bytes(float(value)) if info.is_bytes else format_number(value)
 
 
 def _summary(
@@ -226,12 +233,6 @@ def _summary(
     ]
 
 
-def extra_value(value: float, metric: CatalogueMetric) -> str:
-    """An extra metric's table cell: bytes scaled (``16.5 MiB``), others as plain numbers
-    (the unit is in the row's label, as for the six)."""
-    return format_bytes(value) if metric.unit_kind == "bytes" else format_number(value)
-
-
 def _extras(
     data: ExportData, spec: ExportSpec, styles: dict[str, ParagraphStyle]
 ) -> list[Flowable]:
@@ -251,9 +252,7 @@ def _extras(
     several = data.extras["source"].nunique() > 1
     stats = groups.agg(["last", "min", "max", "mean"])
     for metric in spec.extras:
-        name = metric.name(lang)
-        if metric.unit_kind != "bytes":
-            name += f" ({metric.unit_ko if lang == 'ko' else metric.unit_en})"
+        name = row_label(metric.info, lang)
         series = stats.loc[[metric.id]] if metric.id in stats.index.get_level_values(0) else None
         if series is None:  # nothing stored in the period: one row that says so
             cells = [Paragraph("", styles["cell_left"])] + [Paragraph("—", styles["cell"])] * 4
@@ -266,7 +265,7 @@ def _extras(
                 [
                     Paragraph(html.escape(name, quote=False), styles["cell_left"]),
                     Paragraph(html.escape(str(label), quote=False), styles["cell_left"]),
-                    *(Paragraph(extra_value(v, metric), styles["cell"]) for v in values),
+                    *(Paragraph(cell_value(v, metric.info), styles["cell"]) for v in values),
                 ]
             )
     table = Table(rows, colWidths=[52 * mm, 34 * mm] + [None] * 4, repeatRows=1)
