@@ -430,6 +430,28 @@ def callback_request(
 
 # Export tests: a small store with known values and a known gap.
 
+# A METRICS_CATALOGUE_FILE with a per-slot count (its query runs on the store, the
+# source of these tests) and a labelled gauge.
+EXTRAS_CATALOGUE = """
+[metrics.messages]
+name_ko = "메시지 수"
+name_en = "Messages"
+unit = "count"
+kind = "per_slot"
+rollup = "sum"
+query = '''SELECT count(*) FROM metric_snapshots
+           WHERE collected_at >= :slot_start AND collected_at < :slot_end'''
+
+[metrics.by_model]
+name_ko = "모델별 대화 수"
+name_en = "Conversations by model"
+unit = "conversations"
+kind = "gauge"
+rollup = "max"
+labelled = true
+query = "SELECT 'llama', 1"
+"""
+
 T0 = datetime(2025, 11, 1, tzinfo=UTC)
 HOURS = 24
 GAP_HOURS = (5, 6)  # both slots failed: no metric has a value there

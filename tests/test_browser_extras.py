@@ -20,6 +20,7 @@ from selenium.webdriver.support.ui import Select
 from dashboard.page import ids
 from db.engine import store_session
 from tests.support import (
+    EXTRAS_CATALOGUE,
     LiveServer,
     assert_local_and_clean,
     axe_violations,
@@ -32,25 +33,7 @@ from tests.support import (
 
 pytestmark = pytest.mark.browser
 
-CATALOGUE = """
-[metrics.messages]
-name_ko = "메시지 수"
-name_en = "Messages"
-unit = "count"
-kind = "per_slot"
-rollup = "sum"
-query = '''SELECT count(*) FROM metric_snapshots
-           WHERE collected_at >= :slot_start AND collected_at < :slot_end'''
-
-[metrics.by_model]
-name_ko = "모델별 대화 수"
-name_en = "Conversations by model"
-unit = "conversations"
-kind = "gauge"
-rollup = "max"
-labelled = true
-query = "SELECT 'llama', 1"
-"""
+CATALOGUE = EXTRAS_CATALOGUE
 MODELS = ("llama", "qwen", "gemma", "mistral", "phi", "deepseek", "solar")
 
 

@@ -19,32 +19,17 @@ from collectors.runner import insert_series, insert_snapshots
 from dashboard.api.schemas import CatalogueResponse, ComparisonResponse, TimeseriesResponse
 from dashboard.context import get_context
 from db.metrics import METRIC_IDS
-from tests.support import create_user, stored_token
+from tests.support import EXTRAS_CATALOGUE, create_user, stored_token
 
 TOP = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 SCRAPE_TOKEN = "scrape-token-0123456789"
-CATALOGUE = """
-[metrics.messages]
-name_ko = "메시지 수"
-name_en = "Messages"
-unit = "count"
-kind = "per_slot"
-rollup = "sum"
-query = '''SELECT count(*) FROM metric_snapshots
-           WHERE collected_at >= :slot_start AND collected_at < :slot_end'''
-
-[metrics.by_model]
-name_ko = "모델별 대화 수"
-name_en = "Conversations by model"
-unit = "conversations"
-kind = "gauge"
-rollup = "max"
-labelled = true
-query = "SELECT 'llama', 1"
-
+CATALOGUE = (
+    EXTRAS_CATALOGUE
+    + """
 [metrics.tag_count]
 name_en = "Labels"
 """
+)
 
 
 @pytest.fixture

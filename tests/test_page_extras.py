@@ -24,6 +24,7 @@ from dashboard.page.view_state import ViewState, chosen_extras, parse_query
 from db.catalogue import CatalogueMetric
 from db.metrics import METRIC_IDS
 from tests.support import (
+    EXTRAS_CATALOGUE,
     callback_request,
     create_user,
     figure_array,
@@ -35,25 +36,9 @@ from tests.support import (
 
 TOP = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 HOUR = timedelta(hours=1)
-CATALOGUE = """
-[metrics.messages]
-name_ko = "메시지 수"
-name_en = "Messages"
-unit = "count"
-kind = "per_slot"
-rollup = "sum"
-query = '''SELECT count(*) FROM metric_snapshots
-           WHERE collected_at >= :slot_start AND collected_at < :slot_end'''
-
-[metrics.by_model]
-name_ko = "모델별 대화 수"
-name_en = "Conversations by model"
-unit = "conversations"
-kind = "gauge"
-rollup = "max"
-labelled = true
-query = "SELECT 'llama', 1"
-
+CATALOGUE = (
+    EXTRAS_CATALOGUE
+    + """
 [metrics.latency]
 name_ko = "응답 시간"
 name_en = "Latency"
@@ -62,6 +47,7 @@ kind = "gauge"
 rollup = "average"
 query = "SELECT 1"
 """
+)
 # Seven labels, their latest values 70, 60, … 10: the top five and "others" (20 + 10).
 MODELS = {f"m{i}": 10 * (7 - i) for i in range(7)}
 
