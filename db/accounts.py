@@ -23,6 +23,7 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from db import audit
+from db.engine import driver_rows
 from db.models import AdminSession, AdminUser, ApiToken
 
 _hasher = PasswordHasher()
@@ -197,13 +198,14 @@ def token_identity(conn: Connection, token: str) -> TokenIdentity | None:
     """The account of ``token`` (None: unknown), with one Core query and no ORM objects:
     this runs on every API call, where the ORM's unit of work was most of the fixed cost.
     Notes the use (``last_used_at``) at most once a minute."""
-    row = conn.execute(_TOKEN_LOOKUP, {"token_hash": hash_token(token)}).first()
-    if row is None:
+    rows = driver_rows(conn, _TOKEN_LOOKUP, {"token_hash": hash_token(token)})
+    if not rows:
         return None
+    token_id, last_used_at, user_id, username, is_admin, is_active = rows[0]
     now = datetime.now(UTC)
-    if row.last_used_at is None or now - row.last_used_at > TOKEN_USE_PRECISION:
-        conn.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
-    return TokenIdentity(row.id, row.username, bool(row.is_admin), bool(row.is_active))
+    if last_used_at is None or now - last_used_at > TOKEN_USE_PRECISION:
+        conn.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    return TokenIdentity(user_id, username, bool(is_admin), bool(is_active))
 
 
 def new_token() -> str:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -57,6 +58,50 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def driver_rows(
+    conn: Connection, statement: Executable, params: Mapping[str, Any]
+) -> Sequence[tuple[Any, ...]]:
+    """``conn.execute(statement, params).all()`` as plain tuples, for the reads on every API
+    call (the token check, a series).
+
+    On PostgreSQL the statement, compiled once, runs on psycopg's own connection: SQLAlchemy's
+    per-call execution context and a ``Row`` per row were a third of a small API call. What
+    callers and tests rely on stays: the ``before/after_cursor_execute`` listeners run, and
+    errors are SQLAlchemy's (a store that went away: ``OperationalError``, the connection
+    invalidated). Only for statements whose binds and columns need no type processing on
+    PostgreSQL (``UTCDateTime`` binds an aware datetime as it is and psycopg returns aware
+    ones). Other dialects take the usual path.
+    """
+    if conn.dialect.name != "postgresql":
+        return conn.execute(statement, params).all()
+    sql, defaults = _compiled(statement, conn.dialect)
+    values = {**defaults, **params}
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+            for before in conn.dispatch.before_cursor_execute:
+                before(conn, cursor, sql, values, None, False)
+            rows: list[tuple[Any, ...]] = cursor.execute(sql, values).fetchall()
+            for after in conn.dispatch.after_cursor_execute:
+                after(conn, cursor, sql, values, None, False)
+            return rows
+    except dbapi.Error as exc:
+        lost = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, values, exc, dbapi.Error, connection_invalidated=lost, dialect=conn.dialect
+        ) from None
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(statement: Executable, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    """The SQL of ``statement`` for ``dialect`` and its literals' values (the other
+    parameters are the caller's: one left out is an error, not a NULL)."""
+    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    return compiled.string, {k: v for k, v in compiled.params.items() if v is not None}
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

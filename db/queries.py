@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from db.catalogue import ALL_SOURCES, NO_LABEL, CatalogueMetric, Combine, builtin_metric
+from db.engine import driver_rows
 from db.metrics import DEFAULT_SOURCE, METRIC_IDS, METRICS_BY_ID
 from db.models import CollectionClaim, MetricCollectionFailure, MetricSnapshot
 from db.types import UTCDateTime
@@ -121,7 +122,7 @@ def timeseries_arrays(
         "start": start,
         "end": end,
     }
-    return _series_arrays(dialect, connection.execute(_series_statement(dialect), params).all())
+    return _series_arrays(dialect, driver_rows(connection, _series_statement(dialect), params))
 
 
 def combine_series(parts: Sequence[SeriesArrays], how: Combine) -> SeriesArrays:
@@ -189,7 +190,7 @@ def series_arrays(
         "start": start,
         "end": end,
     }
-    rows = connection.execute(_sources_statement(dialect), params).all()
+    rows = driver_rows(connection, _sources_statement(dialect), params)
     by_source: dict[str, list[Any]] = {}
     for row_source, stamp, value in rows:
         by_source.setdefault(str(row_source), []).append((stamp, value))
