@@ -13,7 +13,7 @@ import string
 from datetime import UTC, datetime
 from functools import lru_cache
 from io import BytesIO
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -100,16 +100,25 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
+@lru_cache(maxsize=8192)
+def _iso_second(epoch_seconds: int) -> str:
+    """A whole-second instant as ISO 8601 UTC: the slots repeat from one call to the next
+    (every caller of the same hours), so each is formatted once, not once per point."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
+
+
 def _points(series: SeriesArrays) -> list[dict[str, Any]]:
     """``[{timestamp, value}]`` with ISO 8601 UTC timestamps (whole seconds when possible)."""
     if not len(series.values):
         return []
-    stamps = series.stamps
-    unit: Literal["s", "us"] = "us" if (stamps.astype(np.int64) % 1_000_000_000).any() else "s"
-    texts = np.datetime_as_string(stamps, unit=unit)
+    nanoseconds = series.stamps.view(np.int64)
+    if (nanoseconds % 1_000_000_000).any():
+        texts = [t + "+00:00" for t in np.datetime_as_string(series.stamps, unit="us").tolist()]
+    else:
+        texts = [_iso_second(s) for s in (nanoseconds // 1_000_000_000).tolist()]
     return [
-        {"timestamp": text + "+00:00", "value": value}
-        for text, value in zip(texts.tolist(), series.values.tolist(), strict=True)
+        {"timestamp": text, "value": value}
+        for text, value in zip(texts, series.values.tolist(), strict=True)
     ]
 
 
