@@ -48,6 +48,23 @@ def test_bundles_and_assets_are_compressed_when_accepted(
         assert _decoded(packed.data, packed.headers.get("Content-Encoding")) == plain.data, url
 
 
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_a_compressed_file_revalidates_with_its_own_etag(
+    admin_client: FlaskClient, encoding: str
+) -> None:
+    """Each encoding is its own entity (its own ETag), and asking again with it is a 304."""
+    url = next(u for u in _static_urls(admin_client) if "plotly-basic" in u)
+    plain = admin_client.get(url)
+    packed = admin_client.get(url, headers={"Accept-Encoding": encoding})
+    assert packed.headers["Content-Encoding"] == encoding
+    assert packed.headers["ETag"] not in (None, plain.headers["ETag"])
+    again = admin_client.get(
+        url, headers={"Accept-Encoding": encoding, "If-None-Match": packed.headers["ETag"]}
+    )
+    assert again.status_code == 304
+    assert again.data == b""
+
+
 def test_fingerprinted_files_are_cached_for_a_year(admin_client: FlaskClient) -> None:
     for url in _static_urls(admin_client):
         cache = admin_client.get(url).headers.get("Cache-Control", "")
