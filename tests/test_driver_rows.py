@@ -1,5 +1,6 @@
 """``db.engine.driver_rows``: the API's hot reads on psycopg's own connection give the same
-rows as SQLAlchemy's path, fire the same listeners, and fail with SQLAlchemy's errors."""
+rows as SQLAlchemy's path, fire the same listeners, and fail with SQLAlchemy's errors; and
+the series they read keep every microsecond."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from db.engine import driver_rows, make_engine
-from db.queries import _series_statement
+from db.models import MetricSnapshot
+from db.queries import _series_statement, timeseries_arrays
 from tests.support import seed_history
 
 
@@ -81,3 +84,33 @@ def test_a_lost_connection_is_sqlalchemys_error_and_invalidated(pg_url: str) -> 
     finally:
         engine.dispose()
         admin.dispose()
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        datetime(2026, 12, 6, 2, 0, tzinfo=UTC),
+        datetime(2026, 12, 6, 2, 0, 0, 123457, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2105, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2250, 1, 1, 0, 0, 1, tzinfo=UTC),
+    ],
+)
+def test_a_series_keeps_every_microsecond(store_url: str, stamp: datetime) -> None:
+    """The series reader's epoch arithmetic is exact: what goes in comes out."""
+    engine = make_engine(store_url)
+    try:
+        with Session(engine) as session, session.begin():
+            session.add(
+                MetricSnapshot(
+                    metric_type="active_users", granularity="hourly", collected_at=stamp, value=5
+                )
+            )
+        with engine.connect() as conn:
+            got = timeseries_arrays(
+                conn, "active_users", "hourly", stamp - timedelta(hours=1), stamp + timedelta(1)
+            )
+    finally:
+        engine.dispose()
+    assert got.values.tolist() == [5]
+    assert got.frame()["timestamp"].iloc[0].to_pydatetime() == stamp
