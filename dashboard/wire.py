@@ -130,6 +130,9 @@ def init_wire(server: Flask, static_paths: tuple[str, ...]) -> Compress:
         # Streamed answers (CSV exports, send_file) stay as they are; static files are read
         # into memory and compressed below, once.
         COMPRESS_STREAMS=False,
+        # Only static files have validators (ETag, Last-Modified), and they are answered
+        # below; for data answers the evaluation found nothing to do, on every request.
+        COMPRESS_EVALUATE_CONDITIONAL_REQUEST=False,
     )
     compress = Compress(server)
     cache = StaticCompressionCache()
