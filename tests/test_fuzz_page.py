@@ -145,11 +145,16 @@ def _prop_id(component: Any, prop: str) -> str:
 
 
 def _outputs(output: str, match: Any, draw: Callable[[Any], Any]) -> Any:
+    """As the browser lists them: an ALL output is a list with an entry per matching id."""
     parts = output[2:-2].split("...") if output.startswith("..") else [output]
-    items = [
-        {"id": _concrete(part.rpartition(".")[0], match, draw), "property": part.rpartition(".")[2]}
-        for part in parts
-    ]
+    items: list[Any] = []
+    for part in parts:
+        component, _, prop = part.rpartition(".")
+        concrete = _concrete(component, match, draw)
+        if isinstance(concrete, list):
+            items.append([{"id": c, "property": prop} for c in concrete])
+        else:
+            items.append({"id": concrete, "property": prop})
     return items if output.startswith("..") else items[0]
 
 

@@ -275,3 +275,58 @@ def test_refresh_check_redraws_only_when_a_new_slot_landed(
     again = tick(marker)  # nothing new: the store is not updated, so nothing redraws
     assert again.status_code in (200, 204)
     assert again.status_code == 204 or again.get_json()["response"] == {}
+
+
+def _table_request(deps: list[dict[str, Any]], clicks: dict[str, int]) -> dict[str, Any]:
+    """The browser's call of the tables callback with the six toggles clicked so often."""
+    callback = next(d for d in deps if '"table-view"' in d["output"])
+
+    def pattern(kind: str, prop: str) -> list[dict[str, Any]]:
+        return [{"id": {"metric": m, "type": kind}, "property": prop} for m in METRIC_IDS]
+
+    toggles = pattern("table-toggle", "n_clicks")
+    for toggle in toggles:
+        if toggle["id"]["metric"] in clicks:  # never clicked: no value, as the browser sends
+            toggle["value"] = clicks[toggle["id"]["metric"]]
+
+    return {
+        "output": callback["output"],
+        "outputs": [
+            pattern("table-view", "children"),
+            pattern("table-toggle", "children"),
+            pattern("table-toggle", "aria-expanded"),
+        ],
+        "inputs": [
+            toggles,
+            {"id": "url", "property": "search", "value": "?range=7&granularity=hourly"},
+            {"id": "viewer-timezone", "property": "data", "value": "UTC"},
+            {"id": "latest-slot", "property": "data", "value": None},
+        ],
+        "state": [{"id": "page-lang", "property": "data", "value": "en"}],
+        "changedPropIds": ['{"metric":"storage_bytes","type":"table-toggle"}.n_clicks'],
+    }
+
+
+def test_one_callback_opens_each_graphs_table(
+    app: Flask, admin_client: FlaskClient, store_url: str
+) -> None:
+    """The tables of all six graphs are one callback (none fires while the page loads): a
+    toggle clicked an odd number of times shows its graph's points, the others stay closed."""
+    seed_history(store_url, hourly_days=8, daily_days=3)
+    deps = admin_client.get("/admin/metrics/_dash-dependencies").get_json()
+    body = _table_request(deps, {"storage_bytes": 1, "tag_count": 2})
+    answer = admin_client.post("/admin/metrics/_dash-update-component", json=body)
+    assert answer.status_code == 200
+    outputs = answer.get_json()["response"]
+
+    def of(kind: str, metric: str) -> dict[str, Any]:
+        key = '{"metric":"%s","type":"%s"}' % (metric, kind)  # noqa: UP031 - Dash's key form
+        return outputs[key]  # type: ignore[no-any-return]
+
+    for metric in METRIC_IDS:
+        opened = metric == "storage_bytes"
+        assert of("table-toggle", metric)["aria-expanded"] == ("true" if opened else "false")
+        view = of("table-view", metric)["children"]
+        assert (view != []) is opened
+    table = str(of("table-view", "storage_bytes")["children"])
+    assert "Tbody" in table and table.count("'Tr'") > 100  # 7 days of hourly rows

@@ -197,6 +197,8 @@ def register_alert_callbacks(app: dash.Dash, ctx: AppContext) -> None:
     @app.callback(
         [Output(ids.condition_group(kind), "style") for kind in CONDITIONS],
         Input(ids.ALERT_CONDITION, "value"),
+        # The layout starts with the default condition's fields shown.
+        prevent_initial_call=True,
     )
     def show_condition_fields(kind: str) -> list[dict[str, str]]:
         return [{} if k == kind else {"display": "none"} for k in CONDITIONS]
@@ -209,6 +211,8 @@ def register_alert_callbacks(app: dash.Dash, ctx: AppContext) -> None:
         Input(ids.ALERTS_VERSION, "data"),
         State(ids.LANG, "data"),
         State(ids.TIMEZONE, "data"),
+        # Drawn when the window opens, not with the page (a request on every page load).
+        prevent_initial_call=True,
     )
     def redraw(is_open: bool, _version: int, lang: str, tz: str | None) -> Any:
         if not is_open:
