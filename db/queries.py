@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -114,17 +114,33 @@ def timeseries_arrays(
     Served by the index of ``unique_metric_snapshot`` (metric_type, source, label,
     granularity, collected_at).
     """
-    connection = db if isinstance(db, Connection) else db.connection()
-    dialect = connection.dialect.name
-    params = {
+    params = _range_params(metric_type, label, granularity, start, end)
+    dialect, rows = _read(db, _series_statement, {**params, "source": source})
+    return _series_arrays(dialect, rows)
+
+
+def _range_params(
+    metric_type: str, label: str, granularity: str, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """The bound values of one series' rows in ``[start, end)``."""
+    return {
         "metric_type": metric_type,
-        "source": source,
         "label": label,
         "granularity": granularity,
         "start": start,
         "end": end,
     }
-    return _series_arrays(dialect, driver_rows(connection, _series_statement(dialect), params))
+
+
+def _read(
+    db: Session | Connection,
+    statement_of: Callable[[str], Select[Any]],
+    params: dict[str, Any],
+) -> tuple[str, Sequence[tuple[Any, ...]]]:
+    """The store's dialect and the rows of its form of a statement (``driver_rows``)."""
+    connection = db if isinstance(db, Connection) else db.connection()
+    dialect = connection.dialect.name
+    return dialect, driver_rows(connection, statement_of(dialect), params)
 
 
 def combine_series(parts: Sequence[SeriesArrays], how: Combine) -> SeriesArrays:
@@ -183,16 +199,8 @@ def series_arrays(
     ``combine_series``): the one reader of the page and the API."""
     if source != ALL_SOURCES:
         return timeseries_arrays(db, metric.id, granularity, start, end, source=source, label=label)
-    connection = db if isinstance(db, Connection) else db.connection()
-    dialect = connection.dialect.name
-    params = {
-        "metric_type": metric.id,
-        "label": label,
-        "granularity": granularity,
-        "start": start,
-        "end": end,
-    }
-    rows = driver_rows(connection, _sources_statement(dialect), params)
+    params = _range_params(metric.id, label, granularity, start, end)
+    dialect, rows = _read(db, _sources_statement, params)
     by_source: dict[str, list[Any]] = {}
     for row_source, stamp, value in rows:
         by_source.setdefault(str(row_source), []).append((stamp, value))
