@@ -402,15 +402,25 @@ def figure_array(value: Any) -> list[Any]:
     return list(value)
 
 
+PAGE_URL = "http://localhost/admin/metrics/"
+
+
 def callback_request(
     dependencies: list[dict[str, Any]],
     output_part: str,
     values: dict[tuple[str, str], Any],
-    changed: str = "url.search",
+    changed: str | None = None,
 ) -> dict[str, Any]:
     """The body of a ``_dash-update-component`` POST for the callback whose output names
-    ``output_part``, with the browser's ``values`` by (component id, property)."""
+    ``output_part``, with the browser's ``values`` by (component id, property). The page's
+    address is the URL's query string on this page, as in the browser; ``changed`` defaults
+    to whichever of the two the callback takes."""
     callback = next(d for d in dependencies if output_part in d["output"])
+    if ("url", "search") in values:
+        values = {("url", "href"): PAGE_URL + (values[("url", "search")] or ""), **values}
+    if changed is None:
+        takes = {(i["id"], i["property"]) for i in callback["inputs"]}
+        changed = "url.href" if ("url", "href") in takes else "url.search"
 
     def spec(item: dict[str, str]) -> dict[str, Any]:
         return {**item, "value": values[(item["id"], item["property"])]}

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from dashboard.context import get_context
 from dashboard.page import ids
 from dashboard.page.view_state import (
     ViewState,
@@ -16,6 +17,7 @@ from dashboard.page.view_state import (
     parse_query,
     resolve_periods,
     resolve_timezone,
+    search_of,
 )
 from db.metrics import METRIC_IDS
 from db.periods import (
@@ -25,7 +27,7 @@ from db.periods import (
     preset_window,
     previous_window,
 )
-from tests.support import render_request, seed_history
+from tests.support import PAGE_URL, callback_request, render_request, seed_history
 
 NOW = datetime(2026, 11, 29, 1, 30, tzinfo=UTC)
 
@@ -172,6 +174,66 @@ def test_unknown_time_zone_falls_back() -> None:
     assert resolve_timezone(None, "Asia/Seoul") == "Asia/Seoul"
 
 
+@pytest.mark.parametrize(
+    ("href", "search"),
+    [
+        ("http://host/admin/metrics/", ""),
+        ("http://host/admin/metrics/?range=30&granularity=daily", "?range=30&granularity=daily"),
+        ("https://host:8443/sub/admin/metrics/?range=7#top", "?range=7"),
+        ("http://host/admin/metrics/?", ""),
+        ("", ""),
+        (None, ""),
+        (42, ""),
+    ],
+)
+def test_the_graphs_read_the_query_of_the_address(href: object, search: str) -> None:
+    assert search_of(href) == search
+
+
+# --- the controls over HTTP -----------------------------------------------------------------
+def _props(node: Any, component_id: str) -> dict[str, Any] | None:
+    """The props of the component ``component_id`` in a ``_dash-layout`` tree."""
+    if isinstance(node, list):
+        return next((p for n in node if (p := _props(n, component_id)) is not None), None)
+    if not isinstance(node, dict) or "props" not in node:
+        return None
+    props: dict[str, Any] = node["props"]
+    return props if props.get("id") == component_id else _props(props.get("children"), component_id)
+
+
+def _sync_controls(app: Flask, client: FlaskClient, search: str) -> dict[str, Any]:
+    """What ``sync_controls`` sends on page load of ``search``, the controls as the layout
+    shows them, in the default zone."""
+    layout = client.get("/admin/metrics/_dash-layout").get_json()
+    deps = client.get("/admin/metrics/_dash-dependencies").get_json()
+    callback = next(d for d in deps if f"{ids.DATE_RANGE}.max_date_allowed" in d["output"])
+    values = {
+        (i["id"], i["property"]): (_props(layout, i["id"]) or {}).get(i["property"])
+        for i in [*callback["inputs"], *callback["state"]]
+    }
+    values[("url", "search")] = search
+    values[(ids.TIMEZONE, "data")] = get_context(app).settings.default_timezone
+    body = callback_request(deps, f"{ids.DATE_RANGE}.max_date_allowed", values)
+    answer = client.post("/admin/metrics/_dash-update-component", json=body)
+    assert answer.status_code in (200, 204), answer.get_data(as_text=True)[:300]
+    return answer.get_json()["response"] if answer.status_code == 200 else {}
+
+
+def test_a_plain_page_load_sends_the_controls_nothing(
+    app: Flask, admin_client: FlaskClient
+) -> None:
+    """The layout shows the default view's days and limits in the default zone, so on its
+    load the URL-to-controls callback has nothing to send (each prop sent is a redraw); a
+    link's view sends only what differs from it."""
+    assert _sync_controls(app, admin_client, "") == {}
+    monthly = _sync_controls(app, admin_client, "?range=30")
+    assert monthly[ids.RANGE_PRESET] == {"value": "30"}
+    assert set(monthly[ids.DATE_RANGE]) == {"start_date"}  # same end, same allowed days
+    daily = _sync_controls(app, admin_client, "?range=30&granularity=daily")
+    assert {"start_date", "min_date_allowed"} <= set(daily[ids.DATE_RANGE])
+    assert "url" not in daily  # the URL set the controls: it is not written back
+
+
 # --- the render callback over HTTP ----------------------------------------------------------
 def _render(client: FlaskClient, search: str, **kwargs: Any) -> dict[str, Any]:
     deps = client.get("/admin/metrics/_dash-dependencies").get_json()
@@ -277,8 +339,11 @@ def test_refresh_check_redraws_only_when_a_new_slot_landed(
     assert again.status_code == 204 or again.get_json()["response"] == {}
 
 
-def _table_request(deps: list[dict[str, Any]], clicks: dict[str, int]) -> dict[str, Any]:
-    """The browser's call of the tables callback with the six toggles clicked so often."""
+def _table_request(
+    deps: list[dict[str, Any]], clicks: dict[str, int], changed: str | None = None
+) -> dict[str, Any]:
+    """The browser's call of the tables callback with the six toggles clicked so often, after
+    ``changed`` (default: the storage graph's toggle)."""
     callback = next(d for d in deps if '"table-view"' in d["output"])
 
     def pattern(kind: str, prop: str) -> list[dict[str, Any]]:
@@ -298,12 +363,12 @@ def _table_request(deps: list[dict[str, Any]], clicks: dict[str, int]) -> dict[s
         ],
         "inputs": [
             toggles,
-            {"id": "url", "property": "search", "value": "?range=7&granularity=hourly"},
+            {"id": "url", "property": "href", "value": PAGE_URL + "?range=7&granularity=hourly"},
             {"id": "viewer-timezone", "property": "data", "value": "UTC"},
             {"id": "latest-slot", "property": "data", "value": None},
         ],
         "state": [{"id": "page-lang", "property": "data", "value": "en"}],
-        "changedPropIds": ['{"metric":"storage_bytes","type":"table-toggle"}.n_clicks'],
+        "changedPropIds": [changed or '{"metric":"storage_bytes","type":"table-toggle"}.n_clicks'],
     }
 
 
@@ -330,3 +395,17 @@ def test_one_callback_opens_each_graphs_table(
         assert (view != []) is opened
     table = str(of("table-view", "storage_bytes")["children"])
     assert "Tbody" in table and table.count("'Tr'") > 100  # 7 days of hourly rows
+
+    # The page loads, or its range changes, with every table closed: nothing to redraw.
+    for changed in ("url.href", "viewer-timezone.data"):
+        closed = _table_request(deps, {"tag_count": 2}, changed)
+        answer = admin_client.post("/admin/metrics/_dash-update-component", json=closed)
+        assert answer.status_code == 204, changed
+    # A table closed by its toggle is an answer (its label and aria-expanded change back).
+    closed = _table_request(deps, {"storage_bytes": 2})
+    answer = admin_client.post("/admin/metrics/_dash-update-component", json=closed)
+    assert answer.status_code == 200
+    assert (
+        of("table-toggle", "storage_bytes")
+        != answer.get_json()["response"]['{"metric":"storage_bytes","type":"table-toggle"}']
+    )

@@ -307,6 +307,9 @@ def test_the_choices_and_the_url_follow_each_other(client: FlaskClient) -> None:
 def test_a_source_the_store_does_not_hold_falls_back_to_the_default(client: FlaskClient) -> None:
     held = _choices(client, "?range=7&source=b", "url.search")
     assert held[ids.SOURCE]["value"] == "b" and "url" not in held
-    stale = _choices(client, "?range=7&source=gone", "url.search")
+    stale = _choices(client, "?range=7&source=gone", "url.search", source="b")
     assert stale[ids.SOURCE]["value"] == "default"
     assert parse_query(stale["url"]["search"]) == ViewState()
+    # Only what differs is sent: a control that already shows it is left alone.
+    shown = _choices(client, "?range=7&source=gone", "url.search")
+    assert ids.SOURCE not in shown and parse_query(shown["url"]["search"]) == ViewState()

@@ -63,8 +63,10 @@ from dashboard.page.view_state import (
     page_language,
     parse_query,
     parse_zoom,
+    picker_days,
     resolve_timezone,
     resolve_view,
+    search_of,
 )
 from dashboard.reports.event_marks import load_chart_events
 from dashboard.reports.insights import load_insights
@@ -301,17 +303,35 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         (ids.COMPARE_RANGE, "end_date"),
     ]
 
+    # What the controls show beyond their values: the comparison's options, and the days
+    # each picker allows.
+    shown_controls = [
+        (ids.COMPARE_OPTIONS, "style"),
+        (ids.COMPARE_RANGE, "disabled"),
+        *[(r, p) for r in (ids.DATE_RANGE, ids.COMPARE_RANGE) for p in DAY_LIMITS],
+    ]
+
     @app.callback(
         Output(ids.URL, "search"),
         *[Output(c, p) for c, p in control_values],
-        Output(ids.COMPARE_OPTIONS, "style"),
-        Output(ids.COMPARE_RANGE, "disabled"),
-        *[Output(r, p) for r in (ids.DATE_RANGE, ids.COMPARE_RANGE) for p in DAY_LIMITS],
+        *[Output(c, p) for c, p in shown_controls],
         Input(ids.URL, "search"),
         *[Input(c, p) for c, p in control_values],
         State(ids.TIMEZONE, "data"),
+        *[State(c, p) for c, p in shown_controls],
     )
     def sync_controls(search: str | None, *values: Any) -> tuple[Any, ...]:
+        """The URL sets the controls (page load, back/forward, a pasted link), and the
+        controls set the URL. Only what changes is sent: on a plain page load the layout
+        already shows it, and every prop sent costs the browser a redraw of its control."""
+        n = len(control_values)
+        answer = _sync_controls(search, *values[: n + 1])
+        current = (search, *values[:n], *values[n + 1 :])
+        return tuple(
+            no_update if new == old else new for new, old in zip(answer, current, strict=True)
+        )
+
+    def _sync_controls(search: str | None, *values: Any) -> tuple[Any, ...]:
         trigger = dash_ctx.triggered_id
         # Values come from the browser: anything but a string counts as "not chosen".
         range_value, start, end, gran, _on, mode, c_start, c_end, tz_name = (
@@ -348,21 +368,12 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             query = state.to_query()
             url_out = query if query != (search or "") else no_update
             mode = mode or COMPARE_PREVIOUS  # "custom" stays chosen while its dates are picked
-        # The picker shows the days on screen (a preset's too) and allows only kept days.
-        now = datetime.now(UTC)
-        tz, _state, periods = resolve_view(state.to_query(), tz_name, settings, now)
-        shown = periods.requested
-        zone = ZoneInfo(tz)
-        today = now.astimezone(zone).date()
-        keep = periods.retention_days
-        limits = ((today - timedelta(days=keep)).isoformat(), today.isoformat())
+        start, end, *limits = picker_days(state, tz_name, settings, datetime.now(UTC))
         return (
             url_out,
             state.range,
-            (state.start or shown.start.astimezone(zone).date()).isoformat(),
-            (
-                state.end or (shown.end - timedelta(microseconds=1)).astimezone(zone).date()
-            ).isoformat(),
+            start,
+            end,
             state.granularity,
             state.compare is not None,
             mode,
@@ -423,7 +434,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         Output(ids.LOAD_ERROR, "is_open"),
         Output(ids.CONTENT, "style"),
         Output(ids.GRAPH_LAYOUTS, "data"),
-        Input(ids.URL, "search"),
+        Input(ids.URL, "href"),
         Input(ids.TIMEZONE, "data"),
         Input(ids.LATEST_SLOT, "data"),
         Input(ids.RETRY_BUTTON, "n_clicks"),
@@ -433,7 +444,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         State(ids.GRAPH_LAYOUTS, "data"),
     )
     def render(
-        search: str | None,
+        href: str | None,
         tz_name: str | None,
         _slot: str | None,
         _retry: int | None,
@@ -442,6 +453,7 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         lang: str,
         shown_layouts: Any,
     ) -> tuple[Any, ...]:
+        search = search_of(href)
         now = datetime.now(UTC)
         tz, state, periods = resolve_view(search, tz_name, settings, now)
         lang = page_language(lang, settings.default_language)
@@ -579,14 +591,14 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
         Output(ids.table_toggle(ALL), "children"),
         Output(ids.table_toggle(ALL), "aria-expanded"),
         Input(ids.table_toggle(ALL), "n_clicks"),
-        Input(ids.URL, "search"),
+        Input(ids.URL, "href"),
         Input(ids.TIMEZONE, "data"),
         Input(ids.LATEST_SLOT, "data"),
         State(ids.LANG, "data"),
         prevent_initial_call=True,
     )
     def show_tables(
-        _clicks: Any, search: str | None, tz_name: str | None, _slot: Any, lang: str
+        _clicks: Any, href: str | None, tz_name: str | None, _slot: Any, lang: str
     ) -> tuple[list[Any], list[str], list[str]]:
         """ "표로 보기": each open graph's points (both periods when comparing) as a table.
 
@@ -603,9 +615,14 @@ def register_callbacks(app: Dash, ctx: AppContext) -> None:
             metric = _metric_of(toggle)
             if metric in METRIC_IDS and _odd_count(toggle.get("value")):
                 shown.add(metric)
+        toggled = any(isinstance(c, dict) for c in dash_ctx.triggered_prop_ids.values())
+        if not shown and not toggled:
+            # The page loaded or its range changed with every table closed: nothing to redraw
+            # (the browser then renders nothing either).
+            raise PreventUpdate
         tables: dict[str, Any] = {}
         if shown:
-            tz, state, periods = resolve_view(search, tz_name, settings, datetime.now(UTC))
+            tz, state, periods = resolve_view(search_of(href), tz_name, settings, datetime.now(UTC))
             data = load_view(ctx, state, periods)
             frames = [(window_text(periods.current, tz, state.granularity), data.current)]
             if data.previous is not None and periods.previous is not None:

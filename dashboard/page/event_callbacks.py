@@ -17,7 +17,7 @@ from dashboard.context import AppContext, record_audit
 from dashboard.i18n import t
 from dashboard.page import ids
 from dashboard.page.events_panel import LOCAL_INPUT_FORMAT, events_table, local_input_value
-from dashboard.page.view_state import page_language, resolve_timezone, resolve_view
+from dashboard.page.view_state import page_language, resolve_timezone, resolve_view, search_of
 from dashboard.reports.event_marks import load_chart_events
 from db import audit
 from db import events as store
@@ -80,18 +80,18 @@ def register_event_callbacks(app: dash.Dash, ctx: AppContext) -> None:
 
     @app.callback(
         Output(ids.EVENTS_LIST, "children"),
-        Input(ids.URL, "search"),
+        Input(ids.URL, "href"),
         Input(ids.TIMEZONE, "data"),
         Input(ids.EVENTS_VERSION, "data"),
         Input(ids.LATEST_SLOT, "data"),
         State(ids.LANG, "data"),
     )
     def show_events(
-        search: str | None, tz_name: str | None, _version: Any, _slot: Any, lang: str
+        href: str | None, tz_name: str | None, _version: Any, _slot: Any, lang: str
     ) -> Any:
         """The events of the range on screen (the same as marked on the graphs)."""
         lang = page_language(lang, settings.default_language)
-        tz, _state, periods = resolve_view(search, tz_name, settings, datetime.now(UTC))
+        tz, _state, periods = resolve_view(search_of(href), tz_name, settings, datetime.now(UTC))
         try:
             with ctx.session() as session:
                 events = load_chart_events(

@@ -42,6 +42,7 @@ from dashboard.page.view_state import (
     parse_query,
     parse_zoom,
     resolve_view,
+    search_of,
     with_zoom,
 )
 from db.catalogue import ALL_SOURCES, CatalogueMetric
@@ -167,7 +168,13 @@ def register_extra_callbacks(app: Dash, ctx: AppContext) -> None:
                 url = with_zoom(state.to_query(), search)
             chooser = [[m.id for m in chosen_extras(state, extras)]] if extras else []
             filters = [list(state.labels_of(m.id)) for m in labelled]
-            return (url, state.source, *chooser, *filters)
+            # Only what differs from what the controls show (usually nothing on page load).
+            return tuple(
+                no_update if new == old else new
+                for new, old in zip(
+                    (url, state.source, *chooser, *filters), (None, source, *values), strict=True
+                )
+            )
         chosen = values[0] if extras else None
         kept_labels = values[1:] if extras else ()
         new = replace(
@@ -190,7 +197,7 @@ def register_extra_callbacks(app: Dash, ctx: AppContext) -> None:
         *[Output(ids.graph(m.id), "figure") for m in extras],
         *[Output(ids.extra_card(m.id), "style") for m in extras],
         Output(ids.EXTRAS_NONE, "style"),
-        Input(ids.URL, "search"),
+        Input(ids.URL, "href"),
         Input(ids.TIMEZONE, "data"),
         Input(ids.LATEST_SLOT, "data"),
         Input(ids.RETRY_BUTTON, "n_clicks"),
@@ -199,7 +206,7 @@ def register_extra_callbacks(app: Dash, ctx: AppContext) -> None:
         State(ids.LANG, "data"),
     )
     def render_extras(
-        search: Any,
+        href: Any,
         tz_name: Any,
         marker: Any,
         _retry: Any,
@@ -207,6 +214,7 @@ def register_extra_callbacks(app: Dash, ctx: AppContext) -> None:
         _events: Any,
         lang: Any,
     ) -> tuple[Any, ...]:
+        search = search_of(href)
         now = datetime.now(UTC)
         tz, state, periods = resolve_view(search, tz_name, settings, now)
         lang = page_language(lang, settings.default_language)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import dash
 import dash_bootstrap_components as dbc
@@ -29,7 +28,7 @@ from dashboard.page.export_callbacks import register_export_callbacks
 from dashboard.page.extra_callbacks import held_series, register_extra_callbacks
 from dashboard.page.extras_panel import extras_section, source_control
 from dashboard.page.ids import aria
-from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS
+from dashboard.page.view_state import COMPARE_CUSTOM, COMPARE_PREVIOUS, parse_query, picker_days
 from dashboard.page.widgets import graph_card
 from db.metrics import METRICS
 from db.periods import PRESET_DAYS, SHORT_PRESETS
@@ -131,11 +130,22 @@ def _button_group(component_id: str, options: list[dict[str, str]], value: str) 
     )
 
 
-def _date_range(component_id: str, lang: str, today: date, labels: tuple[str, str]) -> Any:
-    """A range picker that opens on the last two months, with named inputs; the allowed days
-    (retention .. today) and the dates on screen are set by ``sync_controls``.
+def _date_range(
+    component_id: str,
+    lang: str,
+    days: tuple[str | None, str | None, str, str],
+    labels: tuple[str, str],
+    *,
+    disabled: bool = False,
+) -> Any:
+    """A range picker that opens on the last two months, with named inputs. ``days``: the
+    dates on screen and the days allowed (retention .. today) for the default view in the
+    default zone; ``sync_controls`` sets them for the URL and the viewer's zone, sending
+    only what differs.
 
     Month and day names: date-fns' Korean locale (assets/vendor) on the Korean page."""
+    start, end, first, last = days
+    today = date.fromisoformat(last)
     last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     start_id, end_id = f"{component_id}-start", f"{component_id}-end"
     return html.Div(
@@ -154,7 +164,11 @@ def _date_range(component_id: str, lang: str, today: date, labels: tuple[str, st
                 first_day_of_week=0 if lang == "en" else 1,
                 number_of_months_shown=2,
                 initial_visible_month=last_month.isoformat(),
-                max_date_allowed=today.isoformat(),
+                start_date=start,
+                end_date=end,
+                min_date_allowed=first,
+                max_date_allowed=last,
+                disabled=disabled,
             ),
         ],
         className="date-range",
@@ -169,7 +183,9 @@ def _group(label_id: str, label: str, control: Any) -> list[Any]:
     ]
 
 
-def _controls(lang: str, today: date, sources: list[str]) -> dbc.Card:
+def _controls(
+    lang: str, days: tuple[str | None, str | None, str, str], sources: list[str]
+) -> dbc.Card:
     presets = [{"label": t(f"dash.preset_{p}", lang), "value": p} for p in SHORT_PRESETS]
     presets += [{"label": t("dash.days", lang).format(n=n), "value": n} for n in PRESET_DAYS]
     presets.append({"label": t("dash.custom", lang), "value": "custom"})
@@ -187,7 +203,7 @@ def _controls(lang: str, today: date, sources: list[str]) -> dbc.Card:
                                     _date_range(
                                         ids.DATE_RANGE,
                                         lang,
-                                        today,
+                                        days,
                                         ("dash.start_date", "dash.end_date"),
                                     ),
                                 ],
@@ -247,11 +263,12 @@ def _controls(lang: str, today: date, sources: list[str]) -> dbc.Card:
                                             _date_range(
                                                 ids.COMPARE_RANGE,
                                                 lang,
-                                                today,
+                                                (None, None, *days[2:]),
                                                 (
                                                     "dash.compare_start_date",
                                                     "dash.compare_end_date",
                                                 ),
+                                                disabled=True,  # the previous period's days
                                             ),
                                         ],
                                         id=ids.COMPARE_OPTIONS,
@@ -343,12 +360,12 @@ def serve_layout(
 ) -> html.Div:
     """The page for one visitor; ``latest`` is the slot marker the auto-refresh compares,
     ``theme`` the remembered theme (None: the browser's colour scheme decides)."""
-    today = datetime.now(UTC).astimezone(ZoneInfo(ctx.settings.default_timezone)).date()
+    days = picker_days(parse_query(None), None, ctx.settings, datetime.now(UTC))
     sources, labels = held_series(ctx, latest)
     extras = ctx.catalogue.extras
     return html.Div(
         [
-            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Location(id=ids.URL, refresh="callback-nav"),
             dcc.Store(id=ids.TIMEZONE),
             dcc.Store(id=ids.LANG, data=lang),
             dcc.Store(id=ids.THEME, data=theme),
@@ -368,7 +385,7 @@ def serve_layout(
                         **aria(expanded="false", controls=ids.CONTROLS_COLLAPSE),
                     ),
                     dbc.Collapse(
-                        _controls(lang, today, sources),
+                        _controls(lang, days, sources),
                         id=ids.CONTROLS_COLLAPSE,
                         is_open=False,
                         className="controls-collapse",

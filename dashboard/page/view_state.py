@@ -1,7 +1,10 @@
 """The page's selection (range, granularity, comparison) and its query-string form.
 
 The URL is the single source of truth: controls write it, the graphs read it, so a copied
-link reproduces the view and back/forward work. Pure functions, no Dash, no database.
+link reproduces the view and back/forward work. The controls sync with its query string;
+what draws (graphs, tables, events) reads its whole address instead, so that on page load
+it does not wait for the controls' round trip (Dash holds a callback until every callback
+writing one of its inputs has answered). Pure functions, no Dash, no database.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Final
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from admin_metrics.zones import zone_name
 from db.catalogue import CatalogueMetric
@@ -124,6 +128,15 @@ def _date(value: object) -> date | None:
 
 def _valid_span(start: date | None, end: date | None) -> bool:
     return bool(start and end and start <= end and (end - start).days < MAX_CUSTOM_DAYS)
+
+
+def search_of(href: object) -> str:
+    """The query string (``?…``, or empty) of the page's address as the browser reports it;
+    anything but a string reads as empty."""
+    if not isinstance(href, str):
+        return ""
+    query = urlsplit(href).query
+    return f"?{query}" if query else ""
 
 
 def _query_text(search: object) -> str:
@@ -374,6 +387,24 @@ def resolve_view(
         week_start=week_start_index(settings.week_start),
     )
     return tz, state, periods
+
+
+def picker_days(
+    state: ViewState, tz_name: str | None, settings: Settings, now: datetime
+) -> tuple[str, str, str, str]:
+    """The range picker's days for ``state`` as of ``now``, ISO dates in the viewer's zone:
+    the first and last day on screen (a preset's too), then the first and last day it
+    allows (those retention keeps, up to today)."""
+    tz, _state, periods = resolve_view(state.to_query(), tz_name, settings, now)
+    zone = ZoneInfo(tz)
+    shown = periods.requested
+    today = now.astimezone(zone).date()
+    return (
+        (state.start or shown.start.astimezone(zone).date()).isoformat(),
+        (state.end or (shown.end - timedelta(microseconds=1)).astimezone(zone).date()).isoformat(),
+        (today - timedelta(days=periods.retention_days)).isoformat(),
+        today.isoformat(),
+    )
 
 
 def parse_zoom(search: object) -> tuple[datetime, datetime] | None:
